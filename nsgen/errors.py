@@ -1,0 +1,48 @@
+"""The one error hierarchy. Only the CLI turns these into exit codes and text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Shared with the generated script, so `nsgen up` and `sh setup.sh up` exit alike.
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_INCOMPLETE = 3
+EXIT_VERIFY_FAILED = 4
+
+
+class NsgenError(Exception):
+    """Any failure nsgen reports to a user: one clear line, never a traceback."""
+
+    exit_code = EXIT_ERROR
+
+
+@dataclass(frozen=True, order=True)
+class Issue:
+    """One problem in a topology file, located by its key path."""
+
+    path: str
+    message: str
+
+    def format(self, source: str) -> str:
+        where = f"{source}: {self.path}" if self.path else source
+        return f"{where}: {self.message}"
+
+
+class TopologyError(NsgenError):
+    """The topology file cannot be read or is invalid; carries every problem found."""
+
+    def __init__(self, source: str, issues: list[Issue]) -> None:
+        self.source = source
+        self.issues = sorted(set(issues))
+        count = len(self.issues)
+        noun = "error" if count == 1 else "errors"
+        super().__init__(f"{source}: {count} {noun}")
+
+    def lines(self) -> list[str]:
+        return [issue.format(self.source) for issue in self.issues]
+
+
+class UsageError(NsgenError):
+    exit_code = EXIT_USAGE

@@ -1,0 +1,97 @@
+"""The validated lab: every name final, every reference resolved, every default applied.
+
+This is what nsgen.validate produces and nsgen.plan consumes. `namespace` is None for the
+host (root) namespace throughout.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from ipaddress import (
+    IPv4Address,
+    IPv4Interface,
+    IPv4Network,
+    IPv6Address,
+    IPv6Interface,
+    IPv6Network,
+)
+
+IPInterface = IPv4Interface | IPv6Interface
+IPNetwork = IPv4Network | IPv6Network
+IPAddress = IPv4Address | IPv6Address
+
+HOST = "host"
+
+
+def where(namespace: str | None) -> str:
+    """How a namespace is named in messages and tables."""
+    return HOST if namespace is None else namespace
+
+
+@dataclass(frozen=True)
+class End:
+    """One end of a veth pair as it will exist in the kernel."""
+
+    namespace: str | None
+    name: str
+    addresses: tuple[IPInterface, ...] = ()
+    mtu: int | None = None
+    mac: str | None = None
+    master: str | None = None  # the bridge this end is a port of, in the same namespace
+    key: str = ""  # key path in the topology file, for messages; "" for derived ends
+
+    @property
+    def ref(self) -> str:
+        return f"{where(self.namespace)}:{self.name}"
+
+
+@dataclass(frozen=True)
+class Veth:
+    a: End
+    b: End
+
+
+@dataclass(frozen=True)
+class Bridge:
+    namespace: str | None
+    name: str
+    addresses: tuple[IPInterface, ...] = ()
+    mtu: int | None = None
+    mac: str | None = None
+
+    @property
+    def ref(self) -> str:
+        return f"{where(self.namespace)}:{self.name}"
+
+
+@dataclass(frozen=True)
+class Route:
+    namespace: str | None
+    to: IPNetwork | None  # None is the default route of via's family
+    via: IPAddress
+
+    @property
+    def to_text(self) -> str:
+        return "default" if self.to is None else str(self.to)
+
+
+@dataclass(frozen=True)
+class Namespace:
+    name: str
+    forwarding: bool = False
+
+
+@dataclass(frozen=True)
+class Lab:
+    name: str
+    source_name: str
+    source_sha256: str
+    namespaces: tuple[Namespace, ...]
+    bridges: tuple[Bridge, ...]
+    veths: tuple[Veth, ...]
+    routes: tuple[Route, ...]
+
+    @property
+    def mark(self) -> str:
+        """The alias nsgen sets on every device this lab creates in the host namespace."""
+        return f"nsgen:{self.name}"

@@ -1,0 +1,55 @@
+"""Load: read a topology file and parse its TOML, nothing more."""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from nsgen.errors import Issue, TopologyError
+
+
+@dataclass(frozen=True)
+class Source:
+    """A topology file as read: what the script header and the stale check refer to."""
+
+    path: Path
+    data: dict[str, Any]
+    sha256: str
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def stem(self) -> str:
+        return self.path.stem
+
+
+def load(path: Path) -> Source:
+    display = path.name
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise TopologyError(display, [Issue("", "no such file")]) from None
+    except IsADirectoryError:
+        raise TopologyError(display, [Issue("", "is a directory, not a topology file")]) from None
+    except OSError as exc:
+        raise TopologyError(display, [Issue("", f"cannot read: {exc.strerror}")]) from None
+    return parse(path, raw)
+
+
+def parse(path: Path, raw: bytes) -> Source:
+    display = path.name
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise TopologyError(display, [Issue("", f"not UTF-8 text (byte {exc.start})")]) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        # tomllib's message already carries "(at line L, column C)".
+        raise TopologyError(display, [Issue("", f"TOML syntax error: {exc}")]) from None
+    return Source(path=path, data=data, sha256=hashlib.sha256(raw).hexdigest())

@@ -1,0 +1,151 @@
+"""Plan: the lab as an ordered list of typed operations.
+
+This is the one intermediate form. The script's plan table, its verify checks, and anything
+else that describes the lab (dry-run, status, diagrams) derive from it, never from the TOML.
+Order matters and is part of the contract: namespaces, then devices, then the host's
+configuration, then each namespace's configuration in declaration order.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from nsgen.lab import End, IPAddress, IPInterface, IPNetwork, Lab, where
+
+
+@dataclass(frozen=True)
+class AddNamespace:
+    name: str
+
+
+@dataclass(frozen=True)
+class AddBridge:
+    namespace: str | None
+    name: str
+    mac: str | None = None
+
+
+@dataclass(frozen=True)
+class AddVeth:
+    a: End
+    b: End
+
+
+@dataclass(frozen=True)
+class SetLink:
+    """Bring a device up, with its MTU, MAC and bridge master as declared."""
+
+    namespace: str | None
+    name: str
+    master: str | None = None
+    mtu: int | None = None
+    mac: str | None = None
+
+
+@dataclass(frozen=True)
+class AddAddress:
+    namespace: str | None
+    dev: str
+    address: IPInterface
+
+
+@dataclass(frozen=True)
+class AddRoute:
+    namespace: str | None
+    to: IPNetwork | None
+    via: IPAddress
+
+
+@dataclass(frozen=True)
+class EnableForwarding:
+    namespace: str
+
+
+Op = AddNamespace | AddBridge | AddVeth | SetLink | AddAddress | AddRoute | EnableForwarding
+
+
+@dataclass(frozen=True)
+class Ping:
+    """A verify check: from a namespace (None: the host) to an address."""
+
+    namespace: str | None
+    address: IPAddress
+    what: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    lab: Lab
+    ops: tuple[Op, ...]
+    checks: tuple[Ping, ...]
+
+    def namespaces_in_order(self) -> list[str]:
+        return [op.name for op in self.ops if isinstance(op, AddNamespace)]
+
+
+def build(lab: Lab) -> Plan:
+    ops: list[Op] = [AddNamespace(ns.name) for ns in lab.namespaces]
+    ops += [AddBridge(b.namespace, b.name, b.mac) for b in lab.bridges]
+    ops += [AddVeth(v.a, v.b) for v in lab.veths]
+
+    # Configuration, grouped by the namespace it runs in: the host first, then the lab's.
+    config: dict[str | None, list[Op]] = defaultdict(list)
+    for ns in lab.namespaces:
+        config[ns.name].append(SetLink(ns.name, "lo"))
+    for bridge in lab.bridges:
+        config[bridge.namespace].append(
+            SetLink(bridge.namespace, bridge.name, mtu=bridge.mtu, mac=bridge.mac)
+        )
+    for end in _ends(lab):
+        config[end.namespace].append(
+            SetLink(end.namespace, end.name, master=end.master, mtu=end.mtu, mac=end.mac)
+        )
+    for bridge in lab.bridges:
+        config[bridge.namespace] += [
+            AddAddress(bridge.namespace, bridge.name, a) for a in bridge.addresses
+        ]
+    for end in _ends(lab):
+        config[end.namespace] += [AddAddress(end.namespace, end.name, a) for a in end.addresses]
+    for route in lab.routes:
+        config[route.namespace].append(AddRoute(route.namespace, route.to, route.via))
+    # Forwarding is a sysctl inside the namespace, set from the host's batch (`netns exec`).
+    config[None] += [EnableForwarding(ns.name) for ns in lab.namespaces if ns.forwarding]
+
+    ops += config.pop(None, [])
+    for ns in lab.namespaces:
+        ops += config.pop(ns.name, [])
+    return Plan(lab, tuple(ops), tuple(_checks(lab)))
+
+
+def _ends(lab: Lab) -> list[End]:
+    return [end for veth in lab.veths for end in (veth.a, veth.b)]
+
+
+def _checks(lab: Lab) -> list[Ping]:
+    """Each declared address is pinged once from another place on its subnet; each gateway
+    once from the namespace that routes through it. Linear in the number of addresses: the
+    members of a subnet form a ring and each pings the next one that is somewhere else.
+    """
+    members: dict[IPNetwork, list[tuple[str | None, IPInterface, str]]] = defaultdict(list)
+    for bridge in lab.bridges:
+        for address in bridge.addresses:
+            members[address.network].append((bridge.namespace, address, bridge.ref))
+    for end in _ends(lab):
+        for address in end.addresses:
+            members[address.network].append((end.namespace, address, end.ref))
+
+    checks: list[Ping] = []
+    for ring in members.values():
+        for index, (namespace, address, ref) in enumerate(ring):
+            for step in range(1, len(ring)):
+                other = ring[(index - step) % len(ring)]
+                if other[0] != namespace:
+                    checks.append(Ping(other[0], address.ip, ref))
+                    break
+    seen: set[tuple[str | None, IPAddress]] = set()
+    for route in lab.routes:
+        if (route.namespace, route.via) not in seen:
+            seen.add((route.namespace, route.via))
+            checks.append(Ping(route.namespace, route.via, f"gateway of {where(route.namespace)}"))
+    return checks

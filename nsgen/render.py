@@ -1,0 +1,200 @@
+"""Render: print a Plan as the POSIX shell script, through Jinja2.
+
+Everything the template prints is prepared here as plain strings: the template only loops.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from importlib import resources
+
+import jinja2
+
+from nsgen import __version__
+from nsgen.lab import End, IPInterface, IPNetwork, Lab, where
+from nsgen.plan import (
+    AddAddress,
+    AddBridge,
+    AddNamespace,
+    AddRoute,
+    AddVeth,
+    EnableForwarding,
+    Op,
+    Plan,
+    SetLink,
+)
+
+# Wider rows would push the command column off a reviewer's screen; longer ones just overflow.
+MAX_FIELD_WIDTH = 44
+
+FORWARDING = (
+    'sh -c "echo 1 >/proc/sys/net/ipv4/ip_forward && '
+    'echo 1 >/proc/sys/net/ipv6/conf/all/forwarding"'
+)
+
+
+def _dash(value: object) -> str:
+    return "-" if value is None else str(value)
+
+
+def _opt(keyword: str, value: object) -> str:
+    return "" if value is None else f" {keyword} {value}"
+
+
+def _end_options(end: End) -> str:
+    return f"{_opt('netns', end.namespace)}{_opt('mtu', end.mtu)}{_opt('address', end.mac)}"
+
+
+def route_key(to: IPNetwork | None) -> str:
+    """A route's destination as `ip route show` prints it, for the script to compare."""
+    if to is None:
+        return "default"
+    if to.prefixlen == to.max_prefixlen:
+        return str(to.network_address)
+    return str(to)
+
+
+def address_command(dev: str, address: IPInterface) -> str:
+    # nodad: an address that is usable the moment up returns, so verify can run at once.
+    nodad = " nodad" if address.version == 6 else ""
+    return f"address replace {address} dev {dev}{nodad}"
+
+
+def row(op: Op) -> tuple[list[str], str]:
+    """One plan line: the fields the script's runtime matches on, and the ip-batch command."""
+    match op:
+        case AddNamespace(name):
+            return ["netns", "-", name], f"netns add {name}"
+        case AddBridge(namespace, name, mac):
+            return (
+                ["bridge", _dash(namespace), name],
+                f"link add name {name}{_opt('netns', namespace)}{_opt('address', mac)} type bridge",
+            )
+        case AddVeth(a, b):
+            return (
+                ["veth", _dash(a.namespace), a.name, _dash(b.namespace), b.name],
+                f"link add name {a.name}{_end_options(a)} type veth peer name {b.name}"
+                f"{_end_options(b)}",
+            )
+        case SetLink(namespace, name, master, mtu, mac):
+            return (
+                ["link", _dash(namespace), name, _dash(master), _dash(mtu), _dash(mac)],
+                f"link set dev {name}{_opt('mtu', mtu)}{_opt('address', mac)}"
+                f"{_opt('master', master)} up",
+            )
+        case AddAddress(namespace, dev, address):
+            return (
+                ["addr", _dash(namespace), dev, str(address), str(address.network)],
+                address_command(dev, address),
+            )
+        case AddRoute(namespace, to, via):
+            destination = "default" if to is None else str(to)
+            return (
+                ["route", _dash(namespace), route_key(to), str(via)],
+                f"route replace {destination} via {via}",
+            )
+        case EnableForwarding(namespace):
+            return ["fwd", namespace], f"netns exec {namespace} {FORWARDING}"
+    raise AssertionError(op)
+
+
+def plan_rows(plan: Plan) -> list[str]:
+    rows = [row(op) for op in plan.ops]
+    width = min(MAX_FIELD_WIDTH, max((len(" ".join(f)) for f, _ in rows), default=0))
+    return [f"{' '.join(fields):<{width}} | {command}" for fields, command in rows]
+
+
+def check_rows(plan: Plan) -> list[str]:
+    return [f"{_dash(c.namespace)} {c.address} {c.what}" for c in plan.checks]
+
+
+def summary(lab: Lab) -> list[str]:
+    """The reviewer's table at the top of the script."""
+    table: list[tuple[str, str, str, str]] = [("WHERE", "DEVICE", "CONNECTS TO", "ADDRESSES")]
+    for bridge in lab.bridges:
+        table.append(
+            (
+                where(bridge.namespace),
+                bridge.name,
+                "bridge",
+                " ".join(str(a) for a in bridge.addresses) or "-",
+            )
+        )
+    for veth in lab.veths:
+        for end, other in ((veth.a, veth.b), (veth.b, veth.a)):
+            if end.master is not None:
+                continue
+            link = (
+                f"bridge {other.master} (port {other.name})"
+                if other.master is not None
+                else f"veth {other.ref}"
+            )
+            table.append(
+                (
+                    where(end.namespace),
+                    end.name,
+                    link,
+                    " ".join(str(a) for a in end.addresses) or "-",
+                )
+            )
+    widths = [max(len(r[i]) for r in table) for i in range(3)]
+    lines = [
+        f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}".rstrip()
+        for r in table
+    ]
+    namespaces = ", ".join(
+        ns.name + (" (forwarding)" if ns.forwarding else "") for ns in lab.namespaces
+    )
+    head = [f"Namespaces ({len(lab.namespaces)}): {namespaces or '-'}", ""]
+    routes = [f"  {where(r.namespace)}: {r.to_text} via {r.via}" for r in lab.routes]
+    tail = ["", "Routes:", *routes] if routes else []
+    return head + lines + tail
+
+
+def host_effects(lab: Lab) -> str:
+    if any(b.namespace is None for b in lab.bridges):
+        return (
+            "none beyond the devices, addresses and routes below. Traffic across a bridge in "
+            "the host namespace passes the host's firewall when bridge netfilter is on "
+            "(br_netfilter); this script never changes the firewall or a host sysctl."
+        )
+    return "none beyond the devices, addresses and routes below; no host sysctl is changed."
+
+
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("nsgen", "templates"),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+
+
+def render(plan: Plan, prefix: str = "") -> str:
+    lab = plan.lab
+    runtime = resources.files("nsgen").joinpath("templates/runtime.sh").read_text("utf-8")
+    host_l3 = (
+        any(b.namespace is None and b.addresses for b in lab.bridges)
+        or any(e.namespace is None and e.addresses for v in lab.veths for e in (v.a, v.b))
+        or any(r.namespace is None for r in lab.routes)
+    )
+    template = _environment().get_template("script.sh.j2")
+    return template.render(
+        lab=lab.name,
+        mark=lab.mark,
+        version=__version__,
+        source=lab.source_name,
+        sha256=lab.source_sha256,
+        prefix_option=f" --prefix {prefix}" if prefix else "",
+        host_effects=_wrap(host_effects(lab)),
+        summary=summary(lab),
+        namespaces=" ".join(plan.namespaces_in_order()),
+        host_l3=1 if host_l3 else 0,
+        rows=plan_rows(plan),
+        checks=check_rows(plan),
+        runtime=runtime,
+    )
+
+
+def _wrap(text: str, width: int = 80) -> str:
+    return "\n#   ".join(textwrap.wrap(text, width))

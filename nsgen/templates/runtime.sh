@@ -1,0 +1,477 @@
+# ---- Runtime: the same for every lab. It reads the host's state once, compares it with the
+# plan in one awk pass (linear in the size of the lab), and feeds only what is needed to one
+# `ip -batch` for the host namespace and one `ip -n NS -batch` per namespace.
+
+say() { printf '%s: %s\n' "$LAB" "$*"; }
+die() {
+	printf '%s: error: %s\n' "$LAB" "$*" >&2
+	exit 1
+}
+usage() {
+	cat <<EOF
+usage: sh ${0##*/} [up|down|status|verify] [--dry-run]
+  up       create what is missing and repair drift (default; safe to re-run)
+  down     remove exactly what lab $LAB created
+  status   list declared objects as ok, missing or foreign (exit 3 unless all ok)
+  verify   ping every declared address and gateway (exit 4 if any fails)
+  --dry-run  with up or down: print the ip commands that would run, change nothing
+EOF
+}
+
+ACTION=
+DRY_RUN=0
+for arg in "$@"; do
+	case $arg in
+	--dry-run | -n) DRY_RUN=1 ;;
+	-h | --help)
+		usage
+		exit 0
+		;;
+	up | down | status | verify)
+		if [ -n "$ACTION" ]; then
+			usage >&2
+			exit 2
+		fi
+		ACTION=$arg
+		;;
+	*)
+		printf '%s: unknown action or option: %s\n' "$LAB" "$arg" >&2
+		usage >&2
+		exit 2
+		;;
+	esac
+done
+ACTION=${ACTION:-up}
+case $DRY_RUN.$ACTION in
+1.status | 1.verify)
+	printf '%s: --dry-run goes with up or down; %s changes nothing anyway\n' "$LAB" "$ACTION" >&2
+	exit 2
+	;;
+esac
+
+command -v ip >/dev/null 2>&1 || die "ip not found: install iproute2"
+if [ "$(id -u)" != 0 ]; then
+	case $0 in
+	*.sh) die "needs root (CAP_NET_ADMIN): try sudo sh $0 $ACTION" ;;
+	*) die "needs root (CAP_NET_ADMIN): run it with sudo" ;;
+	esac
+fi
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/nsgen.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+plan >"$T/plan"
+
+# The namespace files of the lab, for one stat call that covers them all.
+netns_files() {
+	# shellcheck disable=SC2086 # nsgen names are [A-Za-z0-9_.-]: safe to split
+	[ -z "$NAMESPACES" ] || printf '/run/netns/%s\n' $NAMESPACES
+}
+
+# Everything up, down and status need to know about the host, in one file of sections.
+observe_host() {
+	{
+		echo '== ino'
+		# shellcheck disable=SC2046 # see netns_files
+		stat -c '%n %i' $(netns_files) 2>/dev/null || :
+		echo '== fs'
+		# A killed `ip netns add` can leave a plain file here instead of an nsfs mount.
+		# shellcheck disable=SC2046
+		stat -f -c '%n %T' $(netns_files) 2>/dev/null || :
+		echo '== owned'
+		cat "$STATE/netns" 2>/dev/null || :
+		echo '== intent'
+		cat "$STATE/intent" 2>/dev/null || :
+		echo '== link -'
+		ip -o link show
+		if [ "$HOST_L3" = 1 ]; then
+			echo '== addr -'
+			ip -o address show
+			echo '== route -'
+			ip route show
+			ip -6 route show
+		fi
+	} >"$T/obs"
+}
+
+# Run the plan through the decision program. MODE is up, down, status, or reads (which
+# namespaces must be looked into before deciding).
+decide() {
+	awk -v mode="$1" -v mark="$MARK" -v lab="$LAB" -v dir="$T" "$DECIDE" "$T/plan" "$T/obs"
+}
+
+# shellcheck disable=SC2016 # an awk program: its $ fields are awk's, not the shell's
+DECIDE='
+function nsstate(n) {
+	if (!(n in fstype)) return "missing"
+	if (fstype[n] != "nsfs") return ((n in owned) || (("netns " n) in intent)) ? "stale-ours" : "stale-foreign"
+	if ((n in owned) && owned[n] == ino[n]) return "ours"
+	if (("netns " n) in intent) return "ours"
+	return "foreign"
+}
+# A device: "missing", "ours", "unmarked" (created by a run killed before it marked it), "foreign".
+function devstate(n, d) {
+	if (n != "-") {
+		if (nsstate(n) != "ours") return "missing"
+		if (!(n in wasread)) return "unread"
+		return ((n, d) in dev) ? "ours" : "missing"
+	}
+	if (!(("-", d) in dev)) return "missing"
+	if (alias[d] == mark) return "ours"
+	if (("link " d) in intent) return "unmarked"
+	return "foreign"
+}
+function ours_root(d) { return (("-", d) in dev) && (alias[d] == mark || (("link " d) in intent)) }
+function place(n, d) { return (n == "-" ? "host" : n) ":" d }
+function refuse(msg) { errors = errors lab ": refusing: " msg "\n" }
+function emit(n, line) {
+	if (n == "-") { root[++nroot] = line; return }
+	if (!(n in nscount)) nsorder[++nns] = n
+	nsbatch[n, ++nscount[n]] = line
+}
+# Recorded in the intent file before the batch runs; marked right after it is created.
+function create_root(d) { intents = intents "link " d "\n"; emit("-", "link set dev " d " alias " mark) }
+function observe_link(n,    name, rest) {
+	name = $2; sub(/:$/, "", name); sub(/@.*/, "", name)
+	dev[n, name] = 1
+	isup[n, name] = ($3 ~ /[<,]UP[,>]/)
+	rest = $0
+	mtu[n, name] = field(rest, " mtu ")
+	master[n, name] = field(rest, " master ")
+	mac[n, name] = field(rest, " link/ether ")
+	if (n == "-" && match(rest, / alias /)) alias[name] = substr(rest, RSTART + 7)
+}
+function field(s, key,    i, t) {
+	i = index(s, key)
+	if (!i) return "-"
+	t = substr(s, i + length(key)); sub(/[ \\].*/, "", t)
+	return t
+}
+
+FNR == NR {
+	i = index($0, " | ")
+	rows++; line[rows] = $0; cmd[rows] = i ? substr($0, i + 3) : ""
+	next
+}
+/^== / { sec = $2; secns = $3; if (sec == "ns") wasread[secns] = 1; next }
+sec == "ino" { n = $1; sub(/.*\//, "", n); ino[n] = $2; next }
+sec == "fs" { n = $1; sub(/.*\//, "", n); fstype[n] = $2; next }
+sec == "owned" { owned[$1] = $2; next }
+sec == "intent" { intent[$1 " " $2] = 1; next }
+sec == "link" { observe_link(secns); next }
+sec == "ns" {
+	if ($3 ~ /^</) observe_link(secns)
+	else if ($3 == "inet" || $3 == "inet6") addr[secns, $2, $4] = ($0 ~ / tentative/ ? "tentative" : "ok")
+	else route[secns, $1, field($0, " via ")] = 1
+	next
+}
+sec == "addr" { hostaddr[$4] = $2; sub(/\/.*/, "", $4); hostip[$4] = $2; next }
+sec == "route" { hostroute[$1] = field($0, " dev "); next }
+sec == "fwd" { fwd[secns] = fwd[secns] $1; next }
+
+END {
+	if (mode == "reads" || mode == "statusreads") reads()
+	else if (mode == "up") up()
+	else if (mode == "down") down()
+	else if (mode == "status") status()
+}
+
+# Namespaces whose devices cannot be seen from the host (bridges and veths inside them).
+function reads(    r, f, n, seen) {
+	for (r = 1; r <= rows; r++) {
+		split(line[r], f, " ")
+		if (f[1] == "bridge" && f[2] != "-") want(f[2], seen)
+		if (f[1] == "veth" && f[2] != "-" && f[4] != "-") { want(f[2], seen); want(f[4], seen) }
+		if (f[1] == "netns" && mode == "statusreads") want(f[3], seen)
+	}
+}
+function want(n, seen) { if (!(n in seen) && nsstate(n) == "ours") { seen[n] = 1; print n } }
+
+function up(    r, f, n, s, a, b, ip, net, o) {
+	for (r = 1; r <= rows; r++) {
+		split(line[r], f, " ")
+		if (f[1] == "netns") {
+			n = f[3]; s = nsstate(n)
+			if (s == "foreign") refuse("namespace " n " exists and was not created by lab " lab)
+			else if (s == "stale-foreign") refuse("/run/netns/" n " is a stale file left by someone else; if it is garbage, remove it with: ip netns del " n)
+			else if (s == "missing" || s == "stale-ours") {
+				if (s == "stale-ours") root[++nroot] = "netns del " n
+				emit("-", cmd[r]); intents = intents "netns " n "\n"; newns[n] = 1; nsnew++
+			}
+		} else if (f[1] == "bridge") {
+			s = devstate(f[2], f[3])
+			if (s == "foreign") refuse("device " f[3] " exists in the host and was not created by lab " lab)
+			else if (s == "missing") { emit("-", cmd[r]); created++; if (f[2] == "-") create_root(f[3]) }
+			else if (s == "unmarked") emit("-", "link set dev " f[3] " alias " mark)
+		} else if (f[1] == "veth") {
+			a = newns[f[2]] ? "missing" : devstate(f[2], f[3])
+			b = newns[f[4]] ? "missing" : devstate(f[4], f[5])
+			# The end inside a namespace that was not looked into is there iff its host end is.
+			if (a == "unread") a = (b == "missing") ? "missing" : "ours"
+			if (b == "unread") b = (a == "missing") ? "missing" : "ours"
+			if (a == "foreign") refuse("device " f[3] " exists in the host and was not created by lab " lab)
+			if (b == "foreign") refuse("device " f[5] " exists in the host and was not created by lab " lab)
+			if (a == "foreign" || b == "foreign") continue
+			if (a != "missing" && b == "missing") unstray(f[2], f[3])
+			if (b != "missing" && a == "missing") unstray(f[4], f[5])
+			if (a == "missing" || b == "missing") {
+				emit("-", cmd[r]); created++
+				if (f[2] == "-") create_root(f[3])
+				if (f[4] == "-") create_root(f[5])
+			} else {
+				if (a == "unmarked") emit("-", "link set dev " f[3] " alias " mark)
+				if (b == "unmarked") emit("-", "link set dev " f[5] " alias " mark)
+			}
+		} else {
+			if (f[1] == "addr" && f[2] == "-") {
+				ip = f[4]; sub(/\/.*/, "", ip)
+				if ((ip in hostip) && hostip[ip] != f[3] && !ours_root(hostip[ip]))
+					refuse("address " ip " is already on host device " hostip[ip])
+				net = f[5]
+				if ((net in hostroute) && hostroute[net] != f[3] && !ours_root(hostroute[net]))
+					refuse("the host already routes " net " through " hostroute[net] "; give the lab another subnet")
+			}
+			if (f[1] == "route" && f[2] == "-") {
+				o = hostroute[f[3]]
+				if ((f[3] in hostroute) && !ours_root(o))
+					refuse("the host already has a route to " f[3] " (dev " o ")")
+			}
+			emit(f[2], cmd[r])
+		}
+	}
+	if (errors != "") { printf "%s", errors > "/dev/stderr"; exit 1 }
+	write_batches()
+	printf "%s", intents > (dir "/intent")
+	print nsnew + 0, created + 0, nns + 0 > (dir "/counts")
+}
+# One end of a veth pair exists without the other: remove it so the pair can be made whole.
+function unstray(n, d) {
+	if (n == "-") { root[++nroot] = "link del dev " d; return }
+	if (!(n in precount)) preorder[++npre] = n
+	pre[n, ++precount[n]] = "link del dev " d
+}
+function write_batches(    i, j, n, file) {
+	for (i = 1; i <= npre; i++) {
+		n = preorder[i]; file = dir "/pre." n
+		for (j = 1; j <= precount[n]; j++) print pre[n, j] > file
+		close(file); print n > (dir "/pre.list")
+	}
+	file = dir "/batch.-"
+	for (i = 1; i <= nroot; i++) print root[i] > file
+	close(file)
+	for (i = 1; i <= nns; i++) {
+		n = nsorder[i]; file = dir "/batch." n
+		for (j = 1; j <= nscount[n]; j++) print nsbatch[n, j] > file
+		close(file); print n > (dir "/batch.list")
+	}
+}
+
+function down(    r, f, n, s, d, e, i, k, explicit, nexp, dels, ndel, goingns) {
+	for (r = 1; r <= rows; r++) {
+		split(line[r], f, " ")
+		if (f[1] == "netns") {
+			n = f[3]; s = nsstate(n)
+			if (s == "ours" || s == "stale-ours") { dels[++ndel] = "netns del " n; goingns[n] = 1 }
+			else if (s == "foreign" || s == "stale-foreign") note("namespace " n)
+		}
+	}
+	for (r = 1; r <= rows; r++) {
+		split(line[r], f, " ")
+		if (f[1] == "bridge" && f[2] == "-") { d[1] = f[3]; k = 1 }
+		else if (f[1] == "veth") {
+			k = 0
+			if (f[2] == "-") d[++k] = f[3] SUBSEP f[4]
+			if (f[4] == "-") d[++k] = f[5] SUBSEP f[2]
+		} else continue
+		for (i = 1; i <= k; i++) {
+			split(d[i], e, SUBSEP)
+			if (!(("-", e[1]) in dev)) continue
+			if (!ours_root(e[1])) { note("host device " e[1]); continue }
+			print e[1] > (dir "/gone")
+			# A veth end whose peer namespace is deleted goes with it, 30x faster than one by one.
+			if (f[1] == "veth" && alias[e[1]] == mark && (e[2] in goingns)) continue
+			explicit[++nexp] = "link del dev " e[1]
+		}
+	}
+	for (i = 1; i <= nexp; i++) root[++nroot] = explicit[i]
+	for (i = 1; i <= ndel; i++) root[++nroot] = dels[i]
+	if (notes != "") printf "%s", notes > "/dev/stderr"
+	write_batches()
+	print ndel + 0, nexp + 0 > (dir "/counts")
+}
+function note(what) { notes = notes lab ": leaving " what ": not created by lab " lab "\n" }
+
+function status(    r, f, s, n, what, bad, total, cnt, key) {
+	for (r = 1; r <= rows; r++) {
+		split(line[r], f, " ")
+		what = ""; s = ""
+		if (f[1] == "netns") {
+			s = nsstate(f[3]); what = "namespace " f[3]
+			if (s == "stale-ours" || s == "stale-foreign") s = "broken"
+			else if (s == "ours") s = "ok"
+		} else if (f[1] == "bridge") {
+			s = devstate(f[2], f[3]); what = "bridge " place(f[2], f[3])
+		} else if (f[1] == "veth") {
+			what = "veth " place(f[2], f[3]) " <-> " place(f[4], f[5])
+			s = devstate(f[2], f[3]); n = devstate(f[4], f[5])
+			if (s == "ours" && n != "ours") s = n
+		} else if (f[1] == "link") {
+			what = "link " place(f[2], f[3]) " up" (f[4] != "-" ? " master " f[4] : "")
+			s = devstate(f[2], f[3])
+			key = f[2] SUBSEP f[3]
+			if (s == "ours") {
+				if (!isup[key]) s = "down"
+				else if (f[4] != "-" && master[key] != f[4]) s = "drifted (master " master[key] ")"
+				else if (f[5] != "-" && mtu[key] != f[5]) s = "drifted (mtu " mtu[key] ")"
+				else if (f[6] != "-" && mac[key] != f[6]) s = "drifted (mac " mac[key] ")"
+			}
+		} else if (f[1] == "addr") {
+			what = "address " f[4] " on " place(f[2], f[3])
+			if (f[2] == "-") s = (hostaddr[f[4]] == f[3] && ours_root(f[3])) ? "ok" : "missing"
+			else s = ((f[2], f[3], f[4]) in addr) ? addr[f[2], f[3], f[4]] : "missing"
+		} else if (f[1] == "route") {
+			what = "route " f[3] " via " f[4] " in " (f[2] == "-" ? "host" : f[2])
+			if (f[2] == "-") s = (f[3] in hostroute) && ours_root(hostroute[f[3]]) ? "ok" : "missing"
+			else s = ((f[2], f[3], f[4]) in route) ? "ok" : "missing"
+		} else if (f[1] == "fwd") {
+			what = "forwarding in " f[2]
+			s = (fwd[f[2]] == "11") ? "ok" : "off"
+		} else continue
+		if (s == "ours") s = "ok"
+		total++
+		if (s != "ok") bad++
+		cnt[s]++
+		printf "%-10s %s\n", s, what
+	}
+	printf "%s: %d of %d objects ok", lab, total - bad, total
+	for (s in cnt) if (s != "ok") printf ", %d %s", cnt[s], s
+	printf "\n"
+	exit bad ? 3 : 0
+}
+'
+
+# Run one prepared batch file, or print it under --dry-run.
+run_batch() {
+	file=$1
+	shift
+	[ -s "$file" ] || return 0
+	if [ "$DRY_RUN" = 1 ]; then
+		prefix="ip $*"
+		sed "s|^|${prefix% } |" "$file"
+	else
+		ip "$@" -batch "$file"
+	fi
+}
+
+do_reads() {
+	mode=$1
+	decide "$mode" >"$T/reads"
+	while read -r ns; do
+		echo "== ns $ns"
+		ip -n "$ns" -o -batch - <<EOF
+link show
+address show
+route show
+EOF
+		if [ "$mode" = statusreads ]; then
+			ip -n "$ns" -6 route show
+			echo "== fwd $ns"
+			ip netns exec "$ns" cat /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv6/conf/all/forwarding
+		fi
+	done <"$T/reads" >>"$T/obs"
+}
+
+up() {
+	observe_host
+	do_reads reads
+	decide up
+	read -r nsnew created nns <"$T/counts"
+	if [ -s "$T/pre.list" ]; then
+		while read -r ns; do run_batch "$T/pre.$ns" -n "$ns"; done <"$T/pre.list"
+	fi
+	if [ "$nsnew" != 0 ] || [ "$created" != 0 ]; then
+		say "creating $nsnew namespaces and $created devices"
+	fi
+	if [ "$DRY_RUN" = 0 ]; then
+		mkdir -p "$STATE"
+		# Written before anything is created: a run killed halfway leaves a record that lets
+		# the next run tell its own unmarked objects from foreign ones.
+		cat "$T/intent" >>"$STATE/intent"
+	fi
+	run_batch "$T/batch.-"
+	if [ "$DRY_RUN" = 0 ]; then
+		# shellcheck disable=SC2046
+		stat -c '%n %i' $(netns_files) 2>/dev/null | sed 's|^/run/netns/||' >"$STATE/netns.new" || :
+		mv "$STATE/netns.new" "$STATE/netns"
+		rm -f "$STATE/intent"
+	fi
+	say "configuring $nns namespaces"
+	if [ -s "$T/batch.list" ]; then
+		while read -r ns; do run_batch "$T/batch.$ns" -n "$ns"; done <"$T/batch.list"
+	fi
+	[ "$DRY_RUN" = 1 ] || say "up"
+}
+
+# Wait until every device in FILE has left the host namespace.
+wait_gone() {
+	tries=0
+	while :; do
+		left=$(ip -br link show | awk -v f="$1" '
+			BEGIN { while ((getline d < f) > 0) want[d] = 1 }
+			{ n = $1; sub(/@.*/, "", n); if (n in want) c++ }
+			END { print c + 0 }')
+		[ "$left" = 0 ] && return 0
+		tries=$((tries + 1))
+		[ "$tries" -lt "$2" ] || return 1
+		sleep 0.05 2>/dev/null || sleep 1
+	done
+}
+
+down() {
+	observe_host
+	decide down
+	read -r nsdel devdel <"$T/counts"
+	say "removing $nsdel namespaces and $devdel devices"
+	run_batch "$T/batch.-"
+	[ "$DRY_RUN" = 0 ] || return 0
+	rm -rf "$STATE"
+	if [ -s "$T/gone" ] && ! wait_gone "$T/gone" 400; then
+		# The kernel normally removes a deleted namespace's veth peers within a second.
+		while read -r d; do ip link del dev "$d" 2>/dev/null || :; done <"$T/gone"
+		wait_gone "$T/gone" 100 || die "devices still present after down: $(tr '\n' ' ' <"$T/gone")"
+	fi
+	say "down"
+}
+
+status() {
+	observe_host
+	do_reads statusreads
+	decide status
+}
+
+verify() {
+	command -v ping >/dev/null 2>&1 || die "verify needs ping: install iputils-ping"
+	checks >"$T/checks"
+	total=0
+	failed=0
+	while read -r from address what; do
+		total=$((total + 1))
+		if [ "$from" = - ]; then
+			set -- ping
+			from=host
+		else
+			set -- ip netns exec "$from" ping
+		fi
+		if "$@" -c 1 -w 3 -q "$address" >/dev/null 2>&1; then
+			printf 'ok    %s -> %s (%s)\n' "$from" "$address" "$what"
+		else
+			printf 'FAIL  %s -> %s (%s)\n' "$from" "$address" "$what"
+			failed=$((failed + 1))
+		fi
+	done <"$T/checks"
+	say "verify: $((total - failed)) of $total pings answered"
+	[ "$failed" = 0 ] || exit 4
+}
+
+"$ACTION"
