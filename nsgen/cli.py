@@ -15,6 +15,7 @@ from nsgen.errors import NsgenError, TopologyError
 
 app = typer.Typer(
     add_completion=False,
+    pretty_exceptions_enable=False,
     no_args_is_help=True,
     help="Compile a TOML network-namespace lab into one idempotent POSIX shell script.\n\n"
     "Exit codes: 0 ok, 1 topology or runtime error, 2 usage, 3 lab incomplete (status), "
@@ -77,17 +78,6 @@ def report(error: NsgenError) -> int:
 
 def main() -> None:
     try:
-        app(standalone_mode=False)
+        app()
     except NsgenError as error:
         sys.exit(report(error))
-    except typer.Abort:
-        sys.exit(130)
-    except (typer.Exit, SystemExit) as done:
-        sys.exit(getattr(done, "exit_code", getattr(done, "code", 0)))
-    except Exception as error:  # click's usage errors arrive here in non-standalone mode
-        import click
-
-        if isinstance(error, click.ClickException):
-            error.show()
-            sys.exit(2)
-        raise

@@ -170,6 +170,21 @@ def _allowed_keys(loc: Sequence[int | str]) -> list[str]:
     return []
 
 
+def _without_bad_keys(model: type[BaseModel], value: object) -> Any:
+    """`value` as `model`, minus the keys that fail: an interface with a bad MTU still
+    exists for the peers that name it, so they are not reported as dangling too."""
+    if not isinstance(value, dict):
+        return None
+    try:
+        return model.model_validate(value)
+    except ValidationError as exc:
+        bad = {err["loc"][0] for err in exc.errors() if err["loc"]}
+    try:
+        return model.model_validate({k: v for k, v in value.items() if k not in bad})
+    except ValidationError:
+        return None
+
+
 def _salvage(data: dict[str, Any]) -> TopologySpec:
     """Keep every part of a malformed document that is well formed, for the second pass."""
 
@@ -178,10 +193,9 @@ def _salvage(data: dict[str, Any]) -> TopologySpec:
             return {}
         kept = {}
         for key, value in table.items():
-            try:
-                kept[key] = model.model_validate(value)
-            except ValidationError:
-                continue
+            item = _without_bad_keys(model, value)
+            if item is not None:
+                kept[key] = item
         return kept
 
     def routes(value: object) -> list[RouteSpec]:

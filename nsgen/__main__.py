@@ -1,0 +1,3 @@
+from nsgen.cli import main
+
+main()

@@ -1,0 +1,298 @@
+"""Live tests: the generated scripts on the real kernel.
+
+Each test renders its lab under a random prefix (see tests/live.py), so it never touches a
+name it did not make, and cleans up even when it fails.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EXAMPLES
+from tests.live import Lab, LabFactory, host_residue, netns_names, run
+
+TOPOLOGIES = sorted(EXAMPLES.glob("*.toml"))
+IDS = [p.stem for p in TOPOLOGIES]
+
+
+@pytest.mark.parametrize("topology", TOPOLOGIES, ids=IDS)
+def test_lifecycle(lab_factory: LabFactory, topology: Path) -> None:
+    lab = lab_factory(topology)
+    first = lab.up()
+    assert "creating" in first.stdout
+    assert first.stderr == ""
+
+    verify = lab.sh("verify")
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    assert "FAIL" not in verify.stdout
+
+    before = lab.snapshot()
+    again = lab.up()
+    assert "creating" not in again.stdout
+    assert again.stderr == ""
+    assert lab.snapshot() == before, "a second up changed the lab"
+
+    status = lab.sh("status")
+    assert status.returncode == 0, status.stdout
+    assert all(line.startswith("ok") for line in status.stdout.splitlines()[:-1])
+
+    lab.down()
+    assert host_residue(lab.prefix) == []
+    assert lab.sh("down").returncode == 0, "down on a clean host must succeed"
+
+    # down returns only when the kernel has really removed everything: up works at once.
+    lab.up()
+    assert lab.snapshot(indexes=False) == normalised(before, lab)
+    lab.down()
+    assert host_residue(lab.prefix) == []
+
+
+def normalised(snapshot: dict[str, list[str]], lab: Lab) -> dict[str, list[str]]:
+    from tests.live import normalise
+
+    return {k: sorted(normalise(line, False) for line in v) for k, v in snapshot.items()}
+
+
+@pytest.mark.parametrize("topology", ["star", "routed"])
+def test_up_repairs_drift(lab_factory: LabFactory, topology: str) -> None:
+    lab = lab_factory(EXAMPLES / f"{topology}.toml")
+    lab.up()
+    reference = lab.snapshot(indexes=False)
+    p = lab.prefix
+    if topology == "star":
+        drift = [
+            ["ip", "-n", f"{p}h1", "address", "flush", "dev", "eth0"],
+            ["ip", "-n", f"{p}h2", "link", "set", "dev", "eth0", "down"],
+            ["ip", "link", "del", "dev", f"{p}h3-eth0"],
+            ["ip", "link", "set", "dev", f"{p}h4-eth0", "nomaster"],
+            ["ip", "address", "flush", "dev", f"{p}br0"],
+        ]
+    else:
+        drift = [
+            ["ip", "-n", f"{p}a1", "route", "del", "default"],
+            ["ip", "-n", f"{p}a2", "-6", "route", "del", "default"],
+            ["ip", "-n", f"{p}r1", "link", "del", "dev", "eth2"],
+            ["ip", "-n", f"{p}sw1", "link", "del", "dev", "lan1"],
+            ["ip", "netns", "exec", f"{p}r1", "sh", "-c", "echo 0 >/proc/sys/net/ipv4/ip_forward"],
+        ]
+    for command in drift:
+        run(command)
+    assert lab.sh("status").returncode == 3
+    lab.up()
+    assert lab.snapshot(indexes=False) == reference
+    assert lab.sh("status").returncode == 0
+    verify = lab.sh("verify")
+    assert verify.returncode == 0, verify.stdout
+
+
+FAKE_IP = """#!/bin/sh
+# Runs batches line by line through the real ip and kills the calling script after the
+# line budget in $CUT_FILE is spent: a crash at an exact point of `up`.
+real=$REAL_IP
+case " $* " in
+*" -batch "*) ;;
+*) exec "$real" "$@" ;;
+esac
+file=
+opts=
+while [ $# -gt 0 ]; do
+    case $1 in
+    -batch) file=$2; shift 2 ;;
+    *) opts="$opts $1"; shift ;;
+    esac
+done
+while IFS= read -r line; do
+    left=$(cat "$CUT_FILE")
+    if [ "$left" -le 0 ]; then kill -9 "$PPID"; exit 1; fi
+    echo $((left - 1)) >"$CUT_FILE"
+    # shellcheck disable=SC2086
+    "$real" $opts $line || exit 1
+done <"$file"
+"""
+
+
+def crash_up_after(lab: Lab, cut: int, tmp_path: Path) -> None:
+    """Run `up` with the kernel seeing only its first `cut` batch commands, then SIGKILL."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir(exist_ok=True)
+    fake = bindir / "ip"
+    fake.write_text(FAKE_IP)
+    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
+    budget = tmp_path / "budget"
+    budget.write_text(str(cut))
+    env = dict(
+        os.environ,
+        PATH=f"{bindir}:{os.environ['PATH']}",
+        CUT_FILE=str(budget),
+        REAL_IP=run(["sh", "-c", "command -v ip"]).stdout.strip(),
+    )
+    subprocess.run(["sh", str(lab.script), "up"], env=env, capture_output=True, check=False)
+
+
+def up_commands(lab: Lab) -> int:
+    dry = lab.sh("up", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    return sum(1 for line in dry.stdout.splitlines() if line.startswith("ip "))
+
+
+@pytest.mark.parametrize("topology", ["star", "routed", "veth-pair"])
+def test_up_finishes_what_a_killed_up_started(
+    lab_factory: LabFactory, topology: str, tmp_path: Path
+) -> None:
+    lab = lab_factory(EXAMPLES / f"{topology}.toml")
+    lab.up()
+    reference = lab.snapshot(indexes=False)
+    lab.down()
+    total = up_commands(lab)
+    assert total > 5
+    # Every cut in the host batch (creations and their marks), then a spread over the rest.
+    cuts = sorted(set(range(0, min(total, 24))) | {total // 2, total - 2, total - 1})
+    for cut in cuts:
+        crash_up_after(lab, cut, tmp_path)
+        result = lab.sh("up")
+        assert result.returncode == 0, f"cut {cut}: {result.stderr}"
+        assert lab.snapshot(indexes=False) == reference, f"cut {cut}"
+        lab.down()
+        assert host_residue(lab.prefix) == [], f"cut {cut}"
+
+
+def test_down_finishes_what_a_killed_up_left(lab_factory: LabFactory, tmp_path: Path) -> None:
+    lab = lab_factory(EXAMPLES / "star.toml")
+    total = up_commands(lab)
+    for cut in range(1, total, 3):
+        crash_up_after(lab, cut, tmp_path)
+        lab.down()
+        assert host_residue(lab.prefix) == [], f"cut {cut}"
+
+
+def test_foreign_namespace_is_refused_and_kept(lab_factory: LabFactory) -> None:
+    lab = lab_factory(EXAMPLES / "star.toml")
+    decoy = f"{lab.prefix}h2"
+    run(["ip", "netns", "add", decoy])
+    try:
+        result = lab.sh("up")
+        assert result.returncode == 1
+        assert f"namespace {decoy} exists and was not created by lab" in result.stderr
+        assert netns_names().count(decoy) == 1
+        assert host_residue(lab.prefix) == [f"netns {decoy}"], "up changed something"
+        down = lab.sh("down")
+        assert down.returncode == 0
+        assert f"leaving namespace {decoy}" in down.stderr
+        assert decoy in netns_names()
+    finally:
+        run(["ip", "netns", "del", decoy], check=False)
+
+
+def test_foreign_host_device_is_refused_and_kept(lab_factory: LabFactory) -> None:
+    lab = lab_factory(EXAMPLES / "bridge.toml")
+    decoy = f"{lab.prefix}br1-veth1"
+    run(["ip", "link", "add", "name", decoy, "type", "veth", "peer", "name", f"{lab.prefix}x"])
+    result = lab.sh("up")
+    assert result.returncode == 1
+    assert f"device {decoy} exists in the host and was not created by lab" in result.stderr
+    assert not any(n.startswith(lab.prefix) for n in netns_names())
+    lab.sh("down")
+    assert decoy in run(["ip", "-br", "link", "show"]).stdout
+
+
+def test_namespace_recreated_by_someone_else_is_foreign(lab_factory: LabFactory) -> None:
+    lab = lab_factory(EXAMPLES / "veth-pair.toml")
+    lab.up()
+    ns = f"{lab.prefix}ns1"
+    run(["ip", "netns", "del", ns])
+    run(["ip", "netns", "add", ns])  # same name, another namespace (another inode)
+    result = lab.sh("up")
+    assert result.returncode == 1
+    assert f"namespace {ns} exists and was not created by lab" in result.stderr
+    lab.down()
+    assert ns in netns_names(), "down removed a namespace it did not create"
+
+
+def test_stale_netns_file_is_repaired(lab_factory: LabFactory) -> None:
+    """A killed `ip netns add` can leave /run/netns/NAME as a plain file."""
+    lab = lab_factory(EXAMPLES / "veth-pair.toml")
+    lab.up()
+    reference = lab.snapshot(indexes=False)
+    ns = f"{lab.prefix}ns2"
+    run(["ip", "netns", "del", ns])
+    Path(f"/run/netns/{ns}").touch()
+    assert run(["ip", "-n", ns, "link"], check=False).returncode != 0
+    status = lab.sh("status")
+    assert status.returncode == 3
+    assert f"broken     namespace {ns}" in status.stdout
+    lab.up()
+    assert lab.snapshot(indexes=False) == reference
+    run(["ip", "netns", "del", ns])
+    Path(f"/run/netns/{ns}").touch()
+    lab.down()
+    assert host_residue(lab.prefix) == []
+
+
+def test_stale_file_of_someone_else_is_refused(lab_factory: LabFactory) -> None:
+    lab = lab_factory(EXAMPLES / "veth-pair.toml")
+    stale = Path(f"/run/netns/{lab.prefix}ns1")
+    stale.parent.mkdir(exist_ok=True)
+    stale.touch()
+    try:
+        result = lab.sh("up")
+        assert result.returncode == 1
+        assert "is a stale file left by someone else" in result.stderr
+        assert stale.exists()
+    finally:
+        stale.unlink()
+
+
+def test_dry_run_changes_nothing(lab_factory: LabFactory) -> None:
+    lab = lab_factory(EXAMPLES / "routed.toml")
+    dry = lab.sh("up", "--dry-run")
+    assert dry.returncode == 0
+    assert f"ip netns add {lab.prefix}r1" in dry.stdout
+    assert host_residue(lab.prefix) == []
+    lab.up()
+    before = lab.snapshot()
+    down = lab.sh("down", "--dry-run")
+    assert f"ip netns del {lab.prefix}r1" in down.stdout
+    assert lab.snapshot() == before
+
+
+def test_host_address_conflict_is_refused(lab_factory: LabFactory) -> None:
+    """A host that already routes the lab's bridge subnet elsewhere is left alone."""
+    lab = lab_factory(EXAMPLES / "star.toml")
+    other = lab_factory(EXAMPLES / "star.toml", prefix=lab.prefix + "b")
+    lab.up()
+    result = other.sh("up")
+    assert result.returncode == 1
+    assert "the host already routes 10.0.0.0/24 through" in result.stderr
+    assert not any(n.startswith(other.prefix) for n in netns_names())
+
+
+@pytest.mark.parametrize("shell", ["dash", "bash"])
+def test_script_runs_under(lab_factory: LabFactory, shell: str) -> None:
+    lab = lab_factory(EXAMPLES / "routed.toml")
+    for action in ("up", "verify", "status", "down"):
+        result = lab.sh(action, shell=shell)
+        assert result.returncode == 0, f"{shell} {action}: {result.stderr}"
+
+
+def test_usage_and_root_errors(lab_factory: LabFactory) -> None:
+    lab = lab_factory(EXAMPLES / "star.toml")
+    bad = lab.sh("sideways")
+    assert bad.returncode == 2
+    assert "unknown action or option: sideways" in bad.stderr
+    assert lab.sh("status", "--dry-run").returncode == 2
+    lab.script.chmod(0o644)
+    nobody = subprocess.run(
+        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "sh", str(lab.script)],
+        capture_output=True,
+        text=True,
+    )
+    assert nobody.returncode == 1
+    assert nobody.stderr.strip().endswith(
+        f"needs root (CAP_NET_ADMIN): try sudo sh {lab.script} up"
+    )
+    assert host_residue(lab.prefix) == []
