@@ -16,6 +16,8 @@ from nsgen.errors import NsgenError, TopologyError
 app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain help and errors: rich formatting alone would double the start-up time.
+    rich_markup_mode=None,
     no_args_is_help=True,
     help="Compile a TOML network-namespace lab into one idempotent POSIX shell script.\n\n"
     "Exit codes: 0 ok, 1 topology or runtime error, 2 usage, 3 lab incomplete (status), "
@@ -23,7 +25,7 @@ app = typer.Typer(
 )
 
 TopologyFile = Annotated[
-    Path, typer.Argument(help="Topology file (TOML).", show_default=False, dir_okay=True)
+    Path, typer.Argument(help="Topology file (TOML).", show_default=False, metavar="FILE")
 ]
 Prefix = Annotated[
     str,

@@ -6,7 +6,7 @@ Everything the template prints is prepared here as plain strings: the template o
 from __future__ import annotations
 
 import textwrap
-from importlib import resources
+from pathlib import Path
 
 import jinja2
 
@@ -161,9 +161,13 @@ def host_effects(lab: Lab) -> str:
     return "none beyond the devices, addresses and routes below; no host sysctl is changed."
 
 
+# Next to this file in the wheel too; a plain path avoids importlib.resources' start-up cost.
+TEMPLATES = Path(__file__).with_name("templates")
+
+
 def _environment() -> jinja2.Environment:
     return jinja2.Environment(
-        loader=jinja2.PackageLoader("nsgen", "templates"),
+        loader=jinja2.FileSystemLoader(TEMPLATES),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,
@@ -172,7 +176,7 @@ def _environment() -> jinja2.Environment:
 
 def render(plan: Plan, prefix: str = "") -> str:
     lab = plan.lab
-    runtime = resources.files("nsgen").joinpath("templates/runtime.sh").read_text("utf-8")
+    runtime = (TEMPLATES / "runtime.sh").read_text("utf-8")
     host_l3 = (
         any(b.namespace is None and b.addresses for b in lab.bridges)
         or any(e.namespace is None and e.addresses for v in lab.veths for e in (v.a, v.b))
@@ -190,10 +194,21 @@ def render(plan: Plan, prefix: str = "") -> str:
         summary=summary(lab),
         namespaces=" ".join(plan.namespaces_in_order()),
         host_l3=1 if host_l3 else 0,
+        ns_reads=1 if needs_namespace_reads(plan) else 0,
         rows=plan_rows(plan),
         checks=check_rows(plan),
         runtime=runtime,
     )
+
+
+def needs_namespace_reads(plan: Plan) -> bool:
+    """Whether any device the lab creates has no end in the host, where one read sees all."""
+    for op in plan.ops:
+        if isinstance(op, AddBridge) and op.namespace is not None:
+            return True
+        if isinstance(op, AddVeth) and None not in (op.a.namespace, op.b.namespace):
+            return True
+    return False
 
 
 def _wrap(text: str, width: int = 80) -> str:

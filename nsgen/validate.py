@@ -8,9 +8,7 @@ much as possible.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
-import json
 import re
 from collections import defaultdict
 from collections.abc import Sequence
@@ -80,13 +78,23 @@ def validate(source: Source, prefix: str = "") -> Lab:
 # Pass 1: shape errors from pydantic, rewritten as key paths and plain words
 
 
+BARE_KEY = re.compile(r"[A-Za-z0-9_-]+\Z")
+
+
+def _quoted(key: str) -> str:
+    import json  # rare: only keys that need quoting, and json escapes newlines too
+
+    return json.dumps(key)
+
+
 def key_path(loc: Sequence[int | str]) -> str:
+    """A location as the user would write it in TOML: namespaces.h1.routes[0].via."""
     out = ""
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            text = part if re.fullmatch(r"[A-Za-z0-9_-]+", part) else json.dumps(part)
+            text = part if BARE_KEY.match(part) else _quoted(part)
             out += f".{text}" if out else text
     return out
 
@@ -127,6 +135,8 @@ def _shape_issues(exc: ValidationError) -> list[Issue]:
         path = key_path(loc)
         if kind == "extra_forbidden":
             key = str(loc[-1])
+            import difflib  # only on this error path: it costs start-up time
+
             hint = difflib.get_close_matches(key, _allowed_keys(loc[:-1]), n=1)
             suffix = f" (did you mean '{hint[0]}'?)" if hint else ""
             issues.append(Issue(path, f"unknown key{suffix}"))

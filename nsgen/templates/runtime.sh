@@ -79,10 +79,6 @@ observe_host() {
 		# A killed `ip netns add` can leave a plain file here instead of an nsfs mount.
 		# shellcheck disable=SC2046
 		stat -f -c '%n %T' $(netns_files) 2>/dev/null || :
-		echo '== owned'
-		cat "$STATE/netns" 2>/dev/null || :
-		echo '== intent'
-		cat "$STATE/intent" 2>/dev/null || :
 		echo '== link -'
 		ip -o link show
 		if [ "$HOST_L3" = 1 ]; then
@@ -98,7 +94,7 @@ observe_host() {
 # Run the plan through the decision program. MODE is up, down, status, or reads (which
 # namespaces must be looked into before deciding).
 decide() {
-	awk -v mode="$1" -v mark="$MARK" -v lab="$LAB" -v dir="$T" "$DECIDE" "$T/plan" "$T/obs"
+	awk -v mode="$1" -v mark="$MARK" -v lab="$LAB" -v dir="$T" -v state="$STATE" "$DECIDE" "$T/plan" "$T/obs"
 }
 
 # shellcheck disable=SC2016 # an awk program: its $ fields are awk's, not the shell's
@@ -149,6 +145,12 @@ function field(s, key,    i, t) {
 	return t
 }
 
+# The lab records: the namespaces it created (with their inodes), and what a run was about
+# to create when it last stopped.
+BEGIN {
+	while ((getline rec < (state "/netns")) > 0) { split(rec, f, " "); sub(/.*\//, "", f[1]); owned[f[1]] = f[2] }
+	while ((getline rec < (state "/intent")) > 0) intent[rec] = 1
+}
 FNR == NR {
 	i = index($0, " | ")
 	rows++; line[rows] = $0; cmd[rows] = i ? substr($0, i + 3) : ""
@@ -157,8 +159,6 @@ FNR == NR {
 /^== / { sec = $2; secns = $3; if (sec == "ns") wasread[secns] = 1; next }
 sec == "ino" { n = $1; sub(/.*\//, "", n); ino[n] = $2; next }
 sec == "fs" { n = $1; sub(/.*\//, "", n); fstype[n] = $2; next }
-sec == "owned" { owned[$1] = $2; next }
-sec == "intent" { intent[$1 " " $2] = 1; next }
 sec == "link" { observe_link(secns); next }
 sec == "ns" {
 	if ($3 ~ /^</) observe_link(secns)
@@ -384,7 +384,7 @@ EOF
 
 up() {
 	observe_host
-	do_reads reads
+	[ "$NS_READS" = 0 ] || do_reads reads
 	decide up
 	read -r nsnew created nns <"$T/counts"
 	if [ -s "$T/pre.list" ]; then
@@ -393,24 +393,48 @@ up() {
 	if [ "$nsnew" != 0 ] || [ "$created" != 0 ]; then
 		say "creating $nsnew namespaces and $created devices"
 	fi
-	if [ "$DRY_RUN" = 0 ]; then
-		mkdir -p "$STATE"
+	record=0
+	if [ "$DRY_RUN" = 0 ] && { [ -s "$T/intent" ] || [ -e "$STATE/intent" ]; }; then
+		record=1
+		[ -d "$STATE" ] || mkdir -p "$STATE"
 		# Written before anything is created: a run killed halfway leaves a record that lets
 		# the next run tell its own unmarked objects from foreign ones.
 		cat "$T/intent" >>"$STATE/intent"
 	fi
 	run_batch "$T/batch.-"
-	if [ "$DRY_RUN" = 0 ]; then
+	if [ "$record" = 1 ]; then
 		# shellcheck disable=SC2046
-		stat -c '%n %i' $(netns_files) 2>/dev/null | sed 's|^/run/netns/||' >"$STATE/netns.new" || :
+		stat -c '%n %i' $(netns_files) >"$STATE/netns.new" 2>/dev/null || :
 		mv "$STATE/netns.new" "$STATE/netns"
 		rm -f "$STATE/intent"
 	fi
 	say "configuring $nns namespaces"
-	if [ -s "$T/batch.list" ]; then
-		while read -r ns; do run_batch "$T/batch.$ns" -n "$ns"; done <"$T/batch.list"
-	fi
+	run_namespace_batches
 	[ "$DRY_RUN" = 1 ] || say "up"
+}
+
+# One worker per CPU: each `ip -n NS` spends most of its time entering its namespace, so
+# batches for different namespaces overlap well. They are independent: every device they
+# configure was created by the host batch before.
+run_namespace_batches() {
+	[ -s "$T/batch.list" ] || return 0
+	workers=1
+	[ "$DRY_RUN" = 1 ] || workers=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
+	if [ "$workers" -le 1 ]; then
+		while read -r ns; do run_batch "$T/batch.$ns" -n "$ns"; done <"$T/batch.list"
+		return
+	fi
+	awk -v n="$workers" -v f="$T/worker." '{ print > (f (NR % n)) }' "$T/batch.list"
+	pids=
+	for list in "$T"/worker.*; do
+		(while read -r ns; do run_batch "$T/batch.$ns" -n "$ns"; done <"$list") &
+		pids="$pids $!"
+	done
+	failed=0
+	for pid in $pids; do
+		wait "$pid" || failed=1
+	done
+	[ "$failed" = 0 ] || die "configuring the namespaces failed (the ip errors are above)"
 }
 
 # Wait until every device in FILE has left the host namespace.
