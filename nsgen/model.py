@@ -1,112 +1,107 @@
-"""The topology format as typed, strict pydantic models: the public interface of nsgen.
+"""The topology format as typed, frozen dataclasses: the public interface of nsgen.
 
-These models check only the shape of the file (keys and types). Everything that needs the
-whole lab at once (names, references, addresses, routes) is checked in nsgen.validate,
-so that all errors are collected in one pass and reported with their key paths.
+Each field's type is what TOML must hold there (checked strictly by nsgen.shape: "1500" is
+not an MTU, 1 is not `true`), its default says whether the key is optional, and its `doc`
+is the description that `nsgen schema` and the README carry. These classes only describe
+the shape of a file; everything that needs the whole lab at once (names, references,
+addresses, routes) is checked in nsgen.validate, so that all errors are collected in one pass.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+class OneOrMany:
+    """Marks a list field that also accepts a single value: address = "10.0.0.1/24"."""
 
 
-def _one_or_many(value: Any) -> Any:
-    return [value] if isinstance(value, str) else value
+Addresses = Annotated[list[str], OneOrMany]
 
 
-Addresses = Annotated[
-    list[str],
-    BeforeValidator(_one_or_many),
-    Field(
-        description='One IPv4/IPv6 address with prefix length ("10.0.0.11/24"), or a list.',
-    ),
-]
+def doc(text: str, **kwargs: Any) -> Any:
+    return field(metadata={"doc": text}, **kwargs)
 
 
-class Strict(BaseModel):
-    # strict: "1500" is not an MTU and 1 is not `true`; forbid: a misspelt key is an error.
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+ADDRESS_DOC = 'One IPv4/IPv6 address with prefix length ("10.0.0.11/24"), or a list of them.'
 
 
-class RouteSpec(Strict):
+@dataclass(frozen=True)
+class RouteSpec:
     """A static route inside a namespace (or the host)."""
 
-    to: str = Field(description='Destination network ("10.2.0.0/24", "fd00:2::/64") or "default".')
-    via: str = Field(
-        description="Gateway address; must lie inside a subnet of an interface of the same "
-        "namespace.",
+    to: str = doc('Destination network ("10.2.0.0/24", "fd00:2::/64") or "default".')
+    via: str = doc(
+        "Gateway address; must lie inside a subnet of an interface of the same namespace."
     )
 
 
-class InterfaceSpec(Strict):
+@dataclass(frozen=True)
+class InterfaceSpec:
     """A veth end. Set `bridge` or `peer`, or be the target of another interface's `peer`."""
 
-    bridge: str | None = Field(
-        default=None, description="Bridge whose port the other end of this veth becomes."
+    bridge: str | None = doc("Bridge whose port the other end of this veth becomes.", default=None)
+    peer: str | None = doc(
+        'The other end of this veth pair, as "NAMESPACE:INTERFACE" or "host:NAME".', default=None
     )
-    peer: str | None = Field(
+    outer: str | None = doc(
+        "Name of the bridge-side end (only with `bridge`); default: derived, deterministic, "
+        "at most 15 characters.",
         default=None,
-        description='The other end of this veth pair, as "NAMESPACE:INTERFACE" or "host:NAME".',
     )
-    outer: str | None = Field(
+    address: Addresses = doc(ADDRESS_DOC, default_factory=list)
+    mtu: int | None = doc("MTU, 68 to 65535 (1280 or more with IPv6).", default=None)
+    mac: str | None = doc(
+        'Unicast MAC address, e.g. "02:00:00:00:00:11"; default: derived from the names.',
         default=None,
-        description="Name of the bridge-side end (only with `bridge`); default: derived, "
-        "deterministic, at most 15 characters.",
-    )
-    address: Addresses = Field(default_factory=list)
-    mtu: int | None = Field(default=None, description="MTU, 68 to 65535 (1280+ with IPv6).")
-    mac: str | None = Field(
-        default=None, description='Unicast MAC address, e.g. "02:00:00:00:00:11".'
     )
 
 
-class NamespaceSpec(Strict):
+@dataclass(frozen=True)
+class NamespaceSpec:
     """A network namespace: one host or router of the lab."""
 
-    forwarding: bool = Field(
-        default=False, description="Turn IPv4 and IPv6 forwarding on inside it (a router)."
-    )
-    routes: list[RouteSpec] = Field(default_factory=list, description="Static routes.")
-    interfaces: dict[str, InterfaceSpec] = Field(
-        default_factory=dict, description="Its veth ends, by device name."
+    forwarding: bool = doc("Turn IPv4 and IPv6 forwarding on inside it (a router).", default=False)
+    routes: list[RouteSpec] = doc("Static routes.", default_factory=list)
+    interfaces: dict[str, InterfaceSpec] = doc(
+        "Its veth ends, by device name.", default_factory=dict
     )
 
 
-class HostSpec(Strict):
+@dataclass(frozen=True)
+class HostSpec:
     """The host (root) namespace: interfaces the lab adds there, and routes towards the lab."""
 
-    interfaces: dict[str, InterfaceSpec] = Field(
+    interfaces: dict[str, InterfaceSpec] = doc(
+        'Veth ends in the host namespace; others refer to them as "host:NAME".',
         default_factory=dict,
-        description='Veth ends in the host namespace; others refer to them as "host:NAME".',
     )
-    routes: list[RouteSpec] = Field(
+    routes: list[RouteSpec] = doc(
+        "Host routes towards the lab (never a default route); they go away with the lab.",
         default_factory=list,
-        description="Host routes towards the lab (never a default route); removed by down.",
     )
 
 
-class BridgeSpec(Strict):
+@dataclass(frozen=True)
+class BridgeSpec:
     """A Linux bridge."""
 
-    namespace: str | None = Field(
-        default=None, description="Namespace that holds it; default: the host namespace."
+    namespace: str | None = doc(
+        "Namespace that holds it; default: the host namespace.", default=None
     )
-    address: Addresses = Field(default_factory=list)
-    mtu: int | None = Field(default=None, description="MTU of the bridge device.")
+    address: Addresses = doc(ADDRESS_DOC, default_factory=list)
+    mtu: int | None = doc("MTU of the bridge device.", default=None)
 
 
-class TopologySpec(Strict):
+@dataclass(frozen=True)
+class TopologySpec:
     """An nsgen lab."""
 
-    name: str | None = Field(
+    name: str | None = doc(
+        "Lab name, used in the script header and ownership marks; default: the file's stem.",
         default=None,
-        description="Lab name, used in the script header and ownership marks; default: the "
-        "file's stem.",
     )
-    bridges: dict[str, BridgeSpec] = Field(default_factory=dict, description="Bridges by name.")
-    namespaces: dict[str, NamespaceSpec] = Field(
-        default_factory=dict, description="Namespaces by name."
-    )
-    host: HostSpec = Field(default_factory=HostSpec)
+    bridges: dict[str, BridgeSpec] = doc("Bridges by name.", default_factory=dict)
+    namespaces: dict[str, NamespaceSpec] = doc("Namespaces by name.", default_factory=dict)
+    host: HostSpec = doc("The host namespace's part in the lab.", default_factory=HostSpec)

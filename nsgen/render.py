@@ -6,7 +6,9 @@ Everything the template prints is prepared here as plain strings: the template o
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import jinja2
 
@@ -60,42 +62,68 @@ def address_command(dev: str, address: IPInterface) -> str:
     return f"address replace {address} dev {dev}{nodad}"
 
 
-def row(op: Op) -> tuple[list[str], str]:
+Row = tuple[list[str], str]
+
+
+def _netns_row(op: AddNamespace) -> Row:
+    return ["netns", "-", op.name], f"netns add {op.name}"
+
+
+def _bridge_row(op: AddBridge) -> Row:
+    options = f"{_opt('netns', op.namespace)}{_opt('address', op.mac)}"
+    return ["bridge", _dash(op.namespace), op.name], f"link add name {op.name}{options} type bridge"
+
+
+def _veth_row(op: AddVeth) -> Row:
+    a, b = op.a, op.b
+    return (
+        ["veth", _dash(a.namespace), a.name, _dash(b.namespace), b.name],
+        f"link add name {a.name}{_end_options(a)} type veth peer name {b.name}{_end_options(b)}",
+    )
+
+
+def _link_row(op: SetLink) -> Row:
+    return (
+        ["link", _dash(op.namespace), op.name, _dash(op.master), _dash(op.mtu), _dash(op.mac)],
+        f"link set dev {op.name}{_opt('mtu', op.mtu)}{_opt('address', op.mac)}"
+        f"{_opt('master', op.master)} up",
+    )
+
+
+def _address_row(op: AddAddress) -> Row:
+    return (
+        ["addr", _dash(op.namespace), op.dev, str(op.address), str(op.address.network)],
+        address_command(op.dev, op.address),
+    )
+
+
+def _route_row(op: AddRoute) -> Row:
+    destination = "default" if op.to is None else str(op.to)
+    return (
+        ["route", _dash(op.namespace), route_key(op.to), str(op.via)],
+        f"route replace {destination} via {op.via}",
+    )
+
+
+def _forwarding_row(op: EnableForwarding) -> Row:
+    return ["fwd", op.namespace], f"netns exec {op.namespace} {FORWARDING}"
+
+
+# By type, not a match statement: this runs once per operation of labs with thousands.
+_ROWS: dict[type, Callable[[Any], Row]] = {
+    AddNamespace: _netns_row,
+    AddBridge: _bridge_row,
+    AddVeth: _veth_row,
+    SetLink: _link_row,
+    AddAddress: _address_row,
+    AddRoute: _route_row,
+    EnableForwarding: _forwarding_row,
+}
+
+
+def row(op: Op) -> Row:
     """One plan line: the fields the script's runtime matches on, and the ip-batch command."""
-    match op:
-        case AddNamespace(name):
-            return ["netns", "-", name], f"netns add {name}"
-        case AddBridge(namespace, name, mac):
-            return (
-                ["bridge", _dash(namespace), name],
-                f"link add name {name}{_opt('netns', namespace)}{_opt('address', mac)} type bridge",
-            )
-        case AddVeth(a, b):
-            return (
-                ["veth", _dash(a.namespace), a.name, _dash(b.namespace), b.name],
-                f"link add name {a.name}{_end_options(a)} type veth peer name {b.name}"
-                f"{_end_options(b)}",
-            )
-        case SetLink(namespace, name, master, mtu, mac):
-            return (
-                ["link", _dash(namespace), name, _dash(master), _dash(mtu), _dash(mac)],
-                f"link set dev {name}{_opt('mtu', mtu)}{_opt('address', mac)}"
-                f"{_opt('master', master)} up",
-            )
-        case AddAddress(namespace, dev, address):
-            return (
-                ["addr", _dash(namespace), dev, str(address), str(address.network)],
-                address_command(dev, address),
-            )
-        case AddRoute(namespace, to, via):
-            destination = "default" if to is None else str(to)
-            return (
-                ["route", _dash(namespace), route_key(to), str(via)],
-                f"route replace {destination} via {via}",
-            )
-        case EnableForwarding(namespace):
-            return ["fwd", namespace], f"netns exec {namespace} {FORWARDING}"
-    raise AssertionError(op)
+    return _ROWS[type(op)](op)
 
 
 def plan_rows(plan: Plan) -> list[str]:

@@ -1,7 +1,7 @@
 """Validate: turn a parsed TOML document into a Lab, or raise TopologyError with every problem.
 
-Two passes, both collecting rather than stopping: pydantic checks the shape (keys, types),
-then the checks here look at the lab as a whole (names, references, addresses, routes).
+Two passes, both collecting rather than stopping: nsgen.shape checks the shape (keys,
+types), then the checks here look at the lab as a whole (names, references, addresses, routes).
 The second pass runs on whatever parts of the first were well formed, so one run reports as
 much as possible.
 """
@@ -14,10 +14,8 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from ipaddress import IPv4Interface, IPv6Interface, ip_address, ip_interface, ip_network
-from typing import Any, get_args, get_origin
 
-from pydantic import BaseModel, ValidationError
-
+from nsgen import shape
 from nsgen.errors import Issue, TopologyError
 from nsgen.lab import (
     HOST,
@@ -33,14 +31,8 @@ from nsgen.lab import (
     where,
 )
 from nsgen.load import Source
-from nsgen.model import (
-    BridgeSpec,
-    HostSpec,
-    InterfaceSpec,
-    NamespaceSpec,
-    RouteSpec,
-    TopologySpec,
-)
+from nsgen.model import InterfaceSpec, RouteSpec, TopologySpec
+from nsgen.shape import key_path
 
 # The allow-list is what keeps every name safe to print unquoted into the script.
 NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*\Z")
@@ -61,195 +53,14 @@ def validate(source: Source, prefix: str = "") -> Lab:
             source.name,
             [Issue("", f"prefix '{prefix}' must be 1-{PREFIX_MAX} of [A-Za-z0-9_.-]")],
         )
-    try:
-        spec = TopologySpec.model_validate(source.data)
-    except ValidationError as exc:
-        issues.extend(_shape_issues(exc))
-        spec = _salvage(source.data)
+    spec, shape_issues = shape.read(TopologySpec, source.data)
+    issues.extend(shape_issues)
     checker = _Checker(source, spec, prefix)
     lab = checker.run()
     issues.extend(checker.issues)
     if issues:
         raise TopologyError(source.name, issues)
     return lab
-
-
-# ---------------------------------------------------------------------------------------------
-# Pass 1: shape errors from pydantic, rewritten as key paths and plain words
-
-
-BARE_KEY = re.compile(r"[A-Za-z0-9_-]+\Z")
-
-
-def _quoted(key: str) -> str:
-    import json  # rare: only keys that need quoting, and json escapes newlines too
-
-    return json.dumps(key)
-
-
-def key_path(loc: Sequence[int | str]) -> str:
-    """A location as the user would write it in TOML: namespaces.h1.routes[0].via."""
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            text = part if BARE_KEY.match(part) else _quoted(part)
-            out += f".{text}" if out else text
-    return out
-
-
-_TOML_TYPES: list[tuple[type, str]] = [
-    (bool, "a boolean"),
-    (int, "an integer"),
-    (float, "a float"),
-    (str, "a string"),
-    (list, "an array"),
-    (dict, "a table"),
-]
-
-_EXPECTED = {
-    "int_type": "an integer",
-    "int_from_float": "an integer",
-    "string_type": "a string",
-    "bool_type": "true or false",
-    "list_type": "an array",
-    "dict_type": "a table",
-    "model_type": "a table",
-    "model_attributes_type": "a table",
-}
-
-
-def _toml_type(value: object) -> str:
-    for kind, name in _TOML_TYPES:
-        if isinstance(value, kind):
-            return name
-    return "a date/time"
-
-
-def _shape_issues(exc: ValidationError) -> list[Issue]:
-    issues = []
-    for err in exc.errors():
-        loc = tuple(err["loc"])
-        kind = err["type"]
-        path = key_path(loc)
-        if kind == "extra_forbidden":
-            key = str(loc[-1])
-            import difflib  # only on this error path: it costs start-up time
-
-            hint = difflib.get_close_matches(key, _allowed_keys(loc[:-1]), n=1)
-            suffix = f" (did you mean '{hint[0]}'?)" if hint else ""
-            issues.append(Issue(path, f"unknown key{suffix}"))
-        elif kind == "missing":
-            issues.append(Issue(path, "required key is missing"))
-        elif kind in _EXPECTED:
-            issues.append(
-                Issue(path, f"expected {_EXPECTED[kind]}, got {_toml_type(err['input'])}")
-            )
-        else:
-            issues.append(Issue(path, err["msg"][0].lower() + err["msg"][1:]))
-    return issues
-
-
-def _allowed_keys(loc: Sequence[int | str]) -> list[str]:
-    """The keys the model accepts at `loc`, for "did you mean" hints."""
-    node: Any = TopologySpec
-    parts = list(loc)
-    while parts:
-        part = parts.pop(0)
-        if isinstance(node, type) and issubclass(node, BaseModel):
-            info = node.model_fields.get(str(part))
-            if info is None:
-                return []
-            node = info.annotation
-        origin = get_origin(node)
-        if origin is dict:
-            node = get_args(node)[1]
-            if parts:
-                parts.pop(0)  # the user's own key (a name)
-        elif origin is list:
-            node = get_args(node)[0]
-            if parts:
-                parts.pop(0)  # the index
-        else:
-            args = [a for a in get_args(node) if a is not type(None)]
-            if args:
-                node = args[0]
-    if isinstance(node, type) and issubclass(node, BaseModel):
-        return list(node.model_fields)
-    return []
-
-
-def _without_bad_keys(model: type[BaseModel], value: object) -> Any:
-    """`value` as `model`, minus the keys that fail: an interface with a bad MTU still
-    exists for the peers that name it, so they are not reported as dangling too."""
-    if not isinstance(value, dict):
-        return None
-    try:
-        return model.model_validate(value)
-    except ValidationError as exc:
-        bad = {err["loc"][0] for err in exc.errors() if err["loc"]}
-    try:
-        return model.model_validate({k: v for k, v in value.items() if k not in bad})
-    except ValidationError:
-        return None
-
-
-def _salvage(data: dict[str, Any]) -> TopologySpec:
-    """Keep every part of a malformed document that is well formed, for the second pass."""
-
-    def each(table: object, model: type[BaseModel]) -> dict[str, Any]:
-        if not isinstance(table, dict):
-            return {}
-        kept = {}
-        for key, value in table.items():
-            item = _without_bad_keys(model, value)
-            if item is not None:
-                kept[key] = item
-        return kept
-
-    def routes(value: object) -> list[RouteSpec]:
-        kept = []
-        for item in value if isinstance(value, list) else []:
-            try:
-                kept.append(RouteSpec.model_validate(item))
-            except ValidationError:
-                continue
-        return kept
-
-    def namespace(value: object) -> NamespaceSpec:
-        try:
-            return NamespaceSpec.model_validate(value)
-        except ValidationError:
-            pass
-        table = value if isinstance(value, dict) else {}
-        forwarding = table.get("forwarding")
-        return NamespaceSpec.model_construct(
-            forwarding=forwarding if isinstance(forwarding, bool) else False,
-            routes=routes(table.get("routes")),
-            interfaces=each(table.get("interfaces"), InterfaceSpec),
-        )
-
-    host = data.get("host")
-    host_table = host if isinstance(host, dict) else {}
-    name = data.get("name")
-    namespaces = data.get("namespaces")
-    return TopologySpec.model_construct(
-        name=name if isinstance(name, str) else None,
-        bridges=each(data.get("bridges"), BridgeSpec),
-        namespaces={
-            key: namespace(value)
-            for key, value in (namespaces.items() if isinstance(namespaces, dict) else [])
-        },
-        host=HostSpec.model_construct(
-            interfaces=each(host_table.get("interfaces"), InterfaceSpec),
-            routes=routes(host_table.get("routes")),
-        ),
-    )
-
-
-# ---------------------------------------------------------------------------------------------
-# Pass 2: the lab as a whole
 
 
 @dataclass
@@ -718,5 +529,5 @@ def derive_mac(namespace: str | None, device: str) -> str:
     A device re-created by a repairing `up` then comes back with the same MAC, so its
     neighbours' ARP and NDP caches stay right and traffic resumes at once.
     """
-    digest = hashlib.sha256(f"{where(namespace)}/{device}".encode()).digest()
-    return ":".join(f"{b:02x}" for b in (0x02, *digest[:5]))
+    digest = hashlib.sha256(f"{where(namespace)}/{device}".encode()).hexdigest()
+    return f"02:{digest[0:2]}:{digest[2:4]}:{digest[4:6]}:{digest[6:8]}:{digest[8:10]}"

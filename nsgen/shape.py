@@ -1,0 +1,191 @@
+"""Shape: read a parsed TOML document into the dataclasses of nsgen.model, strictly.
+
+The format needs only strings, integers, booleans, arrays, tables of named entries and
+nested tables, so a small converter driven by the dataclasses' type hints does all of it.
+It replaced pydantic, whose import alone took longer than rendering a 1000-namespace lab.
+Every problem is collected with its key path, and whatever is well formed is kept (an
+interface with a bad MTU still exists), so the whole-lab checks can run on the rest and
+report more in the same pass.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import re
+import types
+import typing
+from collections.abc import Sequence
+from typing import Annotated, Any, TypeVar, get_args, get_origin
+
+from nsgen.errors import Issue
+from nsgen.model import OneOrMany
+
+T = TypeVar("T")
+Loc = tuple[int | str, ...]
+
+# A sentinel for "nothing usable here": the issue explaining why is already recorded.
+_INVALID: Any = object()
+BARE_KEY = re.compile(r"[A-Za-z0-9_-]+\Z")
+
+
+def read(cls: type[T], data: object) -> tuple[T, list[Issue]]:
+    """`data` as an instance of the dataclass `cls` (whose fields must all be optional at the
+    top), and every problem found on the way."""
+    issues: list[Issue] = []
+    value = _convert(cls, data, (), issues)
+    if value is _INVALID:
+        value = cls()
+    return typing.cast(T, value), issues
+
+
+def key_path(loc: Sequence[int | str]) -> str:
+    """A location as the user would write it in TOML: namespaces.h1.routes[0].via."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            text = part if BARE_KEY.match(part) else _quoted(part)
+            out += f".{text}" if out else text
+    return out
+
+
+def _quoted(key: str) -> str:
+    import json  # rare: only keys that need quoting; json also escapes newlines
+
+    return json.dumps(key)
+
+
+@dataclasses.dataclass(frozen=True)
+class Field:
+    name: str
+    hint: Any
+    required: bool
+    doc: str
+
+
+@functools.cache
+def fields(cls: type) -> tuple[Field, ...]:
+    """The keys of a table type, in declaration order, with their types and descriptions."""
+    hints = typing.get_type_hints(cls, include_extras=True)
+    return tuple(
+        Field(
+            f.name,
+            hints[f.name],
+            f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING,
+            str(f.metadata.get("doc", "")),
+        )
+        for f in dataclasses.fields(cls)
+    )
+
+
+_EXPECTED = {str: "a string", int: "an integer", bool: "true or false", list: "an array"}
+
+
+# bool before int: in Python a boolean is an integer too.
+_TOML_TYPES: tuple[tuple[type, str], ...] = (
+    (bool, "a boolean"),
+    (int, "an integer"),
+    (float, "a float"),
+    (str, "a string"),
+    (list, "an array"),
+    (dict, "a table"),
+)
+
+
+def toml_type(value: object) -> str:
+    for kind, name in _TOML_TYPES:
+        if isinstance(value, kind):
+            return name
+    return "a date/time"
+
+
+def _wrong(expected: str, value: object, loc: Loc, issues: list[Issue]) -> Any:
+    issues.append(Issue(key_path(loc), f"expected {expected}, got {toml_type(value)}"))
+    return _INVALID
+
+
+Converter = typing.Callable[[object, Loc, list[Issue]], Any]
+
+
+def _convert(hint: Any, value: object, loc: Loc, issues: list[Issue]) -> Any:
+    return _converter(hint)(value, loc, issues)
+
+
+@functools.cache
+def _converter(hint: Any) -> Converter:
+    """A function that reads one value of type `hint`, built once per type so that reading
+    a lab with thousands of entries does not inspect type hints for each of them."""
+    origin = get_origin(hint)
+    if origin is Annotated:
+        base, *extras = get_args(hint)
+        inner = _converter(base)
+        if OneOrMany not in extras:
+            return inner
+        return lambda value, loc, issues: inner(
+            [value] if isinstance(value, str) else value, loc, issues
+        )
+    if origin in (types.UnionType, typing.Union):
+        # `X | None` only says the key is optional: TOML has no null, so a value must be an X.
+        (only,) = [arg for arg in get_args(hint) if arg is not type(None)]
+        return _converter(only)
+    if origin is list:
+        item = _converter(get_args(hint)[0])
+
+        def read_list(value: object, loc: Loc, issues: list[Issue]) -> Any:
+            if not isinstance(value, list):
+                return _wrong("an array", value, loc, issues)
+            items = [item(v, (*loc, i), issues) for i, v in enumerate(value)]
+            return [v for v in items if v is not _INVALID]
+
+        return read_list
+    if origin is dict:
+        entry = _converter(get_args(hint)[1])
+
+        def read_table(value: object, loc: Loc, issues: list[Issue]) -> Any:
+            if not isinstance(value, dict):
+                return _wrong("a table", value, loc, issues)
+            entries = {k: entry(v, (*loc, k), issues) for k, v in value.items()}
+            return {k: v for k, v in entries.items() if v is not _INVALID}
+
+        return read_table
+    if dataclasses.is_dataclass(hint):
+        cls = typing.cast(type, hint)
+        return lambda value, loc, issues: _record(cls, value, loc, issues)
+    expected = _EXPECTED[hint]
+
+    def read_scalar(value: object, loc: Loc, issues: list[Issue]) -> Any:
+        if isinstance(value, hint) and not (hint is int and isinstance(value, bool)):
+            return value
+        return _wrong(expected, value, loc, issues)
+
+    return read_scalar
+
+
+def _record(cls: type, value: object, loc: Loc, issues: list[Issue]) -> Any:
+    if not isinstance(value, dict):
+        return _wrong("a table", value, loc, issues)
+    known = fields(cls)
+    names = [f.name for f in known]
+    for key in value:
+        if key not in names:
+            import difflib  # only on this error path: it costs start-up time
+
+            hint = difflib.get_close_matches(str(key), names, n=1)
+            suffix = f" (did you mean '{hint[0]}'?)" if hint else ""
+            issues.append(Issue(key_path((*loc, key)), f"unknown key{suffix}"))
+    kwargs: dict[str, Any] = {}
+    complete = True
+    for f in known:
+        if f.name not in value:
+            if f.required:
+                issues.append(Issue(key_path((*loc, f.name)), "required key is missing"))
+                complete = False
+            continue
+        converted = _convert(f.hint, value[f.name], (*loc, f.name), issues)
+        if converted is _INVALID:
+            complete = complete and not f.required
+        else:
+            kwargs[f.name] = converted
+    return cls(**kwargs) if complete else _INVALID
