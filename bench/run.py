@@ -32,7 +32,7 @@ from pathlib import Path
 
 from nsgen import load, plan, render, validate
 from nsgen.lab import where
-from nsgen.plan import AddAddress, AddBridge, AddNamespace, AddVeth, Plan, SetLink
+from nsgen.plan import AddAddress, AddBridge, AddNamespace, AddVeth, Plan
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCK = Path("/run/lock/nsgen-live-tests.lock")  # the live tests' lock: never measure during them
@@ -213,7 +213,7 @@ def methods(topology: Path, size: int, base: str, work: Path, mininet: str | Non
             (work / f"{name}-down.sh").write_text(down)
             results.add(f"{name} up", size, timed(["sh", str(work / f"{name}-up.sh")])[0])
             if name == "tutorial":
-                seconds, ok = timed(["sh", str(work / f"{name}-up.sh")], expect_ok=False)
+                _seconds, ok = timed(["sh", str(work / f"{name}-up.sh")], expect_ok=False)
                 if ok:
                     results.notes.append(f"tutorial re-run at N={size} did not fail")
             results.add(f"{name} down", size, timed(["sh", str(work / f"{name}-down.sh")])[0])
@@ -251,9 +251,13 @@ def methods(topology: Path, size: int, base: str, work: Path, mininet: str | Non
 
 def find_mininet() -> str | None:
     for python in ("/usr/bin/python3", shutil.which("python3") or ""):
-        if python and subprocess.run(
-            [python, "-c", "import mininet.net"], capture_output=True, check=False
-        ).returncode == 0:
+        if (
+            python
+            and subprocess.run(
+                [python, "-c", "import mininet.net"], capture_output=True, check=False
+            ).returncode
+            == 0
+        ):
             return python
     return None
 
@@ -342,7 +346,8 @@ def report(
         cells.append(fmt(results.median(f"{method} down", reference)))
         out.append("| " + " | ".join(cells) + " |")
 
-    out += ["", f"## Goals at N={reference}", "", "| goal | measured | limit | met |", "|---|---|---|---|"]
+    out += ["", f"## Goals at N={reference}", ""]
+    out += ["| goal | measured | limit | met |", "|---|---|---|---|"]
     for goal, (_, _, limit) in GOALS.items():
         value = ratio(results, goal, reference)
         met = "-" if value is None else ("yes" if value <= limit else "NO")
@@ -388,7 +393,7 @@ def report(
     out += ["", "## Every run (seconds)", "", "| method | N | runs |", "|---|---|---|"]
     for (method, n), values in sorted(results.runs.items(), key=lambda kv: (kv[0][1], kv[0][0])):
         out.append(f"| {method} | {n} | {' '.join(f'{v:.3f}' for v in values)} |")
-    out += [f"", *[f"Note: {note}." for note in results.notes]] if results.notes else []
+    out += ["", *[f"Note: {note}." for note in results.notes]] if results.notes else []
     return "\n".join(out).rstrip() + "\n"
 
 

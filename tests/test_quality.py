@@ -16,12 +16,12 @@ def run_tool(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_ruff_lint() -> None:
-    result = run_tool("ruff", "check", "nsgen", "tests")
+    result = run_tool("ruff", "check", "nsgen", "tests", "bench")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_ruff_format() -> None:
-    result = run_tool("ruff", "format", "--check", "nsgen", "tests")
+    result = run_tool("ruff", "format", "--check", "nsgen", "tests", "bench")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
