@@ -18,7 +18,8 @@ def _one_or_many(value: Any) -> Any:
 
 Addresses = Annotated[
     list[str],
-    BeforeValidator(_one_or_many),
+    # The input type is what the JSON Schema shows editors: a string or an array of strings.
+    BeforeValidator(_one_or_many, json_schema_input_type=str | list[str]),
     Field(
         description='One IPv4/IPv6 address with prefix length ("10.0.0.11/24"), or a list.',
     ),
@@ -109,4 +110,7 @@ class TopologySpec(Strict):
     namespaces: dict[str, NamespaceSpec] = Field(
         default_factory=dict, description="Namespaces by name."
     )
-    host: HostSpec = Field(default_factory=HostSpec)
+    host: HostSpec = Field(
+        default_factory=HostSpec,
+        description="The host (root) namespace: veth ends and routes the lab adds there.",
+    )
