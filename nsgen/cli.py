@@ -6,12 +6,13 @@ Nothing else happens here; every verb is a few lines over nsgen.pipeline.
 from __future__ import annotations
 
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from nsgen.errors import NsgenError, TopologyError
+from nsgen.errors import NsgenError, StaleScriptError, TopologyError, UsageError
 
 app = typer.Typer(
     add_completion=False,
@@ -44,10 +45,26 @@ def render(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the script here, not stdout.")
     ] = None,
+    check: Annotated[
+        Path | None,
+        typer.Option(
+            "--check",
+            metavar="SCRIPT",
+            help="Write nothing; exit 0 if SCRIPT is exactly what FILE renders to now, else 1 "
+            "with a unified diff on stderr (for pre-commit and CI).",
+        ),
+    ] = None,
 ) -> None:
     """Print the lab's setup script (actions: up, down, status, verify)."""
     from nsgen.pipeline import render_file
 
+    if check is not None:
+        if output is not None:
+            raise UsageError("--check compares, --output writes: give one of them")
+        from nsgen.stale import check as check_script
+
+        check_script(file, check, prefix)
+        return
     script = render_file(file, prefix)
     if output is None:
         sys.stdout.write(script)
@@ -75,6 +92,8 @@ def report(error: NsgenError) -> int:
         print(f"nsgen: {error}", file=sys.stderr)
     for line in lines:
         print(line if isinstance(error, TopologyError) else f"nsgen: {line}", file=sys.stderr)
+    if isinstance(error, StaleScriptError):
+        sys.stderr.write(error.diff)
     return error.exit_code
 
 
@@ -83,3 +102,53 @@ def main() -> None:
         app()
     except NsgenError as error:
         sys.exit(report(error))
+
+
+# ---------------------------------------------------------------------------------------------
+# Review verbs: what a pull request shows besides the script (issue 6).
+
+
+class GraphFormat(StrEnum):
+    mermaid = "mermaid"
+    dot = "dot"
+
+
+@app.command()
+def graph(
+    file: TopologyFile,
+    prefix: Prefix = "",
+    fmt: Annotated[
+        GraphFormat,
+        typer.Option(
+            "--format",
+            help="mermaid renders inline on GitHub (pull requests, READMEs); dot is for Graphviz.",
+        ),
+    ] = GraphFormat.mermaid,
+) -> None:
+    """Print a diagram of the lab: namespaces, bridges, veth links, addresses."""
+    from nsgen.graph import draw
+    from nsgen.pipeline import compile_plan
+
+    sys.stdout.write(draw(compile_plan(file, prefix), fmt.value))
+
+
+@app.command()
+def show(
+    file: TopologyFile,
+    prefix: Prefix = "",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON, for tools.")] = False,
+) -> None:
+    """Print the lab as nsgen resolved it: final names, derived MACs, mark, state directory."""
+    from nsgen.pipeline import compile_plan
+    from nsgen.show import to_json, to_text
+
+    lab = compile_plan(file, prefix).lab
+    sys.stdout.write(to_json(lab) if as_json else to_text(lab))
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema (Draft 7) of the topology format, for editors (Taplo)."""
+    from nsgen.schema import text
+
+    sys.stdout.write(text())

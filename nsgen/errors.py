@@ -46,3 +46,11 @@ class TopologyError(NsgenError):
 
 class UsageError(NsgenError):
     exit_code = EXIT_USAGE
+
+
+class StaleScriptError(NsgenError):
+    """A committed script is not what its topology renders to now; `diff` says how."""
+
+    def __init__(self, message: str, diff: str = "") -> None:
+        super().__init__(message)
+        self.diff = diff

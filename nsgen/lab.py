@@ -21,6 +21,8 @@ IPNetwork = IPv4Network | IPv6Network
 IPAddress = IPv4Address | IPv6Address
 
 HOST = "host"
+# Where the script keeps each lab's ownership records (a tmpfs: gone at reboot, as the lab is).
+STATE_ROOT = "/run/nsgen"
 
 
 def where(namespace: str | None) -> str:
@@ -95,3 +97,8 @@ class Lab:
     def mark(self) -> str:
         """The alias nsgen sets on every device this lab creates in the host namespace."""
         return f"nsgen:{self.name}"
+
+    @property
+    def state_dir(self) -> str:
+        """Where the script records what the lab created (namespaces with inodes, intent)."""
+        return f"{STATE_ROOT}/{self.name}"

@@ -104,4 +104,7 @@ class TopologySpec:
     )
     bridges: dict[str, BridgeSpec] = doc("Bridges by name.", default_factory=dict)
     namespaces: dict[str, NamespaceSpec] = doc("Namespaces by name.", default_factory=dict)
-    host: HostSpec = doc("The host namespace's part in the lab.", default_factory=HostSpec)
+    host: HostSpec = doc(
+        "The host (root) namespace: veth ends and routes the lab adds there.",
+        default_factory=HostSpec,
+    )

@@ -5,7 +5,6 @@ Regenerate on purpose with `pytest tests/test_golden.py --update-golden`, then r
 
 from __future__ import annotations
 
-import difflib
 import shutil
 import subprocess
 from pathlib import Path
@@ -13,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from nsgen import pipeline
+from tests import golden
 from tests.conftest import EXAMPLES, ROOT
 
 GOLDEN = ROOT / "golden"
@@ -26,21 +26,7 @@ def golden_path(topology: Path) -> Path:
 
 @pytest.mark.parametrize("topology", TOPOLOGIES, ids=IDS)
 def test_script_matches_golden(topology: Path, update_golden: bool) -> None:
-    script = pipeline.render_file(topology)
-    expected_path = golden_path(topology)
-    if update_golden:
-        expected_path.write_text(script)
-    expected = expected_path.read_text()
-    if script != expected:
-        diff = "".join(
-            difflib.unified_diff(
-                expected.splitlines(keepends=True),
-                script.splitlines(keepends=True),
-                str(expected_path.relative_to(ROOT)),
-                "rendered",
-            )
-        )
-        pytest.fail(f"{topology.name} renders differently from its golden script:\n{diff}")
+    golden.check(pipeline.render_file(topology), golden_path(topology), update_golden)
 
 
 def test_every_example_has_a_golden_script() -> None:

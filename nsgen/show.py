@@ -1,0 +1,119 @@
+"""Show: the validated lab with every default applied, for a reviewer or a tool.
+
+What the shorthand of a topology file means once nsgen has resolved it: final names
+(prefix included, derived outer ends), derived MACs, address lists, the ownership mark and
+the state directory. One view, printed as text or as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+
+from nsgen.lab import HOST, End, Lab, where
+
+
+@dataclass(frozen=True)
+class Device:
+    kind: str  # "bridge" or "veth"
+    name: str
+    peer: str | None  # the other end of a veth, "NAMESPACE:NAME"
+    master: str | None  # the bridge a veth end is a port of
+    mtu: int | None  # None: the kernel's default
+    mac: str | None
+    addresses: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Route:
+    to: str
+    via: str
+
+
+@dataclass(frozen=True)
+class Place:
+    """The host (name "host") or one of the lab's namespaces, with what the lab puts there."""
+
+    name: str
+    forwarding: bool
+    devices: tuple[Device, ...]
+    routes: tuple[Route, ...]
+
+
+@dataclass(frozen=True)
+class View:
+    name: str
+    source: str
+    sha256: str
+    mark: str
+    state_dir: str
+    namespaces: tuple[Place, ...]
+
+
+def view(lab: Lab) -> View:
+    ends: list[tuple[End, End]] = []
+    for veth in lab.veths:
+        ends += [(veth.a, veth.b), (veth.b, veth.a)]
+    places = [(None, False)] + [(ns.name, ns.forwarding) for ns in lab.namespaces]
+
+    def place(namespace: str | None, forwarding: bool) -> Place:
+        devices = [
+            Device("bridge", b.name, None, None, b.mtu, b.mac, tuple(map(str, b.addresses)))
+            for b in lab.bridges
+            if b.namespace == namespace
+        ]
+        devices += [
+            Device(
+                "veth",
+                end.name,
+                other.ref,
+                end.master,
+                end.mtu,
+                end.mac,
+                tuple(map(str, end.addresses)),
+            )
+            for end, other in ends
+            if end.namespace == namespace
+        ]
+        routes = [Route(r.to_text, str(r.via)) for r in lab.routes if r.namespace == namespace]
+        return Place(where(namespace), forwarding, tuple(devices), tuple(routes))
+
+    return View(
+        lab.name,
+        lab.source_name,
+        lab.source_sha256,
+        lab.mark,
+        lab.state_dir,
+        tuple(place(namespace, forwarding) for namespace, forwarding in places),
+    )
+
+
+def to_json(lab: Lab) -> str:
+    return json.dumps(asdict(view(lab)), indent=2) + "\n"
+
+
+def to_text(lab: Lab) -> str:
+    shown = view(lab)
+    out = [
+        f"lab {shown.name}",
+        f"  source     {shown.source} (sha256 {shown.sha256})",
+        f"  mark       {shown.mark} (alias of every device it creates in the host namespace)",
+        f"  state dir  {shown.state_dir}",
+    ]
+    for place in shown.namespaces:
+        title = HOST if place.name == HOST else f"namespace {place.name}"
+        out += ["", title + (" (forwarding)" if place.forwarding else "")]
+        if place.name == HOST and not place.devices and not place.routes:
+            out.append("  nothing: the lab adds no device, address or route here")
+        for device in place.devices:
+            out.append(f"  {device.kind} {device.name}")
+            fields = [
+                ("peer", device.peer),
+                ("master", device.master),
+                ("mtu", device.mtu),
+                ("mac", device.mac),
+            ]
+            fields += [("address", address) for address in device.addresses]
+            out += [f"    {key:<8} {value}" for key, value in fields if value is not None]
+        out += [f"  route {route.to} via {route.via}" for route in place.routes]
+    return "\n".join(out) + "\n"
