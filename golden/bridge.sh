@@ -217,7 +217,7 @@ function emit(n, line) {
 	nsbatch[n, ++nscount[n]] = line
 }
 # Recorded in the intent file before the batch runs; marked right after it is created.
-function create_root(d) { intents = intents "link " d "\n"; emit("-", "link set dev " d " alias " mark) }
+function create_root(d) { intents[++nintents] = "link " d; emit("-", "link set dev " d " alias " mark) }
 # Listings come from `ip -j`: one line per listing, an array of flat objects (addresses nest
 # one level, in "addr_info"). Plain `ip -o link` would also name each veth peer namespace,
 # scanning /run/netns: O(N) per call, and noisy when a stale file lies there.
@@ -301,7 +301,7 @@ function reads(    r, f, n, seen) {
 }
 function want(n, seen) { if (!(n in seen) && nsstate(n) == "ours") { seen[n] = 1; print n } }
 
-function up(    r, f, n, s, a, b, ip, net, o) {
+function up(    r, f, n, s, a, b, ip, net, o, i) {
 	for (r = 1; r <= rows; r++) {
 		split(line[r], f, " ")
 		if (f[1] == "netns") {
@@ -310,7 +310,7 @@ function up(    r, f, n, s, a, b, ip, net, o) {
 			else if (s == "stale-foreign") refuse("/run/netns/" n " is a stale file left by someone else; if it is garbage, remove it with: ip netns del " n)
 			else if (s == "missing" || s == "stale-ours") {
 				if (s == "stale-ours") root[++nroot] = "netns del " n
-				emit("-", cmd[r]); intents = intents "netns " n "\n"; newns[n] = 1; nsnew++
+				emit("-", cmd[r]); intents[++nintents] = "netns " n; newns[n] = 1; nsnew++
 			}
 		} else if (f[1] == "bridge") {
 			s = devstate(f[2], f[3])
@@ -355,7 +355,8 @@ function up(    r, f, n, s, a, b, ip, net, o) {
 	}
 	if (errors != "") { printf "%s", errors > "/dev/stderr"; exit 1 }
 	write_batches()
-	printf "%s", intents > (dir "/intent")
+	printf "" > (dir "/intent")
+	for (i = 1; i <= nintents; i++) print intents[i] > (dir "/intent")
 	print nsnew + 0, created + 0, nns + 0 > (dir "/counts")
 }
 # One end of a veth pair exists without the other: remove it so the pair can be made whole.
