@@ -13,7 +13,7 @@ usage: sh ${0##*/} [up|down|status|verify] [--dry-run]
   up       create what is missing and repair drift (default; safe to re-run)
   down     remove exactly what lab $LAB created
   status   list declared objects as ok, missing or foreign (exit 3 unless all ok)
-  verify   ping every declared address and gateway (exit 4 if any fails)
+  verify   ping every declared address and gateway, then the declared checks (exit 4 if any fails)
   --dry-run  with up or down: print the ip commands that would run, change nothing
 EOF
 }
@@ -479,7 +479,7 @@ verify() {
 	checks >"$T/checks"
 	total=0
 	failed=0
-	while read -r from address what; do
+	while read -r from address expect what; do
 		total=$((total + 1))
 		if [ "$from" = - ]; then
 			set -- ping
@@ -487,14 +487,20 @@ verify() {
 		else
 			set -- ip netns exec "$from" ping
 		fi
-		if "$@" -c 1 -w 3 -q "$address" >/dev/null 2>&1; then
-			printf 'ok    %s -> %s (%s)\n' "$from" "$address" "$what"
-		else
-			printf 'FAIL  %s -> %s (%s)\n' "$from" "$address" "$what"
-			failed=$((failed + 1))
-		fi
+		"$@" -c 1 -w 3 -q "$address" >/dev/null 2>&1 && got=0 || got=$?
+		# ping exits 1 when nothing answered and 2 when there is no route: both are
+		# "unreachable". Any other code (255: the namespace is gone) proves nothing.
+		case $expect.$got in
+		reachable.0) result="ok    $from -> $address ($what)" ;;
+		reachable.*) result="FAIL  $from -> $address ($what)" ;;
+		unreachable.1 | unreachable.2) result="ok    $from -/-> $address ($what)" ;;
+		unreachable.0) result="FAIL  $from -/-> $address ($what): it answered" ;;
+		*) result="FAIL  $from -/-> $address ($what): ping could not run (exit $got)" ;;
+		esac
+		printf '%s\n' "$result"
+		case $result in FAIL*) failed=$((failed + 1)) ;; esac
 	done <"$T/checks"
-	say "verify: $((total - failed)) of $total pings answered"
+	say "verify: $((total - failed)) of $total checks passed"
 	[ "$failed" = 0 ] || exit 4
 }
 
