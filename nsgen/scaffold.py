@@ -4,8 +4,9 @@ The shapes follow mininet's built-in topologies. Routed shapes (line, ring, tree
 namespaces with point-to-point veth pairs, one small subnet each, carved in order from
 `--subnet`; every router gets routes for what lies beyond each neighbour, summarised into as
 few prefixes as the address plan allows, so a lab of N routers has O(N log N) routes, not
-O(N^2). The output is an ordinary topology file: the same input gives the same bytes, and
-nothing here is checked twice: the tests run the output through the validator.
+O(N^2). The output is an ordinary topology file (the same options give the same bytes),
+read back like a hand-written one: it is not validated here, and the tests run every
+template through the validator and onto the kernel.
 """
 
 from __future__ import annotations
