@@ -8,7 +8,7 @@
 #   up      create what is missing, repair what drifted (default; safe to re-run)
 #   down    remove exactly what this lab created; returns once the kernel has removed it
 #   status  list every declared object as present, missing or foreign (exit 3 if not all present)
-#   verify  ping every declared address and gateway (exit 4 if any fails)
+#   verify  ping every declared address and gateway, then the declared checks (exit 4 if any fails)
 #   --dry-run  print the iproute2 commands up or down would run now, change nothing
 # Exit codes: 0 ok, 1 error (nothing foreign is ever touched), 2 usage, 3 incomplete, 4 verify failed.
 #
@@ -62,11 +62,12 @@ addr ns2 veth2 10.120.0.12/24 10.120.0.0/24 | address replace 10.120.0.12/24 dev
 EOF
 }
 
-# What verify pings: "FROM-NAMESPACE ADDRESS WHAT-IT-IS".
+# What verify pings: "FROM-NAMESPACE ADDRESS EXPECT WHAT-IT-IS". An "unreachable" check
+# (declared in the topology's [[checks]]) passes only when its ping gets no answer.
 checks() {
 	cat <<'EOF'
-ns2 10.120.0.11 ns1:veth1
-ns1 10.120.0.12 ns2:veth2
+ns2 10.120.0.11 reachable ns1:veth1
+ns1 10.120.0.12 reachable ns2:veth2
 EOF
 }
 
@@ -85,7 +86,7 @@ usage: sh ${0##*/} [up|down|status|verify] [--dry-run]
   up       create what is missing and repair drift (default; safe to re-run)
   down     remove exactly what lab $LAB created
   status   list declared objects as ok, missing or foreign (exit 3 unless all ok)
-  verify   ping every declared address and gateway (exit 4 if any fails)
+  verify   ping every declared address and gateway, then the declared checks (exit 4 if any fails)
   --dry-run  with up or down: print the ip commands that would run, change nothing
 EOF
 }
@@ -625,7 +626,7 @@ verify() {
 	checks >"$T/checks"
 	total=0
 	failed=0
-	while read -r from address what; do
+	while read -r from address expect what; do
 		total=$((total + 1))
 		if [ "$from" = - ]; then
 			set -- ping
@@ -633,14 +634,27 @@ verify() {
 		else
 			set -- ns_run "$from" ping
 		fi
-		if "$@" -c 1 -w 3 -q "$address" >/dev/null 2>&1; then
-			printf 'ok    %s -> %s (%s)\n' "$from" "$address" "$what"
-		else
-			printf 'FAIL  %s -> %s (%s)\n' "$from" "$address" "$what"
-			failed=$((failed + 1))
+		"$@" -c 1 -w 3 -q "$address" >/dev/null 2>&1 && got=0 || got=$?
+		# ping exits 1 when nothing answered and 2 when there is no route: both are
+		# "unreachable". But nsenter exits 1 too when it cannot enter the namespace, and a
+		# ping that never ran proves no isolation.
+		if [ "$got" = 1 ] || [ "$got" = 2 ]; then
+			[ "$from" = host ] || ns_run "$from" true 2>/dev/null || got="no namespace"
 		fi
+		case $expect.$got in
+		reachable.0) result="ok    $from -> $address ($what)" ;;
+		reachable.*) result="FAIL  $from -> $address ($what)" ;;
+		unreachable.1 | unreachable.2) result="ok    $from -/-> $address ($what)" ;;
+		unreachable.0) result="FAIL  $from -/-> $address ($what): it answered" ;;
+		*)
+			case $got in [0-9]*) got="exit $got" ;; esac
+			result="FAIL  $from -/-> $address ($what): ping could not run ($got)"
+			;;
+		esac
+		printf '%s\n' "$result"
+		case $result in FAIL*) failed=$((failed + 1)) ;; esac
 	done <"$T/checks"
-	say "verify: $((total - failed)) of $total pings answered"
+	say "verify: $((total - failed)) of $total checks passed"
 	[ "$failed" = 0 ] || exit 4
 }
 

@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from nsgen.errors import NsgenError, StaleScriptError, TopologyError, UsageError
+from nsgen.scaffold import Template
 
 app = typer.Typer(
     add_completion=False,
@@ -152,3 +153,32 @@ def schema() -> None:
     from nsgen.schema import text
 
     sys.stdout.write(text())
+
+
+@app.command()
+def new(
+    template: Annotated[
+        Template,
+        typer.Argument(
+            help="Shape: pair, star, line, ring or tree.", metavar="TEMPLATE", show_default=False
+        ),
+    ],
+    hosts: Annotated[
+        int | None,
+        typer.Option(help="star: hosts on the bridge (4); line, ring: routers, each with a host."),
+    ] = None,
+    depth: Annotated[int | None, typer.Option(help="tree: levels of routers (2).")] = None,
+    fanout: Annotated[int | None, typer.Option(help="tree: children of each router (2).")] = None,
+    subnet: Annotated[
+        str | None,
+        typer.Option(
+            help="Addresses come from this network (IPv4 or IPv6); routed shapes carve one "
+            "4-address subnet per link from it. Default: 10.0.0.0/24, or 10.0.0.0/16 when "
+            "that is too small."
+        ),
+    ] = None,
+) -> None:
+    """Print a topology file for a usual shape: nsgen new star --hosts 8 > lab.toml"""
+    from nsgen.scaffold import Options, scaffold
+
+    sys.stdout.write(scaffold(template, Options(hosts, depth, fanout, subnet)))

@@ -84,6 +84,17 @@ class Namespace:
 
 
 @dataclass(frozen=True)
+class Check:
+    """One ping of a declared `[[checks]]` entry: a namespace target becomes one per address."""
+
+    namespace: str | None  # where the ping starts; None is the host
+    address: IPAddress
+    reachable: bool  # False: passes only when the ping gets no answer
+    key: str  # the entry in the topology file, e.g. "checks[2]"
+    target: str = ""  # the declared device holding the address ("b1:eth0"), if any
+
+
+@dataclass(frozen=True)
 class Lab:
     name: str
     source_name: str
@@ -92,6 +103,7 @@ class Lab:
     bridges: tuple[Bridge, ...]
     veths: tuple[Veth, ...]
     routes: tuple[Route, ...]
+    checks: tuple[Check, ...] = ()
 
     @property
     def mark(self) -> str:

@@ -10,7 +10,7 @@ addresses, routes) is checked in nsgen.validate, so that all errors are collecte
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 
 class OneOrMany:
@@ -20,8 +20,9 @@ class OneOrMany:
 Addresses = Annotated[list[str], OneOrMany]
 
 
-def doc(text: str, **kwargs: Any) -> Any:
-    return field(metadata={"doc": text}, **kwargs)
+def doc(text: str, *, key: str | None = None, **kwargs: Any) -> Any:
+    """A field with its description; `key` is its TOML key where that is a Python keyword."""
+    return field(metadata={"doc": text, "key": key} if key else {"doc": text}, **kwargs)
 
 
 ADDRESS_DOC = 'One IPv4/IPv6 address with prefix length ("10.0.0.11/24"), or a list of them.'
@@ -95,6 +96,24 @@ class BridgeSpec:
 
 
 @dataclass(frozen=True)
+class CheckSpec:
+    """A declared reachability check that `verify` runs after its own pings."""
+
+    from_: str = doc(
+        'Namespace the ping starts in, or "host" when the lab gives the host an address.',
+        key="from",
+    )
+    to: str = doc(
+        'A namespace ("h3": each of its addresses in a family `from` has an address of; '
+        '"host": the host\'s addresses in the lab) or one address ("10.2.0.11").'
+    )
+    expect: Literal["reachable", "unreachable"] = doc(
+        '"reachable": every ping must be answered; "unreachable": none may be (an isolation test).',
+        default="reachable",
+    )
+
+
+@dataclass(frozen=True)
 class TopologySpec:
     """An nsgen lab."""
 
@@ -107,4 +126,9 @@ class TopologySpec:
     host: HostSpec = doc(
         "The host (root) namespace: veth ends and routes the lab adds there.",
         default_factory=HostSpec,
+    )
+    checks: list[CheckSpec] = doc(
+        "Reachability checks, the lab's own test plan: `verify` runs them after its "
+        "neighbour and gateway pings.",
+        default_factory=list,
     )

@@ -67,11 +67,13 @@ Op = AddNamespace | AddBridge | AddVeth | SetLink | AddAddress | AddRoute | Enab
 
 @dataclass(frozen=True)
 class Ping:
-    """A verify check: from a namespace (None: the host) to an address."""
+    """A verify check: from a namespace (None: the host) to an address. With reachable
+    False (a declared isolation check) it passes only when the ping gets no answer."""
 
     namespace: str | None
     address: IPAddress
     what: str
+    reachable: bool = True
 
 
 @dataclass(frozen=True)
@@ -124,8 +126,9 @@ def _ends(lab: Lab) -> list[End]:
 
 def _checks(lab: Lab) -> list[Ping]:
     """Each declared address is pinged once from another place on its subnet; each gateway
-    once from the namespace that routes through it. Linear in the number of addresses: the
-    members of a subnet form a ring and each pings the next one that is somewhere else.
+    once from the namespace that routes through it; then the declared `[[checks]]`. Linear
+    in the number of addresses: the members of a subnet form a ring and each pings the next
+    one that is somewhere else.
     """
     members: dict[IPNetwork, list[tuple[str | None, IPInterface, str]]] = defaultdict(list)
     for bridge in lab.bridges:
@@ -148,4 +151,8 @@ def _checks(lab: Lab) -> list[Ping]:
         if (route.namespace, route.via) not in seen:
             seen.add((route.namespace, route.via))
             checks.append(Ping(route.namespace, route.via, f"gateway of {where(route.namespace)}"))
+    # The lab's own test plan last, so a failure there is read after the wiring is known good.
+    for check in lab.checks:
+        what = f"{check.key}: {check.target}" if check.target else check.key
+        checks.append(Ping(check.namespace, check.address, what, check.reachable))
     return checks

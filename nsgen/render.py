@@ -133,7 +133,10 @@ def plan_rows(plan: Plan) -> list[str]:
 
 
 def check_rows(plan: Plan) -> list[str]:
-    return [f"{_dash(c.namespace)} {c.address} {c.what}" for c in plan.checks]
+    return [
+        f"{_dash(c.namespace)} {c.address} {'reachable' if c.reachable else 'unreachable'} {c.what}"
+        for c in plan.checks
+    ]
 
 
 def summary(lab: Lab) -> list[str]:

@@ -14,7 +14,7 @@ import inspect
 import json
 import types
 import typing
-from typing import Annotated, Any, get_args, get_origin
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 from nsgen import shape
 from nsgen.model import OneOrMany, TopologySpec
@@ -92,6 +92,8 @@ def _node(hint: Any, definitions: dict[str, Any]) -> dict[str, Any]:
         # `X | None` only says the key is optional, which `properties` already says.
         (only,) = [arg for arg in get_args(hint) if arg is not type(None)]
         return _node(only, definitions)
+    if origin is Literal:
+        return {"type": "string", "enum": list(get_args(hint))}
     if origin is list:
         return {"type": "array", "items": _node(get_args(hint)[0], definitions)}
     if origin is dict:

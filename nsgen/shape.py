@@ -29,10 +29,20 @@ _INVALID: Any = object()
 BARE_KEY = re.compile(r"[A-Za-z0-9_-]+\Z")
 
 
-def read(cls: type[T], data: object) -> tuple[T, list[Issue]]:
+class Issues(list[Issue]):
+    """The problems found while reading, and the array items left out for them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        # Key paths of array items that were unusable and left out: the later items keep
+        # their place in messages only if the whole-lab checks know which ones are missing.
+        self.dropped: set[str] = set()
+
+
+def read(cls: type[T], data: object) -> tuple[T, Issues]:
     """`data` as an instance of the dataclass `cls` (whose fields must all be optional at the
     top), and every problem found on the way."""
-    issues: list[Issue] = []
+    issues = Issues()
     value = _convert(cls, data, (), issues)
     if value is _INVALID:
         value = cls()
@@ -59,7 +69,8 @@ def _quoted(key: str) -> str:
 
 @dataclasses.dataclass(frozen=True)
 class Field:
-    name: str
+    name: str  # the key in TOML
+    attr: str  # the dataclass attribute: differs where the key is a Python keyword ("from")
     hint: Any
     required: bool
     doc: str
@@ -71,6 +82,7 @@ def fields(cls: type) -> tuple[Field, ...]:
     hints = typing.get_type_hints(cls, include_extras=True)
     return tuple(
         Field(
+            str(f.metadata.get("key", f.name)),
             f.name,
             hints[f.name],
             f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING,
@@ -101,15 +113,15 @@ def toml_type(value: object) -> str:
     return "a date/time"
 
 
-def _wrong(expected: str, value: object, loc: Loc, issues: list[Issue]) -> Any:
+def _wrong(expected: str, value: object, loc: Loc, issues: Issues) -> Any:
     issues.append(Issue(key_path(loc), f"expected {expected}, got {toml_type(value)}"))
     return _INVALID
 
 
-Converter = typing.Callable[[object, Loc, list[Issue]], Any]
+Converter = typing.Callable[[object, Loc, Issues], Any]
 
 
-def _convert(hint: Any, value: object, loc: Loc, issues: list[Issue]) -> Any:
+def _convert(hint: Any, value: object, loc: Loc, issues: Issues) -> Any:
     return _converter(hint)(value, loc, issues)
 
 
@@ -126,6 +138,18 @@ def _converter(hint: Any) -> Converter:
         return lambda value, loc, issues: inner(
             [value] if isinstance(value, str) else value, loc, issues
         )
+    if origin is typing.Literal:
+        allowed = get_args(hint)
+        choices = " or ".join(f"'{a}'" for a in allowed)
+
+        def read_choice(value: object, loc: Loc, issues: Issues) -> Any:
+            if value in allowed and isinstance(value, str):
+                return value
+            got = f"'{value}'" if isinstance(value, str) else toml_type(value)
+            issues.append(Issue(key_path(loc), f"expected {choices}, got {got}"))
+            return _INVALID
+
+        return read_choice
     if origin in (types.UnionType, typing.Union):
         # `X | None` only says the key is optional: TOML has no null, so a value must be an X.
         (only,) = [arg for arg in get_args(hint) if arg is not type(None)]
@@ -133,17 +157,18 @@ def _converter(hint: Any) -> Converter:
     if origin is list:
         item = _converter(get_args(hint)[0])
 
-        def read_list(value: object, loc: Loc, issues: list[Issue]) -> Any:
+        def read_list(value: object, loc: Loc, issues: Issues) -> Any:
             if not isinstance(value, list):
                 return _wrong("an array", value, loc, issues)
             items = [item(v, (*loc, i), issues) for i, v in enumerate(value)]
+            issues.dropped.update(key_path((*loc, i)) for i, v in enumerate(items) if v is _INVALID)
             return [v for v in items if v is not _INVALID]
 
         return read_list
     if origin is dict:
         entry = _converter(get_args(hint)[1])
 
-        def read_table(value: object, loc: Loc, issues: list[Issue]) -> Any:
+        def read_table(value: object, loc: Loc, issues: Issues) -> Any:
             if not isinstance(value, dict):
                 return _wrong("a table", value, loc, issues)
             entries = {k: entry(v, (*loc, k), issues) for k, v in value.items()}
@@ -155,7 +180,7 @@ def _converter(hint: Any) -> Converter:
         return lambda value, loc, issues: _record(cls, value, loc, issues)
     expected = _EXPECTED[hint]
 
-    def read_scalar(value: object, loc: Loc, issues: list[Issue]) -> Any:
+    def read_scalar(value: object, loc: Loc, issues: Issues) -> Any:
         if isinstance(value, hint) and not (hint is int and isinstance(value, bool)):
             return value
         return _wrong(expected, value, loc, issues)
@@ -163,7 +188,7 @@ def _converter(hint: Any) -> Converter:
     return read_scalar
 
 
-def _record(cls: type, value: object, loc: Loc, issues: list[Issue]) -> Any:
+def _record(cls: type, value: object, loc: Loc, issues: Issues) -> Any:
     if not isinstance(value, dict):
         return _wrong("a table", value, loc, issues)
     known = fields(cls)
@@ -187,5 +212,5 @@ def _record(cls: type, value: object, loc: Loc, issues: list[Issue]) -> Any:
         if converted is _INVALID:
             complete = complete and not f.required
         else:
-            kwargs[f.name] = converted
+            kwargs[f.attr] = converted
     return cls(**kwargs) if complete else _INVALID

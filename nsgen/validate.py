@@ -11,15 +11,17 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from ipaddress import IPv4Interface, IPv6Interface, ip_address, ip_interface, ip_network
+from typing import TypeVar
 
 from nsgen import shape
 from nsgen.errors import Issue, TopologyError
 from nsgen.lab import (
     HOST,
     Bridge,
+    Check,
     End,
     IPAddress,
     IPInterface,
@@ -31,8 +33,10 @@ from nsgen.lab import (
     where,
 )
 from nsgen.load import Source
-from nsgen.model import InterfaceSpec, RouteSpec, TopologySpec
+from nsgen.model import CheckSpec, InterfaceSpec, RouteSpec, TopologySpec
 from nsgen.shape import key_path
+
+_S = TypeVar("_S")
 
 # The allow-list is what keeps every name safe to print unquoted into the script.
 NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*\Z")
@@ -55,7 +59,7 @@ def validate(source: Source, prefix: str = "") -> Lab:
         )
     spec, shape_issues = shape.read(TopologySpec, source.data)
     issues.extend(shape_issues)
-    checker = _Checker(source, spec, prefix)
+    checker = _Checker(source, spec, prefix, shape_issues.dropped)
     lab = checker.run()
     issues.extend(checker.issues)
     if issues:
@@ -81,6 +85,7 @@ class _Checker:
     source: Source
     spec: TopologySpec
     prefix: str
+    dropped: set[str]  # array items the first pass left out: the rest keep their index
     issues: list[Issue] = field(default_factory=list)
 
     def error(self, path: str, message: str) -> None:
@@ -126,7 +131,9 @@ class _Checker:
         veths = self.connect(ifaces, bridges)
         self.check_unique_devices(veths, bridges)
         self.check_addresses(ifaces, bridges)
-        routes = self.routes(namespaces, ifaces, bridges)
+        held = self.held_addresses(ifaces, bridges)
+        routes = self.routes(namespaces, held)
+        checks = self.checks(namespaces, held)
         return Lab(
             name=lab_name,
             source_name=self.source.name,
@@ -138,6 +145,7 @@ class _Checker:
             bridges=tuple(bridges.values()),
             veths=tuple(veths),
             routes=tuple(routes),
+            checks=tuple(checks),
         )
 
     def lab_name(self) -> str:
@@ -416,22 +424,20 @@ class _Checker:
                 if first != iface.path:
                     self.error(f"{iface.path}.mac", f"MAC {mac} is also used by {first}")
 
-    def routes(
-        self,
-        namespaces: dict[str, str],
-        ifaces: dict[tuple[str, str], _Iface],
-        bridges: dict[str, Bridge],
-    ) -> list[Route]:
-        subnets: dict[str, list[IPInterface]] = defaultdict(list)
+    def held_addresses(
+        self, ifaces: dict[tuple[str, str], _Iface], bridges: dict[str, Bridge]
+    ) -> dict[str, list[_Held]]:
+        """Every declared address by the namespace as written ("host" for the host)."""
+        held: dict[str, list[_Held]] = defaultdict(list)
+        for key, bridge in bridges.items():
+            ns_key = self.spec.bridges[key].namespace or HOST
+            held[ns_key] += [_Held(a, bridge.ref) for a in bridge.addresses]
         for iface in ifaces.values():
-            subnets[iface.ns_key].extend(iface.addresses)
-        for bridge in bridges.values():
-            ns_key = HOST
-            for key, final in namespaces.items():
-                if final == bridge.namespace:
-                    ns_key = key
-            subnets[ns_key].extend(bridge.addresses)
+            ref = f"{where(iface.namespace)}:{iface.name}"
+            held[iface.ns_key] += [_Held(a, ref) for a in iface.addresses]
+        return dict(held)
 
+    def routes(self, namespaces: dict[str, str], held: dict[str, list[_Held]]) -> list[Route]:
         out: list[Route] = []
         tables: list[tuple[str, str | None, list[RouteSpec]]] = [
             (HOST, None, list(self.spec.host.routes))
@@ -444,9 +450,9 @@ class _Checker:
         for ns_key, namespace, specs in tables:
             base = ["host"] if namespace is None else ["namespaces", ns_key]
             seen: dict[tuple[int, str], str] = {}
-            for index, spec in enumerate(specs):
-                path = key_path([*base, "routes", index])
-                route = self.route(path, namespace, spec, subnets[ns_key])
+            for path, spec in self.indexed([*base, "routes"], specs):
+                subnets = [h.address for h in held.get(ns_key, [])]
+                route = self.route(path, namespace, spec, subnets)
                 if route is None:
                     continue
                 ident = (route.via.version, route.to_text)
@@ -508,6 +514,128 @@ class _Checker:
             self.error(f"{path}.via", f"gateway {via} is an address of {where(namespace)} itself")
             ok = False
         return Route(namespace, to, via) if ok else None
+
+    def indexed(self, base: list[str | int], items: list[_S]) -> Iterator[tuple[str, _S]]:
+        """Array items with their key paths as written, counting the items left out."""
+        index = 0
+        for item in items:
+            while key_path([*base, index]) in self.dropped:
+                index += 1
+            yield key_path([*base, index]), item
+            index += 1
+
+    # -- declared reachability checks -------------------------------------------------------
+
+    def checks(self, namespaces: dict[str, str], held: dict[str, list[_Held]]) -> list[Check]:
+        """One Check per address each `[[checks]]` entry pings, in declaration order."""
+        out: list[Check] = []
+        first: dict[tuple[str | None, IPAddress], tuple[bool, str]] = {}
+        for path, spec in self.indexed(["checks"], self.spec.checks):
+            start = self.check_from(path, spec, namespaces, held)
+            targets = self.check_targets(path, spec, namespaces, held, start)
+            if start is None or targets is None:
+                continue
+            reachable = spec.expect == "reachable"
+            for address, ref in targets:
+                seen = first.setdefault((start[0], address), (reachable, path))
+                if seen[0] != reachable:
+                    self.error(
+                        f"{path}.expect",
+                        f"contradicts {seen[1]}: {address} from {spec.from_} cannot be both "
+                        "reachable and unreachable",
+                    )
+                elif seen[1] == path:
+                    out.append(Check(start[0], address, reachable, path, ref))
+        return out
+
+    def check_from(
+        self,
+        path: str,
+        spec: CheckSpec,
+        namespaces: dict[str, str],
+        held: dict[str, list[_Held]],
+    ) -> tuple[str | None, set[int]] | None:
+        """The final namespace a check starts in and the IP versions it has addresses of."""
+        written = spec.from_
+        if written == HOST:
+            namespace = None
+        elif written in namespaces:
+            namespace = namespaces[written]
+        else:
+            if written not in self.spec.namespaces:
+                self.error(f"{path}.from", f"namespace '{written}' is not declared")
+            return None
+        versions: set[int] = {h.address.version for h in held.get(written, [])}
+        if not versions:
+            self.error(
+                f"{path}.from",
+                "the host has no address in this lab, so a ping from it would test the host's "
+                "own routes, not the lab"
+                if namespace is None
+                else f"namespace '{written}' has no address to ping from",
+            )
+            return None
+        return namespace, versions
+
+    def check_targets(
+        self,
+        path: str,
+        spec: CheckSpec,
+        namespaces: dict[str, str],
+        held: dict[str, list[_Held]],
+        start: tuple[str | None, set[int]] | None,
+    ) -> list[tuple[IPAddress, str]] | None:
+        """What a check pings: each address of a namespace in a family `from` has one of, or
+        the one address written; each with the device holding it ("" when none does)."""
+        written, at = spec.to, f"{path}.to"
+        versions = start[1] if start is not None else {4, 6}
+        if written == HOST or written in self.spec.namespaces:
+            if written != HOST and written not in namespaces:
+                return None  # its name is wrong, which is reported already
+            if written == spec.from_:
+                self.error(at, f"'{written}' is also the check's from; name another namespace")
+                return None
+            addresses = held.get(written, [])
+            if not addresses:
+                self.error(at, f"'{written}' has no address in this lab to ping")
+                return None
+            usable = [(h.address.ip, h.ref) for h in addresses if h.address.version in versions]
+            if not usable:
+                (only,) = versions
+                self.error(
+                    at, f"'{written}' has no IPv{only} address, the only family of {spec.from_}"
+                )
+            return usable or None
+        try:
+            address = ip_address(written)
+        except ValueError:
+            if "/" in written:
+                self.error(at, f"'{written}' has a prefix length; name the address alone")
+            else:
+                self.error(at, f"'{written}' is neither a declared namespace nor an IP address")
+            return None
+        if address.is_multicast or address.is_unspecified or address.is_loopback:
+            self.error(at, f"'{written}' is not a unicast address")
+            return None
+        if address.version == 6 and address.is_link_local:
+            self.error(at, f"'{written}' is link-local; name a global address")
+            return None
+        if address.version not in versions:
+            self.error(at, f"{spec.from_} has no IPv{address.version} address to ping it from")
+            return None
+        if any(h.address.ip == address for h in held.get(spec.from_, [])):
+            self.error(at, f"{address} is an address of {spec.from_} itself")
+            return None
+        owner = next((h.ref for hs in held.values() for h in hs if h.address.ip == address), "")
+        return [(address, owner)]
+
+
+@dataclass(frozen=True)
+class _Held:
+    """A declared address and the device that holds it ("ns:dev")."""
+
+    address: IPInterface
+    ref: str
 
 
 def derive_outer(ns_key: str, iface: str, prefix: str) -> str:

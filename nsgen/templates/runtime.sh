@@ -13,7 +13,7 @@ usage: sh ${0##*/} [up|down|status|verify] [--dry-run]
   up       create what is missing and repair drift (default; safe to re-run)
   down     remove exactly what lab $LAB created
   status   list declared objects as ok, missing or foreign (exit 3 unless all ok)
-  verify   ping every declared address and gateway (exit 4 if any fails)
+  verify   ping every declared address and gateway, then the declared checks (exit 4 if any fails)
   --dry-run  with up or down: print the ip commands that would run, change nothing
 EOF
 }
@@ -553,7 +553,7 @@ verify() {
 	checks >"$T/checks"
 	total=0
 	failed=0
-	while read -r from address what; do
+	while read -r from address expect what; do
 		total=$((total + 1))
 		if [ "$from" = - ]; then
 			set -- ping
@@ -561,14 +561,27 @@ verify() {
 		else
 			set -- ns_run "$from" ping
 		fi
-		if "$@" -c 1 -w 3 -q "$address" >/dev/null 2>&1; then
-			printf 'ok    %s -> %s (%s)\n' "$from" "$address" "$what"
-		else
-			printf 'FAIL  %s -> %s (%s)\n' "$from" "$address" "$what"
-			failed=$((failed + 1))
+		"$@" -c 1 -w 3 -q "$address" >/dev/null 2>&1 && got=0 || got=$?
+		# ping exits 1 when nothing answered and 2 when there is no route: both are
+		# "unreachable". But nsenter exits 1 too when it cannot enter the namespace, and a
+		# ping that never ran proves no isolation.
+		if [ "$got" = 1 ] || [ "$got" = 2 ]; then
+			[ "$from" = host ] || ns_run "$from" true 2>/dev/null || got="no namespace"
 		fi
+		case $expect.$got in
+		reachable.0) result="ok    $from -> $address ($what)" ;;
+		reachable.*) result="FAIL  $from -> $address ($what)" ;;
+		unreachable.1 | unreachable.2) result="ok    $from -/-> $address ($what)" ;;
+		unreachable.0) result="FAIL  $from -/-> $address ($what): it answered" ;;
+		*)
+			case $got in [0-9]*) got="exit $got" ;; esac
+			result="FAIL  $from -/-> $address ($what): ping could not run ($got)"
+			;;
+		esac
+		printf '%s\n' "$result"
+		case $result in FAIL*) failed=$((failed + 1)) ;; esac
 	done <"$T/checks"
-	say "verify: $((total - failed)) of $total pings answered"
+	say "verify: $((total - failed)) of $total checks passed"
 	[ "$failed" = 0 ] || exit 4
 }
 
