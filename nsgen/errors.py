@@ -46,3 +46,15 @@ class TopologyError(NsgenError):
 
 class UsageError(NsgenError):
     exit_code = EXIT_USAGE
+
+
+class NeedsRootError(NsgenError):
+    """The lab's script needs CAP_NET_ADMIN, which this process lacks."""
+
+
+class StaleScriptError(NsgenError):
+    """A committed script was rendered from another topology than the one given."""
+
+
+class RunnerError(NsgenError):
+    """The shell or ssh that runs the script could not be started or failed itself."""
