@@ -112,7 +112,7 @@ def committed_script(script: Path, topology: Path) -> str:
     try:
         text = script.read_bytes().decode("utf-8")
     except OSError as exc:
-        raise RunnerError(f"{script.name}: cannot read: {exc.strerror}") from None
+        raise RunnerError(f"{script}: cannot read: {exc.strerror}") from None
     except UnicodeDecodeError:
         raise StaleScriptError(f"{script.name} is not a script rendered by nsgen") from None
     source = load.load(topology)

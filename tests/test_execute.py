@@ -159,6 +159,14 @@ def test_stale_script_exits_1_with_one_line(tmp_path: Path) -> None:
     )
 
 
+def test_unreadable_script_exits_1(tmp_path: Path) -> None:
+    result = nsgen("up", str(STAR), "--script", str(tmp_path / "setup.sh"))
+    assert (result.returncode, result.stdout) == (1, "")
+    assert (
+        result.stderr == f"nsgen: {tmp_path / 'setup.sh'}: cannot read: No such file or directory\n"
+    )
+
+
 def test_invalid_topology_exits_1_before_anything_runs(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text('[namespaces.h1.interfaces.eth0]\npeer = "h9:eth0"\n')
