@@ -75,6 +75,8 @@ EOF
 # plan in one awk pass (linear in the size of the lab), and feeds only what is needed to one
 # `ip -batch` for the host namespace and one `ip -n NS -batch` per namespace.
 
+# "LAB: [I/N] WHAT" starts phase I of N of a long action: nsgen's executor draws its progress
+# bar from these lines, so keep that form when adding or renumbering phases.
 say() { printf '%s: %s\n' "$LAB" "$*"; }
 die() {
 	printf '%s: error: %s\n' "$LAB" "$*" >&2
@@ -536,7 +538,7 @@ up() {
 		while read -r ns; do run_batch "$T/pre.$ns" "$ns"; done <"$T/pre.list"
 	fi
 	if [ "$nsnew" != 0 ] || [ "$created" != 0 ]; then
-		say "creating $nsnew namespaces and $created devices"
+		say "[1/2] creating $nsnew namespaces and $created devices"
 	fi
 	record=0
 	if [ "$DRY_RUN" = 0 ] && { [ -s "$T/intent" ] || [ -e "$STATE/intent" ]; }; then
@@ -553,7 +555,7 @@ up() {
 		mv "$STATE/netns.new" "$STATE/netns"
 		rm -f "$STATE/intent"
 	fi
-	say "configuring $nns namespaces"
+	say "[2/2] configuring $nns namespaces"
 	run_namespace_batches
 	[ "$DRY_RUN" = 1 ] || say "up"
 }
@@ -603,7 +605,7 @@ down() {
 	observe_host
 	decide down
 	read -r nsdel devdel <"$T/counts"
-	say "removing $nsdel namespaces and $devdel devices"
+	say "[1/1] removing $nsdel namespaces and $devdel devices"
 	run_batch "$T/batch.-"
 	[ "$DRY_RUN" = 0 ] || return 0
 	rm -rf "$STATE"

@@ -49,8 +49,17 @@ class UsageError(NsgenError):
 
 
 class StaleScriptError(NsgenError):
-    """A committed script is not what its topology renders to now; `diff` says how."""
+    """A committed script is not what its topology renders to now (or was rendered from
+    another topology); `diff`, when given, says how."""
 
     def __init__(self, message: str, diff: str = "") -> None:
         super().__init__(message)
         self.diff = diff
+
+
+class NeedsRootError(NsgenError):
+    """The lab's script needs CAP_NET_ADMIN, which this process lacks."""
+
+
+class RunnerError(NsgenError):
+    """The shell or ssh that runs the script could not be started or failed itself."""
