@@ -101,21 +101,22 @@ addr guest2 eth0 10.3.0.12/24 10.3.0.0/24    | address replace 10.3.0.12/24 dev 
 EOF
 }
 
-# What verify pings: "FROM-NAMESPACE ADDRESS EXPECT WHAT-IT-IS". An "unreachable" check
+# What verify pings: "FROM-NAMESPACE DEVICE ADDRESS EXPECT WHAT-IT-IS"; FROM "-" is the host,
+# which pings only out of the lab's DEVICE (never by its own routes). An "unreachable" check
 # (declared in the topology's [[checks]]) passes only when its ping gets no answer.
 checks() {
 	cat <<'EOF'
-office1 10.1.0.1 reachable r1:eth1
-r1 10.1.0.11 reachable office1:eth0
-server1 10.2.0.1 reachable r1:eth2
-r1 10.2.0.11 reachable server1:eth0
-guest2 10.3.0.11 reachable guest1:eth0
-guest1 10.3.0.12 reachable guest2:eth0
-office1 10.1.0.1 reachable gateway of office1
-server1 10.2.0.1 reachable gateway of server1
-office1 10.2.0.11 reachable checks[0]: server1:eth0
-guest1 10.2.0.11 unreachable checks[1]: server1:eth0
-office1 10.3.0.11 unreachable checks[2]: guest1:eth0
+office1 - 10.1.0.1 reachable r1:eth1
+r1 - 10.1.0.11 reachable office1:eth0
+server1 - 10.2.0.1 reachable r1:eth2
+r1 - 10.2.0.11 reachable server1:eth0
+guest2 - 10.3.0.11 reachable guest1:eth0
+guest1 - 10.3.0.12 reachable guest2:eth0
+office1 - 10.1.0.1 reachable gateway of office1
+server1 - 10.2.0.1 reachable gateway of server1
+office1 - 10.2.0.11 reachable checks[0]: server1:eth0
+guest1 - 10.2.0.11 unreachable checks[1]: server1:eth0
+office1 - 10.3.0.11 unreachable checks[2]: guest1:eth0
 EOF
 }
 
@@ -676,20 +677,25 @@ verify() {
 	checks >"$T/checks"
 	total=0
 	failed=0
-	while read -r from address expect what; do
+	while read -r from device address expect what; do
 		total=$((total + 1))
 		if [ "$from" = - ]; then
-			set -- ping
+			set -- ping -I "$device"
 			from=host
 		else
 			set -- ns_run "$from" ping
 		fi
 		"$@" -c 1 -w 3 -q "$address" >/dev/null 2>&1 && got=0 || got=$?
 		# ping exits 1 when nothing answered and 2 when there is no route: both are
-		# "unreachable". But nsenter exits 1 too when it cannot enter the namespace, and a
-		# ping that never ran proves no isolation.
+		# "unreachable". But nsenter exits 1 too when it cannot enter the namespace, ping -I
+		# 2 when the device is gone, and a ping that never ran proves no isolation.
 		if [ "$got" = 1 ] || [ "$got" = 2 ]; then
-			[ "$from" = host ] || ns_run "$from" true 2>/dev/null || got="no namespace"
+			if [ "$from" = host ]; then
+				[ -e "/sys/class/net/$device" ] || ip link show dev "$device" >/dev/null 2>&1 ||
+					got="no device $device"
+			else
+				ns_run "$from" true 2>/dev/null || got="no namespace"
+			fi
 		fi
 		case $expect.$got in
 		reachable.0) result="ok    $from -> $address ($what)" ;;

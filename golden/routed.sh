@@ -106,29 +106,30 @@ route b1 default fd00:2::1                | route replace default via fd00:2::1
 EOF
 }
 
-# What verify pings: "FROM-NAMESPACE ADDRESS EXPECT WHAT-IT-IS". An "unreachable" check
+# What verify pings: "FROM-NAMESPACE DEVICE ADDRESS EXPECT WHAT-IT-IS"; FROM "-" is the host,
+# which pings only out of the lab's DEVICE (never by its own routes). An "unreachable" check
 # (declared in the topology's [[checks]]) passes only when its ping gets no answer.
 checks() {
 	cat <<'EOF'
-a2 10.1.0.1 reachable r1:eth1
-r1 10.1.0.11 reachable a1:eth0
-a1 10.1.0.12 reachable a2:eth0
-a2 fd00:1::1 reachable r1:eth1
-r1 fd00:1::11 reachable a1:eth0
-a1 fd00:1::12 reachable a2:eth0
-b1 10.2.0.1 reachable r1:eth2
-r1 10.2.0.11 reachable b1:eth0
-b1 fd00:2::1 reachable r1:eth2
-r1 fd00:2::11 reachable b1:eth0
-a1 10.1.0.1 reachable gateway of a1
-a1 fd00:1::1 reachable gateway of a1
-a2 10.1.0.1 reachable gateway of a2
-a2 fd00:1::1 reachable gateway of a2
-b1 10.2.0.1 reachable gateway of b1
-b1 fd00:2::1 reachable gateway of b1
-a1 10.2.0.11 reachable checks[0]: b1:eth0
-a1 fd00:2::11 reachable checks[0]: b1:eth0
-b1 fd00:1::12 reachable checks[1]: a2:eth0
+a2 - 10.1.0.1 reachable r1:eth1
+r1 - 10.1.0.11 reachable a1:eth0
+a1 - 10.1.0.12 reachable a2:eth0
+a2 - fd00:1::1 reachable r1:eth1
+r1 - fd00:1::11 reachable a1:eth0
+a1 - fd00:1::12 reachable a2:eth0
+b1 - 10.2.0.1 reachable r1:eth2
+r1 - 10.2.0.11 reachable b1:eth0
+b1 - fd00:2::1 reachable r1:eth2
+r1 - fd00:2::11 reachable b1:eth0
+a1 - 10.1.0.1 reachable gateway of a1
+a1 - fd00:1::1 reachable gateway of a1
+a2 - 10.1.0.1 reachable gateway of a2
+a2 - fd00:1::1 reachable gateway of a2
+b1 - 10.2.0.1 reachable gateway of b1
+b1 - fd00:2::1 reachable gateway of b1
+a1 - 10.2.0.11 reachable checks[0]: b1:eth0
+a1 - fd00:2::11 reachable checks[0]: b1:eth0
+b1 - fd00:1::12 reachable checks[1]: a2:eth0
 EOF
 }
 
@@ -689,20 +690,25 @@ verify() {
 	checks >"$T/checks"
 	total=0
 	failed=0
-	while read -r from address expect what; do
+	while read -r from device address expect what; do
 		total=$((total + 1))
 		if [ "$from" = - ]; then
-			set -- ping
+			set -- ping -I "$device"
 			from=host
 		else
 			set -- ns_run "$from" ping
 		fi
 		"$@" -c 1 -w 3 -q "$address" >/dev/null 2>&1 && got=0 || got=$?
 		# ping exits 1 when nothing answered and 2 when there is no route: both are
-		# "unreachable". But nsenter exits 1 too when it cannot enter the namespace, and a
-		# ping that never ran proves no isolation.
+		# "unreachable". But nsenter exits 1 too when it cannot enter the namespace, ping -I
+		# 2 when the device is gone, and a ping that never ran proves no isolation.
 		if [ "$got" = 1 ] || [ "$got" = 2 ]; then
-			[ "$from" = host ] || ns_run "$from" true 2>/dev/null || got="no namespace"
+			if [ "$from" = host ]; then
+				[ -e "/sys/class/net/$device" ] || ip link show dev "$device" >/dev/null 2>&1 ||
+					got="no device $device"
+			else
+				ns_run "$from" true 2>/dev/null || got="no namespace"
+			fi
 		fi
 		case $expect.$got in
 		reachable.0) result="ok    $from -> $address ($what)" ;;

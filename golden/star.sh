@@ -77,15 +77,16 @@ addr h4 eth0 10.0.0.14/24 10.0.0.0/24  | address replace 10.0.0.14/24 dev eth0
 EOF
 }
 
-# What verify pings: "FROM-NAMESPACE ADDRESS EXPECT WHAT-IT-IS". An "unreachable" check
+# What verify pings: "FROM-NAMESPACE DEVICE ADDRESS EXPECT WHAT-IT-IS"; FROM "-" is the host,
+# which pings only out of the lab's DEVICE (never by its own routes). An "unreachable" check
 # (declared in the topology's [[checks]]) passes only when its ping gets no answer.
 checks() {
 	cat <<'EOF'
-h4 10.0.0.1 reachable host:br0
-- 10.0.0.11 reachable h1:eth0
-h1 10.0.0.12 reachable h2:eth0
-h2 10.0.0.13 reachable h3:eth0
-h3 10.0.0.14 reachable h4:eth0
+h4 - 10.0.0.1 reachable host:br0
+- br0 10.0.0.11 reachable h1:eth0
+h1 - 10.0.0.12 reachable h2:eth0
+h2 - 10.0.0.13 reachable h3:eth0
+h3 - 10.0.0.14 reachable h4:eth0
 EOF
 }
 
@@ -646,20 +647,25 @@ verify() {
 	checks >"$T/checks"
 	total=0
 	failed=0
-	while read -r from address expect what; do
+	while read -r from device address expect what; do
 		total=$((total + 1))
 		if [ "$from" = - ]; then
-			set -- ping
+			set -- ping -I "$device"
 			from=host
 		else
 			set -- ns_run "$from" ping
 		fi
 		"$@" -c 1 -w 3 -q "$address" >/dev/null 2>&1 && got=0 || got=$?
 		# ping exits 1 when nothing answered and 2 when there is no route: both are
-		# "unreachable". But nsenter exits 1 too when it cannot enter the namespace, and a
-		# ping that never ran proves no isolation.
+		# "unreachable". But nsenter exits 1 too when it cannot enter the namespace, ping -I
+		# 2 when the device is gone, and a ping that never ran proves no isolation.
 		if [ "$got" = 1 ] || [ "$got" = 2 ]; then
-			[ "$from" = host ] || ns_run "$from" true 2>/dev/null || got="no namespace"
+			if [ "$from" = host ]; then
+				[ -e "/sys/class/net/$device" ] || ip link show dev "$device" >/dev/null 2>&1 ||
+					got="no device $device"
+			else
+				ns_run "$from" true 2>/dev/null || got="no namespace"
+			fi
 		fi
 		case $expect.$got in
 		reachable.0) result="ok    $from -> $address ($what)" ;;

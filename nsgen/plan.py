@@ -74,6 +74,9 @@ class Ping:
     address: IPAddress
     what: str
     reachable: bool = True
+    # From the host: the lab's host device the ping must leave by (ping -I), so that a lab
+    # that is down or drifted never sends the ping out through the host's own routes.
+    device: str | None = None
 
 
 @dataclass(frozen=True)
@@ -130,29 +133,65 @@ def _checks(lab: Lab) -> list[Ping]:
     in the number of addresses: the members of a subnet form a ring and each pings the next
     one that is somewhere else.
     """
-    members: dict[IPNetwork, list[tuple[str | None, IPInterface, str]]] = defaultdict(list)
+    members: dict[IPNetwork, list[tuple[str | None, IPInterface, str, str]]] = defaultdict(list)
     for bridge in lab.bridges:
         for address in bridge.addresses:
-            members[address.network].append((bridge.namespace, address, bridge.ref))
+            members[address.network].append((bridge.namespace, address, bridge.ref, bridge.name))
     for end in _ends(lab):
         for address in end.addresses:
-            members[address.network].append((end.namespace, address, end.ref))
+            members[address.network].append((end.namespace, address, end.ref, end.name))
+    host_devices = [m for ring in members.values() for m in ring if m[0] is None]
 
     checks: list[Ping] = []
     for ring in members.values():
-        for index, (namespace, address, ref) in enumerate(ring):
+        for index, (namespace, address, ref, _) in enumerate(ring):
             for step in range(1, len(ring)):
                 other = ring[(index - step) % len(ring)]
                 if other[0] != namespace:
-                    checks.append(Ping(other[0], address.ip, ref))
+                    device = other[3] if other[0] is None else None
+                    checks.append(Ping(other[0], address.ip, ref, device=device))
                     break
     seen: set[tuple[str | None, IPAddress]] = set()
     for route in lab.routes:
         if (route.namespace, route.via) not in seen:
             seen.add((route.namespace, route.via))
-            checks.append(Ping(route.namespace, route.via, f"gateway of {where(route.namespace)}"))
+            device = _host_device(lab, route.via, host_devices) if route.namespace is None else None
+            checks.append(
+                Ping(
+                    route.namespace,
+                    route.via,
+                    f"gateway of {where(route.namespace)}",
+                    device=device,
+                )
+            )
     # The lab's own test plan last, so a failure there is read after the wiring is known good.
     for check in lab.checks:
         what = f"{check.key}: {check.target}" if check.target else check.key
-        checks.append(Ping(check.namespace, check.address, what, check.reachable))
+        device = _host_device(lab, check.address, host_devices) if check.namespace is None else None
+        checks.append(Ping(check.namespace, check.address, what, check.reachable, device))
     return checks
+
+
+def _host_device(
+    lab: Lab, target: IPAddress, host_devices: list[tuple[str | None, IPInterface, str, str]]
+) -> str:
+    """The lab's host device a ping from the host to `target` leaves by: the one on the
+    target's subnet, else the one on the subnet of the gateway of the host route that
+    covers it, else any lab device of the family (validation has made sure there is one)."""
+    on_link = [d for _, a, _, d in host_devices if target in a.network]
+    if on_link:
+        return on_link[0]
+    routes = [
+        r
+        for r in lab.routes
+        if r.namespace is None
+        and r.via.version == target.version
+        and (r.to is None or target in r.to)
+    ]
+    routes.sort(key=lambda r: -1 if r.to is None else r.to.prefixlen, reverse=True)
+    for route in routes:
+        via = [d for _, a, _, d in host_devices if route.via in a.network]
+        if via:
+            return via[0]
+    same_family = [d for _, a, _, d in host_devices if a.version == target.version]
+    return same_family[0] if same_family else host_devices[0][3]

@@ -134,7 +134,8 @@ def plan_rows(plan: Plan) -> list[str]:
 
 def check_rows(plan: Plan) -> list[str]:
     return [
-        f"{_dash(c.namespace)} {c.address} {'reachable' if c.reachable else 'unreachable'} {c.what}"
+        f"{_dash(c.namespace)} {_dash(c.device)} {c.address} "
+        f"{'reachable' if c.reachable else 'unreachable'} {c.what}"
         for c in plan.checks
     ]
 

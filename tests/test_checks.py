@@ -6,6 +6,8 @@ from __future__ import annotations
 from ipaddress import ip_address
 from pathlib import Path
 
+import pytest
+
 from nsgen import load, plan, render, validate
 from nsgen.lab import Check
 from tests.conftest import EXAMPLES
@@ -97,8 +99,23 @@ def test_declared_checks_come_last_in_the_script_with_their_expectation(tmp_path
     path = tmp_path / "lab.toml"
     path.write_text(LAB + '[[checks]]\nfrom = "h2"\nto = "10.0.0.11"\nexpect = "unreachable"\n')
     rows = render.check_rows(plan.build(validate.validate(load.load(path))))
-    assert rows[-1] == "h2 10.0.0.11 unreachable checks[0]: h1:eth0"
-    assert all(row.split()[2] == "reachable" for row in rows[:-1])
+    assert rows[-1] == "h2 - 10.0.0.11 unreachable checks[0]: h1:eth0"
+    assert all(row.split()[3] == "reachable" for row in rows[:-1])
+
+
+@pytest.mark.parametrize("topology", sorted(EXAMPLES.glob("*.toml")), ids=lambda p: p.stem)
+def test_pings_from_the_host_leave_by_a_lab_device(topology: Path) -> None:
+    """A ping from the host is bound to one of the lab's own host devices (ping -I), so a
+    lab that is down never sends it out through the host's routes."""
+    built = plan.build(validate.validate(load.load(topology)))
+    host_devices = {b.name for b in built.lab.bridges if b.namespace is None}
+    host_devices |= {e.name for v in built.lab.veths for e in (v.a, v.b) if e.namespace is None}
+    for row in render.check_rows(built):
+        source, device = row.split()[:2]
+        if source == "-":
+            assert device in host_devices, row
+        else:
+            assert device == "-", row
 
 
 # ---- live: verify on the real kernel ---------------------------------------------------------
