@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from nsgen.errors import NsgenError, StaleScriptError, TopologyError, UsageError
-from nsgen.scaffold import Template
+from nsgen.shapes import Template
 
 if TYPE_CHECKING:
     from nsgen.execute import Action

@@ -12,20 +12,11 @@ template through the validator and onto the kernel.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import StrEnum
 from ipaddress import ip_interface, ip_network, summarize_address_range
 
 from nsgen.errors import UsageError
 from nsgen.lab import IPAddress, IPInterface, IPNetwork
-
-
-class Template(StrEnum):
-    PAIR = "pair"
-    STAR = "star"
-    LINE = "line"
-    RING = "ring"
-    TREE = "tree"
-
+from nsgen.shapes import Template
 
 # A Linux bridge takes at most 1024 ports; past a thousand namespaces `up` is a benchmark.
 MAX_NAMESPACES = 1000

@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 
 from nsgen import load, pipeline, validate
 from nsgen.lab import IPAddress, IPNetwork, Lab
-from nsgen.scaffold import Options, Template, scaffold
+from nsgen.scaffold import Options, scaffold
+from nsgen.shapes import Template
 from tests.conftest import ROOT
 from tests.live import LabFactory, host_residue
 from tests.test_cli import run_cli
