@@ -315,18 +315,9 @@ function up(    r, f, n, s, a, b, ip, net, o) {
 	printf "%s", intents > (dir "/intent")
 	print nsnew + 0, created + 0, nns + 0 > (dir "/counts")
 }
-# One end of a veth pair exists without the other: remove it so the pair can be made whole.
-function unstray(n, d) {
-	if (n == "-") { root[++nroot] = "link del dev " d; return }
-	if (!(n in precount)) preorder[++npre] = n
-	pre[n, ++precount[n]] = "link del dev " d
-}
+# One end of a veth pair exists without the other: it goes before the pair is made whole.
+function unstray(n, d) { print n, d > (dir "/stray") }
 function write_batches(    i, j, n, file) {
-	for (i = 1; i <= npre; i++) {
-		n = preorder[i]; file = dir "/pre." n
-		for (j = 1; j <= precount[n]; j++) print pre[n, j] > file
-		close(file); print n > (dir "/pre.list")
-	}
 	file = dir "/batch.-"
 	for (i = 1; i <= nroot; i++) print root[i] > file
 	close(file)
@@ -337,7 +328,7 @@ function write_batches(    i, j, n, file) {
 	}
 }
 
-function down(    r, f, n, s, d, e, i, k, explicit, nexp, dels, ndel, goingns) {
+function down(    r, f, n, s, d, e, i, k, explicit, nexp, dels, ndel, goingns, nloose) {
 	for (r = 1; r <= rows; r++) {
 		split(line[r], f, " ")
 		if (f[1] == "netns") {
@@ -361,6 +352,9 @@ function down(    r, f, n, s, d, e, i, k, explicit, nexp, dels, ndel, goingns) {
 			print e[1] > (dir "/gone")
 			# A veth end whose peer namespace is deleted goes with it, 30x faster than one by one.
 			if (f[1] == "veth" && alias[e[1]] == mark && (e[2] in goingns)) continue
+			# Its namespace is gone already (a killed down): the kernel is removing it, or a
+			# process keeps that namespace alive. Deleted alone, where "already gone" is no error.
+			if (f[1] == "veth" && e[2] != "-") { print e[1] > (dir "/loose"); nloose++; continue }
 			explicit[++nexp] = "link del dev " e[1]
 		}
 	}
@@ -368,7 +362,7 @@ function down(    r, f, n, s, d, e, i, k, explicit, nexp, dels, ndel, goingns) {
 	for (i = 1; i <= ndel; i++) root[++nroot] = dels[i]
 	if (notes != "") printf "%s", notes > "/dev/stderr"
 	write_batches()
-	print ndel + 0, nexp + 0 > (dir "/counts")
+	print ndel + 0, nexp + nloose + 0 > (dir "/counts")
 }
 function note(what) { notes = notes lab ": leaving " what ": not created by lab " lab "\n" }
 
@@ -452,14 +446,34 @@ EOF
 	done <"$T/reads" >>"$T/obs"
 }
 
+# A veth end without its peer: left by a run killed halfway, or on its way out (the kernel
+# removes the veth ends of a deleted namespace's pairs a moment later, so a crashed down leaves
+# some). Remove it and wait until it is gone, so that the pair can be created again.
+clear_strays() {
+	[ -s "$T/stray" ] || return 0
+	while read -r ns dev; do
+		set -- ip
+		[ "$ns" = - ] || set -- ip -n "$ns"
+		if [ "$DRY_RUN" = 1 ]; then
+			echo "$* link del dev $dev"
+			continue
+		fi
+		"$@" link del dev "$dev" 2>/dev/null || :
+		tries=0
+		while "$@" link show dev "$dev" >/dev/null 2>&1; do
+			tries=$((tries + 1))
+			[ "$tries" -lt 400 ] || die "$dev is still present; cannot re-create its veth pair"
+			sleep 0.05 2>/dev/null || sleep 1
+		done
+	done <"$T/stray"
+}
+
 up() {
 	observe_host
 	do_reads reads
 	decide up
 	read -r nsnew created nns <"$T/counts"
-	if [ -s "$T/pre.list" ]; then
-		while read -r ns; do run_batch "$T/pre.$ns" -n "$ns"; done <"$T/pre.list"
-	fi
+	clear_strays
 	if [ "$nsnew" != 0 ] || [ "$created" != 0 ]; then
 		say "creating $nsnew namespaces and $created devices"
 	fi
@@ -504,6 +518,15 @@ down() {
 	read -r nsdel devdel <"$T/counts"
 	say "removing $nsdel namespaces and $devdel devices"
 	run_batch "$T/batch.-"
+	if [ -s "$T/loose" ]; then
+		while read -r d; do
+			if [ "$DRY_RUN" = 1 ]; then
+				echo "ip link del dev $d"
+			else
+				ip link del dev "$d" 2>/dev/null || :
+			fi
+		done <"$T/loose"
+	fi
 	[ "$DRY_RUN" = 0 ] || return 0
 	rm -rf "$STATE"
 	if [ -s "$T/gone" ] && ! wait_gone "$T/gone" 400; then
