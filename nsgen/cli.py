@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from nsgen.errors import NsgenError, TopologyError
+from nsgen.errors import NsgenError, TopologyError, printable
 
 app = typer.Typer(
     add_completion=False,
@@ -62,7 +62,7 @@ def validate(file: TopologyFile, prefix: Prefix = "") -> None:
     plan = compile_plan(file, prefix)
     lab = plan.lab
     print(
-        f"{file.name}: ok (lab {lab.name}: {len(lab.namespaces)} namespaces, "
+        f"{printable(file.name)}: ok (lab {lab.name}: {len(lab.namespaces)} namespaces, "
         f"{len(lab.bridges)} bridges, {len(lab.veths)} veth pairs, {len(plan.ops)} operations)"
     )
 
@@ -70,9 +70,10 @@ def validate(file: TopologyFile, prefix: Prefix = "") -> None:
 def report(error: NsgenError) -> int:
     lines = error.lines() if isinstance(error, TopologyError) else [str(error)]
     if isinstance(error, TopologyError) and len(lines) > 1:
-        print(f"nsgen: {error}", file=sys.stderr)
+        print(printable(f"nsgen: {error}"), file=sys.stderr)
     for line in lines:
-        print(line if isinstance(error, TopologyError) else f"nsgen: {line}", file=sys.stderr)
+        text = line if isinstance(error, TopologyError) else f"nsgen: {line}"
+        print(printable(text), file=sys.stderr)
     return error.exit_code
 
 

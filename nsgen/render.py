@@ -11,6 +11,7 @@ from importlib import resources
 import jinja2
 
 from nsgen import __version__
+from nsgen.errors import printable
 from nsgen.lab import End, IPInterface, IPNetwork, Lab, where
 from nsgen.plan import (
     AddAddress,
@@ -183,7 +184,7 @@ def render(plan: Plan, prefix: str = "") -> str:
         lab=lab.name,
         mark=lab.mark,
         version=__version__,
-        source=lab.source_name,
+        source=printable(lab.source_name),  # a file name: in comments, on one line
         sha256=lab.source_sha256,
         prefix_option=f" --prefix {prefix}" if prefix else "",
         host_effects=_wrap(host_effects(lab)),
