@@ -324,11 +324,12 @@ function write_batches(    i, j, n, file) {
 	for (i = 1; i <= nns; i++) {
 		n = nsorder[i]; file = dir "/batch." n
 		for (j = 1; j <= nscount[n]; j++) print nsbatch[n, j] > file
-		close(file); print n > (dir "/batch.list")
+		# Not "batch.list": that is the batch of a namespace called "list".
+		close(file); print n > (dir "/batches")
 	}
 }
 
-function down(    r, f, n, s, d, e, i, k, explicit, nexp, dels, ndel, goingns, nloose) {
+function down(    r, f, n, s, d, e, i, k, explicit, nexp, dels, ndel, goingns, nloose, paired) {
 	for (r = 1; r <= rows; r++) {
 		split(line[r], f, " ")
 		if (f[1] == "netns") {
@@ -345,6 +346,7 @@ function down(    r, f, n, s, d, e, i, k, explicit, nexp, dels, ndel, goingns, n
 			if (f[2] == "-") d[++k] = f[3] SUBSEP f[4]
 			if (f[4] == "-") d[++k] = f[5] SUBSEP f[2]
 		} else continue
+		paired = 0
 		for (i = 1; i <= k; i++) {
 			split(d[i], e, SUBSEP)
 			if (!(("-", e[1]) in dev)) continue
@@ -352,10 +354,13 @@ function down(    r, f, n, s, d, e, i, k, explicit, nexp, dels, ndel, goingns, n
 			print e[1] > (dir "/gone")
 			# A veth end whose peer namespace is deleted goes with it, 30x faster than one by one.
 			if (f[1] == "veth" && alias[e[1]] == mark && (e[2] in goingns)) continue
+			# Both ends in the host: deleting the first deletes the second; never name it again.
+			if (paired) continue
 			# Its namespace is gone already (a killed down): the kernel is removing it, or a
 			# process keeps that namespace alive. Deleted alone, where "already gone" is no error.
 			if (f[1] == "veth" && e[2] != "-") { print e[1] > (dir "/loose"); nloose++; continue }
 			explicit[++nexp] = "link del dev " e[1]
+			paired = (f[1] == "veth")
 		}
 	}
 	for (i = 1; i <= nexp; i++) root[++nroot] = explicit[i]
@@ -491,8 +496,8 @@ up() {
 		rm -f "$STATE/intent"
 	fi
 	say "configuring $nns namespaces"
-	if [ -s "$T/batch.list" ]; then
-		while read -r ns; do run_batch "$T/batch.$ns" -n "$ns"; done <"$T/batch.list"
+	if [ -s "$T/batches" ]; then
+		while read -r ns; do run_batch "$T/batch.$ns" -n "$ns"; done <"$T/batches"
 	fi
 	[ "$DRY_RUN" = 1 ] || say "up"
 }

@@ -105,6 +105,17 @@ def live_skip_reason() -> str | None:
     return None
 
 
+def sandbox_skip() -> None:
+    """Skip (or, in CI, fail) a test that needs a private host: root and unshare."""
+    reason = live_skip_reason()
+    if reason is None and shutil.which("unshare") is None:
+        reason = "private-host tests need unshare (util-linux)"
+    if reason is not None:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the live tests: {reason}")
+        pytest.skip(reason)
+
+
 @pytest.fixture
 def lab_factory() -> Iterator[live.LabFactory]:
     """Live labs with a name prefix unique to this test; everything is removed afterwards."""
