@@ -7,6 +7,7 @@ The fuzz tests run thousands of examples, so they call `nsgen.cli.main` in this 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime
 import io
 import json
@@ -60,6 +61,15 @@ def run_main(args: list[str]) -> tuple[int, str, str]:
 # ---- TOML --------------------------------------------------------------------------------
 
 
+@dataclasses.dataclass(frozen=True)
+class Nested:
+    """`inner` inside arrays (True) and tables (False), outermost first: written as text, so
+    that a document can nest deeper than Python's recursion allows a writer to."""
+
+    inner: object
+    arrays: tuple[bool, ...]
+
+
 def toml_value(value: object) -> str:
     """Any TOML value as inline TOML: strings JSON-escaped (valid TOML basic strings once DEL
     is escaped too), tables inline, so every document nests as deeply as its data."""
@@ -81,6 +91,10 @@ def toml_value(value: object) -> str:
         return "[" + ", ".join(toml_value(v) for v in value) + "]"
     if isinstance(value, dict):
         return "{" + ", ".join(f"{toml_key(k)} = {toml_value(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, Nested):
+        opens = "".join("[" if array else "{a = " for array in value.arrays)
+        closes = "".join("]" if array else "}" for array in reversed(value.arrays))
+        return opens + toml_value(value.inner) + closes
     raise TypeError(value)
 
 
