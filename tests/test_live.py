@@ -88,49 +88,6 @@ def test_up_repairs_drift(lab_factory: LabFactory, topology: str) -> None:
     assert verify.returncode == 0, verify.stdout
 
 
-def test_foreign_namespace_is_refused_and_kept(lab_factory: LabFactory) -> None:
-    lab = lab_factory(EXAMPLES / "star.toml")
-    decoy = f"{lab.prefix}h2"
-    run(["ip", "netns", "add", decoy])
-    try:
-        result = lab.sh("up")
-        assert result.returncode == 1
-        assert f"namespace {decoy} exists and was not created by lab" in result.stderr
-        assert netns_names().count(decoy) == 1
-        assert host_residue(lab.prefix) == [f"netns {decoy}"], "up changed something"
-        down = lab.sh("down")
-        assert down.returncode == 0
-        assert f"leaving namespace {decoy}" in down.stderr
-        assert decoy in netns_names()
-    finally:
-        run(["ip", "netns", "del", decoy], check=False)
-
-
-def test_foreign_host_device_is_refused_and_kept(lab_factory: LabFactory) -> None:
-    lab = lab_factory(EXAMPLES / "bridge.toml")
-    decoy = f"{lab.prefix}br1-veth1"
-    run(["ip", "link", "add", "name", decoy, "type", "veth", "peer", "name", f"{lab.prefix}x"])
-    result = lab.sh("up")
-    assert result.returncode == 1
-    assert f"device {decoy} exists in the host and was not created by lab" in result.stderr
-    assert not any(n.startswith(lab.prefix) for n in netns_names())
-    lab.sh("down")
-    assert decoy in run(["ip", "-br", "link", "show"]).stdout
-
-
-def test_namespace_recreated_by_someone_else_is_foreign(lab_factory: LabFactory) -> None:
-    lab = lab_factory(EXAMPLES / "veth-pair.toml")
-    lab.up()
-    ns = f"{lab.prefix}ns1"
-    run(["ip", "netns", "del", ns])
-    run(["ip", "netns", "add", ns])  # same name, another namespace (another inode)
-    result = lab.sh("up")
-    assert result.returncode == 1
-    assert f"namespace {ns} exists and was not created by lab" in result.stderr
-    lab.down()
-    assert ns in netns_names(), "down removed a namespace it did not create"
-
-
 def test_stale_netns_file_is_repaired(lab_factory: LabFactory) -> None:
     """A killed `ip netns add` can leave /run/netns/NAME as a plain file."""
     lab = lab_factory(EXAMPLES / "veth-pair.toml")
