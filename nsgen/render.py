@@ -153,13 +153,18 @@ def summary(lab: Lab) -> list[str]:
 
 
 def host_effects(lab: Lab) -> str:
+    common = (
+        "none beyond the namespaces, devices, addresses and routes below, and the state in "
+        f"/run/nsgen/{lab.name}. No host sysctl and no firewall rule is changed: forwarding is "
+        "set only inside namespaces."
+    )
     if any(b.namespace is None for b in lab.bridges):
         return (
-            "none beyond the devices, addresses and routes below. Traffic across a bridge in "
-            "the host namespace passes the host's firewall when bridge netfilter is on "
-            "(br_netfilter); this script never changes the firewall or a host sysctl."
+            f"{common} Traffic across a bridge in the host namespace passes the host's "
+            "firewall when bridge netfilter is on (br_netfilter; Docker hosts also set the "
+            "FORWARD policy to DROP); verify then names the rule that lets it through."
         )
-    return "none beyond the devices, addresses and routes below; no host sysctl is changed."
+    return common
 
 
 def _environment() -> jinja2.Environment:
