@@ -188,7 +188,7 @@ function reads(    r, f, n, seen) {
 }
 function want(n, seen) { if (!(n in seen) && nsstate(n) == "ours") { seen[n] = 1; print n } }
 
-function up(    r, f, n, s, a, b, ip, net, o) {
+function up(    r, f, n, s, a, b, ip, net) {
 	for (r = 1; r <= rows; r++) {
 		split(line[r], f, " ")
 		if (f[1] == "netns") {
@@ -232,11 +232,9 @@ function up(    r, f, n, s, a, b, ip, net, o) {
 				if ((net in hostroute) && hostroute[net] != f[3] && !ours_root(hostroute[net]))
 					refuse("the host already routes " net " through " hostroute[net] "; give the lab another subnet")
 			}
-			if (f[1] == "route" && f[2] == "-") {
-				o = hostroute[f[3]]
-				if ((f[3] in hostroute) && !ours_root(o))
-					refuse("the host already has a route to " f[3] " (dev " o ")")
-			}
+			# Test membership before reading: reading an awk array element creates it.
+			if (f[1] == "route" && f[2] == "-" && (f[3] in hostroute) && !ours_root(hostroute[f[3]]))
+				refuse("the host already has a route to " f[3] " (dev " hostroute[f[3]] ")")
 			emit(f[2], cmd[r])
 		}
 	}
