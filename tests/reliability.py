@@ -117,7 +117,7 @@ FIGURES = [
         "coexist.refuse",
         "4",
         "A declared name already taken by an object without the lab's mark (a namespace, a "
-        "host veth, a host bridge)",
+        "host veth, a host bridge, a host veth marked by another lab)",
     ),
     Figure(
         "coexist.down_decoys",

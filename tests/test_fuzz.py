@@ -65,10 +65,12 @@ class Tally:
         return self.accepted + self.rejected
 
     def figure(self) -> str:
+        # How many were accepted depends on hypothesis's version, which CI does not pin: it
+        # is printed (pytest -s), not recorded, so the document stays the same on any host.
+        print(f"{self.accepted:,} of {self.total:,} accepted, {self.rejected:,} refused")
         return (
-            f"{self.total:,} examples, each through `validate` and `render`: "
-            f"{self.accepted:,} accepted, {self.rejected:,} refused with exit 1 and every "
-            "error naming its key path; 0 tracebacks, 0 other exit codes, 0 hangs"
+            f"{self.total:,} examples, each through `validate` and `render`: exit 0, or exit 1 "
+            "with every error naming its key path; 0 tracebacks, 0 other exit codes, 0 hangs"
         )
 
 

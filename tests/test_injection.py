@@ -248,7 +248,7 @@ def test_hostile_strings_are_rejected_with_their_key_path(
     assert failures == [], "\n".join(failures)
     figures.record(
         "injection.rejected",
-        f"{len(all_cases)} of {len(all_cases)} rejected by `validate` and by `render` (exit 1, "
+        f"{len(all_cases):,} of {len(all_cases):,} rejected by `validate` and by `render` (exit 1, "
         f"no script), each error naming its key path; {len(HOSTILE)} hostile strings and "
         f"{sum(len(v) for v in EXTRA.values())} kind-specific ones, in {len(POSITIONS)} places",
     )
@@ -382,9 +382,9 @@ def test_random_valid_topologies_render_to_shellcheck_clean_scripts(
         source = write(tmp_path, dumps(data), "topology.toml")
         try:
             script = pipeline.render_file(source, prefix)
-        except NsgenError as exc:
+        except NsgenError:
             assume(False)  # a rare name clash the generator does not rule out
-            raise AssertionError from exc
+            return
         path = tmp_path / f"{len(scripts):04d}.sh"
         path.write_text(script)
         (tmp_path / f"{len(scripts):04d}.toml").write_text(dumps(data) + f"# prefix {prefix!r}\n")
