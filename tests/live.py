@@ -248,8 +248,15 @@ def crash_after(lab: Lab, action: str, cut: int, workdir: Path) -> None:
     budget.write_text(str(cut))
     real = shutil.which("ip")
     assert real is not None
+    # A killed script cannot remove its temporary directory: keep those out of /tmp.
+    scratch = workdir / "scratch"
+    scratch.mkdir(exist_ok=True)
     env = dict(
-        os.environ, PATH=f"{bindir}:{os.environ['PATH']}", CUT_FILE=str(budget), REAL_IP=real
+        os.environ,
+        PATH=f"{bindir}:{os.environ['PATH']}",
+        CUT_FILE=str(budget),
+        REAL_IP=real,
+        TMPDIR=str(scratch),
     )
     result = lab.sh(action, env=env)
     assert result.returncode in (0, -9, 137), f"{action} cut {cut}: {result.stderr}"
