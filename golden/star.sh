@@ -13,7 +13,8 @@
 # Exit codes: 0 ok, 1 error (nothing foreign is ever touched), 2 usage, 3 incomplete, 4 verify failed.
 #
 # Ownership: every device this lab creates in the host namespace carries the alias "nsgen:star";
-# the namespaces it created are listed with their inode in /run/nsgen/star/netns, and what a
+# the namespaces it created are listed with their inode and its change time in
+# /run/nsgen/star/netns (inode numbers are reused), and what a
 # run is about to create is written to /run/nsgen/star/intent first, so a run killed halfway
 # is finished by the next one. Objects with the same names that this lab did not create are never
 # changed: up refuses to start, down leaves them.
@@ -154,6 +155,10 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 plan >"$T/plan"
 
+# What tells one namespace from another of the same name: the kernel reuses the inode number
+# of a deleted namespace, so the nsfs inode's change time (in nanoseconds) goes with it.
+NETNS_ID='%n %i %z'
+
 # The namespace files of the lab, for one stat call that covers them all.
 netns_files() {
 	# shellcheck disable=SC2086 # nsgen names are [A-Za-z0-9_.-]: safe to split
@@ -165,7 +170,7 @@ observe_host() {
 	{
 		echo '== ino'
 		# shellcheck disable=SC2046 # see netns_files
-		stat -c '%n %i' $(netns_files) 2>/dev/null || :
+		stat -c "$NETNS_ID" $(netns_files) 2>/dev/null || :
 		echo '== fs'
 		# A killed `ip netns add` can leave a plain file here instead of an nsfs mount.
 		# shellcheck disable=SC2046
@@ -246,9 +251,9 @@ FNR == NR {
 	next
 }
 /^== / { sec = $2; secns = $3; if (sec == "ns") wasread[secns] = 1; next }
-sec == "ino" { n = $1; sub(/.*\//, "", n); ino[n] = $2; next }
+sec == "ino" { n = $1; sub(/.*\//, "", n); ino[n] = substr($0, length($1) + 2); next }
 sec == "fs" { n = $1; sub(/.*\//, "", n); fstype[n] = $2; next }
-sec == "owned" { owned[$1] = $2; next }
+sec == "owned" { owned[$1] = substr($0, length($1) + 2); next }
 sec == "intent" { intent[$1 " " $2] = 1; next }
 sec == "link" { observe_link(secns); next }
 sec == "ns" {
@@ -510,7 +515,7 @@ up() {
 	run_batch "$T/batch.-"
 	if [ "$DRY_RUN" = 0 ]; then
 		# shellcheck disable=SC2046
-		stat -c '%n %i' $(netns_files) 2>/dev/null | sed 's|^/run/netns/||' >"$STATE/netns.new" || :
+		stat -c "$NETNS_ID" $(netns_files) 2>/dev/null | sed 's|^/run/netns/||' >"$STATE/netns.new" || :
 		mv "$STATE/netns.new" "$STATE/netns"
 		rm -f "$STATE/intent"
 	fi

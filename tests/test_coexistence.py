@@ -7,6 +7,7 @@ exactly the ones a test makes collide.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -157,3 +158,31 @@ def test_down_never_deletes_an_object_without_the_labs_mark(
         f"{len(decoys)} of {len(decoys)} decoys kept, each named in a 'leaving' line; every "
         "other object of the lab removed; `up` refused to take the decoys over",
     )
+
+
+def test_a_namespace_recreated_with_a_reused_inode_is_not_the_labs(
+    lab_factory: LabFactory,
+) -> None:
+    """The kernel gives a new namespace the inode number of one deleted before it: the
+    number alone cannot tell the lab's namespace from someone else's under the same name."""
+    lab = lab_factory(EXAMPLES / "veth-pair.toml")
+    lab.up()
+    name = f"{lab.prefix}ns1"
+    path = Path("/run/netns") / name
+    inode = path.stat().st_ino
+    run(["ip", "netns", "del", name])
+    for _ in range(200):  # until the freed number comes back: usually at once
+        run(["ip", "netns", "add", name])
+        if path.stat().st_ino == inode:
+            break
+        run(["ip", "netns", "del", name])
+        time.sleep(0.05)
+    else:
+        pytest.fail(f"the kernel did not reuse inode {inode} in 200 namespaces")
+    up = lab.sh("up")
+    assert up.returncode == 1, "up took over a namespace it did not create"
+    assert f"namespace {name} exists and was not created by lab" in up.stderr
+    down = lab.sh("down")
+    assert down.returncode == 0, down.stderr
+    assert f"leaving namespace {name}" in down.stderr
+    assert path.exists() and path.stat().st_ino == inode, "down deleted someone else's namespace"

@@ -63,6 +63,10 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 plan >"$T/plan"
 
+# What tells one namespace from another of the same name: the kernel reuses the inode number
+# of a deleted namespace, so the nsfs inode's change time (in nanoseconds) goes with it.
+NETNS_ID='%n %i %z'
+
 # The namespace files of the lab, for one stat call that covers them all.
 netns_files() {
 	# shellcheck disable=SC2086 # nsgen names are [A-Za-z0-9_.-]: safe to split
@@ -74,7 +78,7 @@ observe_host() {
 	{
 		echo '== ino'
 		# shellcheck disable=SC2046 # see netns_files
-		stat -c '%n %i' $(netns_files) 2>/dev/null || :
+		stat -c "$NETNS_ID" $(netns_files) 2>/dev/null || :
 		echo '== fs'
 		# A killed `ip netns add` can leave a plain file here instead of an nsfs mount.
 		# shellcheck disable=SC2046
@@ -155,9 +159,9 @@ FNR == NR {
 	next
 }
 /^== / { sec = $2; secns = $3; if (sec == "ns") wasread[secns] = 1; next }
-sec == "ino" { n = $1; sub(/.*\//, "", n); ino[n] = $2; next }
+sec == "ino" { n = $1; sub(/.*\//, "", n); ino[n] = substr($0, length($1) + 2); next }
 sec == "fs" { n = $1; sub(/.*\//, "", n); fstype[n] = $2; next }
-sec == "owned" { owned[$1] = $2; next }
+sec == "owned" { owned[$1] = substr($0, length($1) + 2); next }
 sec == "intent" { intent[$1 " " $2] = 1; next }
 sec == "link" { observe_link(secns); next }
 sec == "ns" {
@@ -419,7 +423,7 @@ up() {
 	run_batch "$T/batch.-"
 	if [ "$DRY_RUN" = 0 ]; then
 		# shellcheck disable=SC2046
-		stat -c '%n %i' $(netns_files) 2>/dev/null | sed 's|^/run/netns/||' >"$STATE/netns.new" || :
+		stat -c "$NETNS_ID" $(netns_files) 2>/dev/null | sed 's|^/run/netns/||' >"$STATE/netns.new" || :
 		mv "$STATE/netns.new" "$STATE/netns"
 		rm -f "$STATE/intent"
 	fi
