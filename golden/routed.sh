@@ -13,11 +13,14 @@
 # Exit codes: 0 ok, 1 error (nothing foreign is ever touched), 2 usage, 3 incomplete, 4 verify failed.
 #
 # Ownership: every device this lab creates in the host namespace carries the alias "nsgen:routed";
-# the namespaces it created are listed with their inode in /run/nsgen/routed/netns, and what a
+# the namespaces it created are listed with their inode and its change time in
+# /run/nsgen/routed/netns (inode numbers are reused), and what a
 # run is about to create is written to /run/nsgen/routed/intent first, so a run killed halfway
 # is finished by the next one. Objects with the same names that this lab did not create are never
 # changed: up refuses to start, down leaves them.
-# Host-wide effects: none beyond the devices, addresses and routes below; no host sysctl is changed.
+# Host-wide effects: none beyond the namespaces, devices, addresses and routes below, and the state
+#   in /run/nsgen/routed. No host sysctl and no firewall rule is changed: forwarding
+#   is set only inside namespaces.
 #
 # Namespaces (6): sw1, sw2, r1 (forwarding), a1, a2, b1
 #
@@ -200,6 +203,10 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 plan >"$T/plan"
 
+# What tells one namespace from another of the same name: the kernel reuses the inode number
+# of a deleted namespace, so the nsfs inode's change time (in nanoseconds) goes with it.
+NETNS_ID='%n %i %z'
+
 # The namespace files of the lab, for one stat call that covers them all.
 netns_files() {
 	# shellcheck disable=SC2086 # nsgen names are [A-Za-z0-9_.-]: safe to split
@@ -231,7 +238,7 @@ observe_host() {
 	{
 		echo '== ino'
 		# shellcheck disable=SC2046 # see netns_files
-		stat -c '%n %i' $(netns_files) 2>/dev/null || :
+		stat -c "$NETNS_ID" $(netns_files) 2>/dev/null || :
 		echo '== fs'
 		# A killed `ip netns add` can leave a plain file here instead of an nsfs mount.
 		# shellcheck disable=SC2046
@@ -330,7 +337,10 @@ function jroutes(n,    k, parts, i, rec) {
 # The lab records: the namespaces it created (with their inodes), and what a run was about
 # to create when it last stopped.
 BEGIN {
-	while ((getline rec < (state "/netns")) > 0) { split(rec, f, " "); sub(/.*\//, "", f[1]); owned[f[1]] = f[2] }
+	while ((getline rec < (state "/netns")) > 0) {
+		n = rec; sub(/ .*/, "", n); sub(/.*\//, "", n)
+		owned[n] = substr(rec, index(rec, " ") + 1)
+	}
 	while ((getline rec < (state "/intent")) > 0) intent[rec] = 1
 }
 FNR == NR {
@@ -339,7 +349,7 @@ FNR == NR {
 	next
 }
 /^== / { sec = $2; secns = $3; if (sec == "json" && secns != "-") wasread[secns] = 1; next }
-sec == "ino" { n = $1; sub(/.*\//, "", n); ino[n] = $2; next }
+sec == "ino" { n = $1; sub(/.*\//, "", n); ino[n] = substr($0, length($1) + 2); next }
 sec == "fs" { n = $1; sub(/.*\//, "", n); fstype[n] = $2; next }
 sec == "json" {
 	if (index($0, "{\"ifindex\":")) jdevices(secns)
@@ -366,7 +376,7 @@ function reads(    r, f, n, seen) {
 }
 function want(n, seen) { if (!(n in seen) && nsstate(n) == "ours") { seen[n] = 1; print n } }
 
-function up(    r, f, n, s, a, b, ip, net, o, i) {
+function up(    r, f, n, s, a, b, ip, net, i) {
 	for (r = 1; r <= rows; r++) {
 		split(line[r], f, " ")
 		if (f[1] == "netns") {
@@ -410,11 +420,9 @@ function up(    r, f, n, s, a, b, ip, net, o, i) {
 				if ((net in hostroute) && hostroute[net] != f[3] && !ours_root(hostroute[net]))
 					refuse("the host already routes " net " through " hostroute[net] "; give the lab another subnet")
 			}
-			if (f[1] == "route" && f[2] == "-") {
-				o = hostroute[f[3]]
-				if ((f[3] in hostroute) && !ours_root(o))
-					refuse("the host already has a route to " f[3] " (dev " o ")")
-			}
+			# Test membership before reading: reading an awk array element creates it.
+			if (f[1] == "route" && f[2] == "-" && (f[3] in hostroute) && !ours_root(hostroute[f[3]]))
+				refuse("the host already has a route to " f[3] " (dev " hostroute[f[3]] ")")
 			emit(f[2], cmd[r])
 		}
 	}
@@ -424,29 +432,21 @@ function up(    r, f, n, s, a, b, ip, net, o, i) {
 	for (i = 1; i <= nintents; i++) print intents[i] > (dir "/intent")
 	print nsnew + 0, created + 0, nns + 0 > (dir "/counts")
 }
-# One end of a veth pair exists without the other: remove it so the pair can be made whole.
-function unstray(n, d) {
-	if (n == "-") { root[++nroot] = "link del dev " d; return }
-	if (!(n in precount)) preorder[++npre] = n
-	pre[n, ++precount[n]] = "link del dev " d
-}
+# One end of a veth pair exists without the other: it goes before the pair is made whole.
+function unstray(n, d) { print n, d > (dir "/stray") }
 function write_batches(    i, j, n, file) {
-	for (i = 1; i <= npre; i++) {
-		n = preorder[i]; file = dir "/pre." n
-		for (j = 1; j <= precount[n]; j++) print pre[n, j] > file
-		close(file); print n > (dir "/pre.list")
-	}
 	file = dir "/batch.-"
 	for (i = 1; i <= nroot; i++) print root[i] > file
 	close(file)
 	for (i = 1; i <= nns; i++) {
 		n = nsorder[i]; file = dir "/batch." n
 		for (j = 1; j <= nscount[n]; j++) print nsbatch[n, j] > file
-		close(file); print n > (dir "/batch.list")
+		# Not "batch.list": that is the batch of a namespace called "list".
+		close(file); print n > (dir "/batches")
 	}
 }
 
-function down(    r, f, n, s, d, e, i, k, explicit, nexp, dels, ndel, goingns) {
+function down(    r, f, n, s, d, e, i, k, explicit, nexp, dels, ndel, goingns, nloose, paired) {
 	for (r = 1; r <= rows; r++) {
 		split(line[r], f, " ")
 		if (f[1] == "netns") {
@@ -463,6 +463,7 @@ function down(    r, f, n, s, d, e, i, k, explicit, nexp, dels, ndel, goingns) {
 			if (f[2] == "-") d[++k] = f[3] SUBSEP f[4]
 			if (f[4] == "-") d[++k] = f[5] SUBSEP f[2]
 		} else continue
+		paired = 0
 		for (i = 1; i <= k; i++) {
 			split(d[i], e, SUBSEP)
 			if (!(("-", e[1]) in dev)) continue
@@ -470,14 +471,20 @@ function down(    r, f, n, s, d, e, i, k, explicit, nexp, dels, ndel, goingns) {
 			print e[1] > (dir "/gone")
 			# A veth end whose peer namespace is deleted goes with it, 30x faster than one by one.
 			if (f[1] == "veth" && alias[e[1]] == mark && (e[2] in goingns)) continue
+			# Both ends in the host: deleting the first deletes the second; never name it again.
+			if (paired) continue
+			# Its namespace is gone already (a killed down): the kernel is removing it, or a
+			# process keeps that namespace alive. Deleted alone, where "already gone" is no error.
+			if (f[1] == "veth" && e[2] != "-") { print e[1] > (dir "/loose"); nloose++; continue }
 			explicit[++nexp] = "link del dev " e[1]
+			paired = (f[1] == "veth")
 		}
 	}
 	for (i = 1; i <= nexp; i++) root[++nroot] = explicit[i]
 	for (i = 1; i <= ndel; i++) root[++nroot] = dels[i]
 	if (notes != "") printf "%s", notes > "/dev/stderr"
 	write_batches()
-	print ndel + 0, nexp + 0 > (dir "/counts")
+	print ndel + 0, nexp + nloose + 0 > (dir "/counts")
 }
 function note(what) { notes = notes lab ": leaving " what ": not created by lab " lab "\n" }
 
@@ -591,14 +598,34 @@ EOF
 	done <"$T/reads" >>"$T/obs"
 }
 
+# A veth end without its peer: left by a run killed halfway, or on its way out (the kernel
+# removes the veth ends of a deleted namespace's pairs a moment later, so a crashed down leaves
+# some). Remove it and wait until it is gone, so that the pair can be created again.
+clear_strays() {
+	[ -s "$T/stray" ] || return 0
+	while read -r ns dev; do
+		set -- ip
+		[ "$ns" = - ] || set -- ns_ip "$ns"
+		if [ "$DRY_RUN" = 1 ]; then
+			[ "$ns" = - ] && echo "ip link del dev $dev" || echo "ip -n $ns link del dev $dev"
+			continue
+		fi
+		"$@" link del dev "$dev" 2>/dev/null || :
+		tries=0
+		while "$@" link show dev "$dev" >/dev/null 2>&1; do
+			tries=$((tries + 1))
+			[ "$tries" -lt 400 ] || die "$dev is still present; cannot re-create its veth pair"
+			sleep 0.05 2>/dev/null || sleep 1
+		done
+	done <"$T/stray"
+}
+
 up() {
 	observe_host
 	[ "$NS_READS" = 0 ] || do_reads reads
 	decide up
 	read -r nsnew created nns <"$T/counts"
-	if [ -s "$T/pre.list" ]; then
-		while read -r ns; do run_batch "$T/pre.$ns" "$ns"; done <"$T/pre.list"
-	fi
+	clear_strays
 	if [ "$nsnew" != 0 ] || [ "$created" != 0 ]; then
 		say "[1/2] creating $nsnew namespaces and $created devices"
 	fi
@@ -613,7 +640,7 @@ up() {
 	run_batch "$T/batch.-"
 	if [ "$record" = 1 ]; then
 		# shellcheck disable=SC2046
-		stat -c '%n %i' $(netns_files) >"$STATE/netns.new" 2>/dev/null || :
+		stat -c "$NETNS_ID" $(netns_files) >"$STATE/netns.new" 2>/dev/null || :
 		mv "$STATE/netns.new" "$STATE/netns"
 		rm -f "$STATE/intent"
 	fi
@@ -626,14 +653,14 @@ up() {
 # batches for different namespaces overlap well. They are independent: every device they
 # configure was created by the host batch before.
 run_namespace_batches() {
-	[ -s "$T/batch.list" ] || return 0
+	[ -s "$T/batches" ] || return 0
 	workers=1
 	[ "$DRY_RUN" = 1 ] || workers=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
 	if [ "$workers" -le 1 ]; then
-		while read -r ns; do run_batch "$T/batch.$ns" "$ns"; done <"$T/batch.list"
+		while read -r ns; do run_batch "$T/batch.$ns" "$ns"; done <"$T/batches"
 		return
 	fi
-	awk -v n="$workers" -v f="$T/worker." '{ print > (f (NR % n)) }' "$T/batch.list"
+	awk -v n="$workers" -v f="$T/worker." '{ print > (f (NR % n)) }' "$T/batches"
 	pids=
 	for list in "$T"/worker.*; do
 		(while read -r ns; do run_batch "$T/batch.$ns" "$ns"; done <"$list") &
@@ -669,6 +696,15 @@ down() {
 	read -r nsdel devdel <"$T/counts"
 	say "[1/1] removing $nsdel namespaces and $devdel devices"
 	run_batch "$T/batch.-"
+	if [ -s "$T/loose" ]; then
+		while read -r d; do
+			if [ "$DRY_RUN" = 1 ]; then
+				echo "ip link del dev $d"
+			else
+				ip link del dev "$d" 2>/dev/null || :
+			fi
+		done <"$T/loose"
+	fi
 	[ "$DRY_RUN" = 0 ] || return 0
 	rm -rf "$STATE"
 	if [ -s "$T/gone" ] && ! wait_gone "$T/gone" 400; then
@@ -683,6 +719,93 @@ status() {
 	observe_host
 	do_reads statusreads
 	decide status
+}
+
+# ---- Why pings across a bridge fail: the firewall. With bridge netfilter on (br_netfilter,
+# as on every Docker host), frames between the ports of a bridge traverse the FORWARD chain of
+# the bridge's namespace, and Docker sets its policy to DROP. verify names what blocks and the
+# rule that lets each of the lab's bridges through; nothing here changes the firewall.
+
+# Run a command in namespace $1 ("-" is the host).
+in_netns() {
+	if [ "$1" = - ]; then
+		shift
+		"$@"
+	else
+		ns_run "$@"
+	fi
+}
+
+# For namespace $1, IP family $2 (4 or 6) and the bridges that follow: say what drops their
+# traffic, and append the commands that would allow it to $T/fixes.
+firewall_blocks() {
+	fw_ns=$1
+	if [ "$2" = 4 ]; then
+		fw_tool=iptables fw_sysctl=bridge-nf-call-iptables fw_family=ip
+	else
+		fw_tool=ip6tables fw_sysctl=bridge-nf-call-ip6tables fw_family=ip6
+	fi
+	shift 2
+	[ "$(in_netns "$fw_ns" cat "/proc/sys/net/bridge/$fw_sysctl" 2>/dev/null)" = 1 ] || return 0
+	fw_where=host
+	fw_exec=
+	if [ "$fw_ns" != - ]; then
+		fw_where="namespace $fw_ns"
+		fw_exec="ip netns exec $fw_ns "
+	fi
+	fw_on="bridge netfilter is on in the $fw_where (net.bridge.$fw_sysctl = 1)"
+	fw_iptables=0
+	if command -v "$fw_tool" >/dev/null 2>&1 &&
+		in_netns "$fw_ns" "$fw_tool" -S FORWARD 2>/dev/null | grep -qx -- '-P FORWARD DROP'; then
+		fw_iptables=1
+		fw_blocked=
+		for br in "$@"; do
+			in_netns "$fw_ns" "$fw_tool" -C FORWARD -i "$br" -o "$br" -j ACCEPT 2>/dev/null && continue
+			fw_blocked="$fw_blocked $br"
+			echo "$fw_exec$fw_tool -I FORWARD -i $br -o $br -j ACCEPT" >>"$T/fixes"
+		done
+		[ -z "$fw_blocked" ] ||
+			say "$fw_on and the $fw_tool FORWARD policy is DROP: it drops traffic across bridge$fw_blocked"
+	fi
+	if command -v nft >/dev/null 2>&1; then
+		# Forward chains with policy drop of this family or inet; iptables-nft's own chain
+		# was reported above.
+		in_netns "$fw_ns" nft list ruleset 2>/dev/null | awk -v fam="$fw_family" -v seen="$fw_iptables" '
+			$1 == "table" { f = $2; t = $3 }
+			$1 == "chain" { c = $2 }
+			/hook forward/ && /policy drop/ && (f == fam || f == "inet") &&
+				!(seen && f == fam && t == "filter" && c == "FORWARD") { print f, t, c }' >"$T/nftdrop"
+		while read -r f t c; do
+			fw_blocked=
+			for br in "$@"; do
+				in_netns "$fw_ns" nft list chain "$f" "$t" "$c" 2>/dev/null |
+					grep -q "iifname \"$br\" oifname \"$br\" .*accept" && continue
+				fw_blocked="$fw_blocked $br"
+				echo "${fw_exec}nft 'insert rule $f $t $c iifname \"$br\" oifname \"$br\" accept'" >>"$T/fixes"
+			done
+			[ -z "$fw_blocked" ] ||
+				say "$fw_on and nftables chain $f $t $c has policy drop: it drops traffic across bridge$fw_blocked"
+		done <"$T/nftdrop"
+	elif [ "$fw_iptables" = 0 ] && ! command -v "$fw_tool" >/dev/null 2>&1; then
+		say "$fw_on: a FORWARD policy of DROP there drops traffic across bridge $* (neither $fw_tool nor nft is installed to check)"
+	fi
+}
+
+diagnose_firewall() {
+	: >"$T/fixes"
+	awk '$1 == "bridge" { if (!($2 in b)) o[++n] = $2; b[$2] = b[$2] " " $3 }
+		END { for (i = 1; i <= n; i++) print o[i] b[o[i]] }' "$T/plan" >"$T/bridges"
+	fw_families=$(awk '$1 == "addr" { if ($4 ~ /:/) six = " 6"; else four = " 4" }
+		END { print four six }' "$T/plan")
+	while read -r fw_holder fw_bridges; do
+		for family in $fw_families; do
+			# shellcheck disable=SC2086 # bridge names are [A-Za-z0-9_.-]: safe to split
+			firewall_blocks "$fw_holder" "$family" $fw_bridges </dev/null
+		done
+	done <"$T/bridges"
+	[ -s "$T/fixes" ] || return 0
+	say "to let the lab's bridges forward (nsgen never changes the firewall), run:"
+	awk '!seen[$0]++ { print "  " $0 }' "$T/fixes"
 }
 
 verify() {
@@ -724,7 +847,10 @@ verify() {
 		case $result in FAIL*) failed=$((failed + 1)) ;; esac
 	done <"$T/checks"
 	say "verify: $((total - failed)) of $total checks passed"
-	[ "$failed" = 0 ] || exit 4
+	[ "$failed" = 0 ] || {
+		diagnose_firewall
+		exit 4
+	}
 }
 
 "$ACTION"

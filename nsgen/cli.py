@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from nsgen.errors import NsgenError, StaleScriptError, TopologyError, UsageError
+from nsgen.errors import NsgenError, StaleScriptError, TopologyError, UsageError, printable
 from nsgen.shapes import Template
 
 if TYPE_CHECKING:
@@ -90,7 +90,7 @@ def validate(file: TopologyFile, prefix: Prefix = "") -> None:
     plan = compile_plan(file, prefix)
     lab = plan.lab
     print(
-        f"{file.name}: ok (lab {lab.name}: {len(lab.namespaces)} namespaces, "
+        f"{printable(file.name)}: ok (lab {lab.name}: {len(lab.namespaces)} namespaces, "
         f"{len(lab.bridges)} bridges, {len(lab.veths)} veth pairs, {len(plan.ops)} operations)"
     )
 
@@ -166,9 +166,10 @@ add_action("verify", "Ping every declared address and gateway (exit 4 if any fai
 def report(error: NsgenError) -> int:
     lines = error.lines() if isinstance(error, TopologyError) else [str(error)]
     if isinstance(error, TopologyError) and len(lines) > 1:
-        print(f"nsgen: {error}", file=sys.stderr)
+        print(printable(f"nsgen: {error}"), file=sys.stderr)
     for line in lines:
-        print(line if isinstance(error, TopologyError) else f"nsgen: {line}", file=sys.stderr)
+        text = line if isinstance(error, TopologyError) else f"nsgen: {line}"
+        print(printable(text), file=sys.stderr)
     if isinstance(error, StaleScriptError):
         sys.stderr.write(error.diff)
     return error.exit_code

@@ -12,6 +12,13 @@ EXIT_INCOMPLETE = 3
 EXIT_VERIFY_FAILED = 4
 
 
+def printable(text: str) -> str:
+    """`text` with each non-printable character escaped (newline as \\n, ESC as \\x1b, U+202E as
+    \\u202e): text from a topology file or a file name then stays on its line, in a message or
+    a script comment, and cannot drive the terminal or start a shell command."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+
+
 class NsgenError(Exception):
     """Any failure nsgen reports to a user: one clear line, never a traceback."""
 

@@ -52,4 +52,7 @@ def parse(path: Path, raw: bytes) -> Source:
     except tomllib.TOMLDecodeError as exc:
         # tomllib's message already carries "(at line L, column C)".
         raise TopologyError(display, [Issue("", f"TOML syntax error: {exc}")]) from None
+    except RecursionError:
+        # tomllib recurses once per level of nested arrays and inline tables.
+        raise TopologyError(display, [Issue("", "arrays or tables nested too deeply")]) from None
     return Source(path=path, data=data, sha256=hashlib.sha256(raw).hexdigest())

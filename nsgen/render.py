@@ -13,6 +13,7 @@ from typing import Any
 import jinja2
 
 from nsgen import __version__
+from nsgen.errors import printable
 from nsgen.lab import End, IPInterface, IPNetwork, Lab, where
 from nsgen.plan import (
     AddAddress,
@@ -184,13 +185,18 @@ def summary(lab: Lab) -> list[str]:
 
 
 def host_effects(lab: Lab) -> str:
+    common = (
+        "none beyond the namespaces, devices, addresses and routes below, and the state in "
+        f"/run/nsgen/{lab.name}. No host sysctl and no firewall rule is changed: forwarding is "
+        "set only inside namespaces."
+    )
     if any(b.namespace is None for b in lab.bridges):
         return (
-            "none beyond the devices, addresses and routes below. Traffic across a bridge in "
-            "the host namespace passes the host's firewall when bridge netfilter is on "
-            "(br_netfilter); this script never changes the firewall or a host sysctl."
+            f"{common} Traffic across a bridge in the host namespace passes the host's "
+            "firewall when bridge netfilter is on (br_netfilter; Docker hosts also set the "
+            "FORWARD policy to DROP); verify then names the rule that lets it through."
         )
-    return "none beyond the devices, addresses and routes below; no host sysctl is changed."
+    return common
 
 
 # Next to this file in the wheel too; a plain path avoids importlib.resources' start-up cost.
@@ -219,7 +225,7 @@ def render(plan: Plan, prefix: str = "") -> str:
         lab=lab.name,
         mark=lab.mark,
         version=__version__,
-        source=lab.source_name,
+        source=printable(lab.source_name),  # a file name: in comments, on one line
         sha256=lab.source_sha256,
         prefix_option=f" --prefix {prefix}" if prefix else "",
         host_effects=_wrap(host_effects(lab)),

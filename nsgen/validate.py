@@ -40,6 +40,9 @@ _S = TypeVar("_S")
 
 # The allow-list is what keeps every name safe to print unquoted into the script.
 NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*\Z")
+# iproute2 reads a device name of "if" and a number as that interface index when no device
+# has the name: a command for a device that has just vanished would act on another one.
+IFINDEX_RE = re.compile(r"if-?[0-9]")
 IFNAMSIZ = 15
 NETNS_MAX = 64
 LAB_MAX = 48
@@ -93,7 +96,9 @@ class _Checker:
 
     # -- names ----------------------------------------------------------------------------
 
-    def check_name(self, path: str, written: str, final: str, limit: int, what: str) -> bool:
+    def check_name(
+        self, path: str, written: str, final: str, limit: int, what: str, *, device: bool = False
+    ) -> bool:
         if not NAME_RE.match(written):
             self.error(
                 path,
@@ -104,6 +109,20 @@ class _Checker:
         if len(final) > limit:
             shown = f"'{final}' (with prefix '{self.prefix}')" if final != written else f"'{final}'"
             self.error(path, f"{what} {shown} is {len(final)} characters; the limit is {limit}")
+            return False
+        if device and IFINDEX_RE.match(final):
+            self.error(
+                path,
+                f"{what} '{final}' would be read by iproute2 as an interface index "
+                "('ifN') whenever no device has that name; choose another name",
+            )
+            return False
+        if limit == NETNS_MAX and final.isdigit():
+            self.error(
+                path,
+                f"{what} '{final}' is a number, which iproute2 reads after 'netns' as a "
+                "process id; choose another name",
+            )
             return False
         return True
 
@@ -172,7 +191,7 @@ class _Checker:
                     continue
                 namespace = namespaces[ns_key]
             final = self.host_name(key) if namespace is None else key
-            if not self.check_name(path, key, final, IFNAMSIZ, "bridge name"):
+            if not self.check_name(path, key, final, IFNAMSIZ, "bridge name", device=True):
                 continue
             if key in RESERVED_DEVICES:
                 self.error(path, f"'{key}' is reserved for the loopback device")
@@ -200,7 +219,7 @@ class _Checker:
             for key, spec in table.items():
                 path = key_path([*base, "interfaces", key])
                 final = self.host_name(key) if namespace is None else key
-                if not self.check_name(path, key, final, IFNAMSIZ, "interface name"):
+                if not self.check_name(path, key, final, IFNAMSIZ, "interface name", device=True):
                     continue
                 if key in RESERVED_DEVICES:
                     self.error(path, f"'{key}' is reserved for the loopback device")
@@ -328,13 +347,19 @@ class _Checker:
         if iface.spec.outer is not None:
             final = self.host_name(iface.spec.outer) if in_host else iface.spec.outer
             path = f"{iface.path}.outer"
-            if not self.check_name(path, iface.spec.outer, final, IFNAMSIZ, "outer name"):
+            if not self.check_name(
+                path, iface.spec.outer, final, IFNAMSIZ, "outer name", device=True
+            ):
                 return None
             if iface.spec.outer in RESERVED_DEVICES:
                 self.error(path, f"'{iface.spec.outer}' is reserved for the loopback device")
                 return None
             return final
-        return derive_outer(iface.ns_key, iface.key, self.prefix if in_host else "")
+        derived = derive_outer(iface.ns_key, iface.key, self.prefix if in_host else "")
+        what = "derived outer name (set outer to choose one)"
+        if not self.check_name(iface.path, derived, derived, IFNAMSIZ, what, device=True):
+            return None
+        return derived
 
     def check_unique_devices(self, veths: list[Veth], bridges: dict[str, Bridge]) -> None:
         seen: dict[tuple[str | None, str], str] = {}

@@ -12,6 +12,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ from nsgen import pipeline
 LOCK = Path("/run/lock/nsgen-live-tests.lock")
 # Link flags the kernel sets asynchronously after link-up: state, not configuration.
 ASYNC_FLAGS = {"LOWER_UP", "NO-CARRIER", "M-DOWN"}
+FORWARDING = ["/proc/sys/net/ipv4/ip_forward", "/proc/sys/net/ipv6/conf/all/forwarding"]
 
 
 @contextlib.contextmanager
@@ -40,9 +42,13 @@ def new_prefix() -> str:
 
 
 def run(
-    args: list[str], *, check: bool = True, stdin: str | None = None
+    args: list[str],
+    *,
+    check: bool = True,
+    stdin: str | None = None,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(args, input=stdin, capture_output=True, text=True, check=check)
+    return subprocess.run(args, input=stdin, capture_output=True, text=True, check=check, env=env)
 
 
 @dataclass
@@ -50,13 +56,24 @@ class Lab:
     topology: Path
     prefix: str
     script: Path
+    # A namespace that stands in for the host: the script runs in it (nsenter, which keeps
+    # the mount namespace, so /run/netns is the real one) and sees its links as the host's.
+    host_netns: str | None = None
 
     @property
     def text(self) -> str:
         return self.script.read_text()
 
-    def sh(self, *args: str, shell: str = "sh") -> subprocess.CompletedProcess[str]:
-        return run([shell, str(self.script), *args], check=False)
+    def command(self, *args: str, shell: str = "sh") -> list[str]:
+        enter = (
+            [] if self.host_netns is None else ["nsenter", f"--net=/run/netns/{self.host_netns}"]
+        )
+        return [*enter, shell, str(self.script), *args]
+
+    def sh(
+        self, *args: str, shell: str = "sh", env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        return run(self.command(*args, shell=shell), check=False, env=env)
 
     def up(self) -> subprocess.CompletedProcess[str]:
         result = self.sh("up")
@@ -82,6 +99,8 @@ class Lab:
             for args in (["-o", "link"], ["-o", "addr"], ["route"], ["-6", "route"]):
                 out = run(["ip", "-n", ns, *args], check=False).stdout
                 lines += [line for line in out.splitlines() if "fe80::" not in line]
+            forwarding = run(["ip", "netns", "exec", ns, "cat", *FORWARDING], check=False)
+            lines.append("forwarding " + " ".join(forwarding.stdout.split()))
             state[ns] = sorted(normalise(line, indexes) for line in lines)
         return state
 
@@ -144,11 +163,13 @@ class LabFactory:
     labs: list[Lab] = field(default_factory=list)
     workdir: Path = field(default_factory=lambda: Path(os.environ.get("TMPDIR", "/tmp")))
 
-    def __call__(self, topology: Path, prefix: str | None = None) -> Lab:
+    def __call__(
+        self, topology: Path, prefix: str | None = None, host_netns: str | None = None
+    ) -> Lab:
         prefix = self.prefix if prefix is None else prefix
         script = self.workdir / f"nsgen-{prefix}-{topology.stem}.sh"
         script.write_text(pipeline.render_file(topology, prefix))
-        lab = Lab(topology, prefix, script)
+        lab = Lab(topology, prefix, script, host_netns)
         self.labs.append(lab)
         return lab
 
@@ -173,3 +194,225 @@ class LabFactory:
                 time.sleep(0.05)
         for lab in self.labs:
             lab.script.unlink(missing_ok=True)
+
+
+# ---- Crashes at exact points -------------------------------------------------------------
+
+FAKE_IP = """#!/bin/sh
+# The real ip, except that each `-batch FILE` runs one line at a time, and the calling script
+# is SIGKILLed the moment the budget in $CUT_FILE is spent: a crash right after the k-th
+# operation (k = 0: before the first). Reads (`-batch -`, plain commands) are not counted.
+real=$REAL_IP
+case " $* " in
+*" -batch - "*) exec "$real" "$@" ;;
+*" -batch "*) ;;
+*) exec "$real" "$@" ;;
+esac
+file=
+opts=
+while [ $# -gt 0 ]; do
+    case $1 in
+    -batch) file=$2; shift 2 ;;
+    *) opts="$opts $1"; shift ;;
+    esac
+done
+# The script runs in a session of its own (setsid): its whole process group, namespace
+# workers included, dies at once, as in a real crash.
+crash() {
+    read -r _ _ _ _ group _ </proc/$$/stat
+    kill -9 "-$group"
+    exit 1
+}
+[ "$(cat "$CUT_FILE")" -gt 0 ] || crash
+while IFS= read -r line; do
+    # One line per real `ip -batch -`, so ip parses its quotes exactly as in the script.
+    # shellcheck disable=SC2086
+    printf '%s\\n' "$line" | "$real" $opts -batch - || exit 1
+    left=$(($(cat "$CUT_FILE") - 1))
+    echo "$left" >"$CUT_FILE"
+    [ "$left" -gt 0 ] || crash
+done <"$file"
+"""
+
+
+def operations(lab: Lab, action: str) -> int:
+    """How many operations `action` would run now: the ip commands of its dry run."""
+    dry = lab.sh(action, "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    return sum(1 for line in dry.stdout.splitlines() if line.startswith("ip "))
+
+
+def crash_after(lab: Lab, action: str, cut: int, workdir: Path) -> None:
+    """Run `action` and SIGKILL it right after its first `cut` operations."""
+    bindir = workdir / "bin"
+    bindir.mkdir(exist_ok=True)
+    fake = bindir / "ip"
+    if not fake.exists():
+        fake.write_text(FAKE_IP)
+        fake.chmod(0o755)
+    budget = workdir / "budget"
+    budget.write_text(str(cut))
+    real = shutil.which("ip")
+    assert real is not None
+    # A killed script cannot remove its temporary directory: keep those out of /tmp.
+    scratch = workdir / "scratch"
+    scratch.mkdir(exist_ok=True)
+    env = dict(
+        os.environ,
+        PATH=f"{bindir}:{os.environ['PATH']}",
+        CUT_FILE=str(budget),
+        REAL_IP=real,
+        TMPDIR=str(scratch),
+    )
+    result = run(["setsid", *lab.command(action)], check=False, env=env)
+    assert result.returncode in (0, -9, 137), f"{action} cut {cut}: {result.stderr}"
+
+
+# ---- The whole host -------------------------------------------------------------------------
+
+
+def host_state(prefix: str) -> dict[str, list[str]]:
+    """Everything in the host that a lab could leave behind or damage: namespaces, links,
+    addresses, routes of every table, nsfs mounts, state directories.
+
+    Objects of other nsgen labs (marked with their own name, or recorded in their state
+    directory) are left out: other people's labs come and go on this machine while a test
+    runs, and tests of this prefix never create them."""
+    foreign_devices, foreign_netns = other_labs(prefix)
+    links = json.loads(run(["ip", "-j", "link", "show"]).stdout)
+    state: dict[str, list[str]] = {
+        "netns": [n for n in netns_names() if n not in foreign_netns],
+        "links": [],
+        "addresses": [],
+        "routes": [],
+        "mounts": [],
+        "state": [],
+    }
+    for link in links:
+        if link["ifname"] in foreign_devices:
+            continue
+        flags = ",".join(sorted(set(link["flags"]) - ASYNC_FLAGS))
+        state["links"].append(
+            f"{link['ifname']} {link.get('address')} mtu {link['mtu']} "
+            f"master {link.get('master', '-')} alias {link.get('ifalias', '-')} {flags}"
+        )
+    for item in json.loads(run(["ip", "-j", "address", "show"]).stdout):
+        if item["ifname"] not in foreign_devices:
+            state["addresses"] += [
+                f"{item['ifname']} {info['local']}/{info['prefixlen']}"
+                for info in item.get("addr_info", [])
+            ]
+    for family in ("-4", "-6"):
+        routes = json.loads(run(["ip", "-j", family, "route", "show", "table", "all"]).stdout)
+        state["routes"] += [
+            f"{r.get('type', 'unicast')} {r.get('dst')} via {r.get('gateway', '-')} "
+            f"dev {r.get('dev', '-')} table {r.get('table', 'main')}"
+            for r in routes
+            if r.get("dev") not in foreign_devices
+        ]
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        point = line.split()[4]
+        if point.startswith("/run/netns/") and point[len("/run/netns/") :] not in foreign_netns:
+            state["mounts"].append(point)
+    records = Path("/run/nsgen")
+    if records.is_dir():
+        state["state"] = [p.name for p in records.iterdir() if p.name.startswith(prefix)]
+    return {key: sorted(value) for key, value in state.items()}
+
+
+def other_labs(prefix: str) -> tuple[set[str], set[str]]:
+    """Host devices and namespaces that belong to nsgen labs not named with this prefix."""
+    devices = {
+        link["ifname"]
+        for link in json.loads(run(["ip", "-j", "link", "show"]).stdout)
+        if link.get("ifalias", "").startswith("nsgen:")
+        and not link["ifalias"].startswith(f"nsgen:{prefix}")
+    }
+    namespaces: set[str] = set()
+    records = Path("/run/nsgen")
+    for directory in records.iterdir() if records.is_dir() else []:
+        if directory.name.startswith(prefix):
+            continue
+        for name in ("netns", "intent"):
+            with contextlib.suppress(OSError):
+                for line in (directory / name).read_text().splitlines():
+                    words = line.split()
+                    if name == "netns" and words:
+                        namespaces.add(words[0])
+                    elif len(words) == 2 and words[0] == "netns":
+                        namespaces.add(words[1])
+    return devices, namespaces
+
+
+def state_changes(before: dict[str, list[str]], after: dict[str, list[str]]) -> list[str]:
+    """What appeared (+) and vanished (-) between two host_state() readings."""
+    changes = []
+    for key in before:
+        old, new = set(before[key]), set(after[key])
+        changes += [f"+ {key}: {item}" for item in sorted(new - old)]
+        changes += [f"- {key}: {item}" for item in sorted(old - new)]
+    return changes
+
+
+# ---- A private host -------------------------------------------------------------------------
+
+SANDBOX = """
+# A private host: its own mount namespace with empty /run/netns and /run/nsgen, and its own
+# network namespace as "the host". Everything made in it dies with this process.
+set -u
+mount --make-rprivate / || exit 99
+mkdir -p /run/netns /run/nsgen
+mount -t tmpfs nsgen-sandbox /run/netns || exit 99
+mount -t tmpfs nsgen-sandbox /run/nsgen || exit 99
+ip link set lo up
+out=$1
+script=$2
+shift 2
+state() {
+    ls -A /run/netns /run/nsgen
+    ip -o link show
+    ip -o address show
+    ip route show table all
+    ip -6 route show table all
+}
+state >"$out/state.before"
+i=0
+for action in "$@"; do
+    i=$((i + 1))
+    # shellcheck disable=SC2086 # an action is "up" or "up --dry-run"
+    sh "$script" $action >"$out/$i.out" 2>"$out/$i.err"
+    echo $? >"$out/$i.rc"
+done
+state >"$out/state.after"
+"""
+
+
+@dataclass(frozen=True)
+class SandboxRun:
+    results: list[tuple[int, str, str]]  # (exit code, stdout, stderr) per action
+    before: str
+    after: str
+
+
+def in_sandbox(script: Path, actions: list[str], workdir: Path) -> SandboxRun:
+    """Run the script's actions, in order, on a private host (no prefix needed, nothing left)."""
+    out = workdir / "sandbox"
+    out.mkdir()
+    driver = workdir / "sandbox.sh"
+    driver.write_text(SANDBOX)
+    result = run(
+        ["unshare", "--mount", "--net", "sh", str(driver), str(out), str(script), *actions],
+        check=False,
+    )
+    assert result.returncode == 0, f"sandbox failed: {result.stderr}"
+    results = [
+        (
+            int((out / f"{i}.rc").read_text()),
+            (out / f"{i}.out").read_text(),
+            (out / f"{i}.err").read_text(),
+        )
+        for i in range(1, len(actions) + 1)
+    ]
+    return SandboxRun(
+        results, (out / "state.before").read_text(), (out / "state.after").read_text()
+    )

@@ -6,8 +6,6 @@ name it did not make, and cleans up even when it fails.
 
 from __future__ import annotations
 
-import os
-import stat
 import subprocess
 from pathlib import Path
 
@@ -88,129 +86,6 @@ def test_up_repairs_drift(lab_factory: LabFactory, topology: str) -> None:
     assert lab.sh("status").returncode == 0
     verify = lab.sh("verify")
     assert verify.returncode == 0, verify.stdout
-
-
-FAKE_IP = """#!/bin/sh
-# Runs batches line by line through the real ip and kills the calling script after the
-# line budget in $CUT_FILE is spent: a crash at an exact point of `up`.
-real=$REAL_IP
-case " $* " in
-*" -batch "*) ;;
-*) exec "$real" "$@" ;;
-esac
-file=
-opts=
-while [ $# -gt 0 ]; do
-    case $1 in
-    -batch) file=$2; shift 2 ;;
-    *) opts="$opts $1"; shift ;;
-    esac
-done
-while IFS= read -r line; do
-    left=$(cat "$CUT_FILE")
-    if [ "$left" -le 0 ]; then kill -9 "$PPID"; exit 1; fi
-    echo $((left - 1)) >"$CUT_FILE"
-    # shellcheck disable=SC2086
-    "$real" $opts $line || exit 1
-done <"$file"
-"""
-
-
-def crash_up_after(lab: Lab, cut: int, tmp_path: Path) -> None:
-    """Run `up` with the kernel seeing only its first `cut` batch commands, then SIGKILL."""
-    bindir = tmp_path / "bin"
-    bindir.mkdir(exist_ok=True)
-    fake = bindir / "ip"
-    fake.write_text(FAKE_IP)
-    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
-    budget = tmp_path / "budget"
-    budget.write_text(str(cut))
-    env = dict(
-        os.environ,
-        PATH=f"{bindir}:{os.environ['PATH']}",
-        CUT_FILE=str(budget),
-        REAL_IP=run(["sh", "-c", "command -v ip"]).stdout.strip(),
-    )
-    subprocess.run(["sh", str(lab.script), "up"], env=env, capture_output=True, check=False)
-
-
-def up_commands(lab: Lab) -> int:
-    dry = lab.sh("up", "--dry-run")
-    assert dry.returncode == 0, dry.stderr
-    return sum(1 for line in dry.stdout.splitlines() if line.startswith("ip "))
-
-
-@pytest.mark.parametrize("topology", ["star", "routed", "veth-pair"])
-def test_up_finishes_what_a_killed_up_started(
-    lab_factory: LabFactory, topology: str, tmp_path: Path
-) -> None:
-    lab = lab_factory(EXAMPLES / f"{topology}.toml")
-    lab.up()
-    reference = lab.snapshot(indexes=False)
-    lab.down()
-    total = up_commands(lab)
-    assert total > 5
-    # Every cut in the host batch (creations and their marks), then a spread over the rest.
-    cuts = sorted(set(range(0, min(total, 24))) | {total // 2, total - 2, total - 1})
-    for cut in cuts:
-        crash_up_after(lab, cut, tmp_path)
-        result = lab.sh("up")
-        assert result.returncode == 0, f"cut {cut}: {result.stderr}"
-        assert lab.snapshot(indexes=False) == reference, f"cut {cut}"
-        lab.down()
-        assert host_residue(lab.prefix) == [], f"cut {cut}"
-
-
-def test_down_finishes_what_a_killed_up_left(lab_factory: LabFactory, tmp_path: Path) -> None:
-    lab = lab_factory(EXAMPLES / "star.toml")
-    total = up_commands(lab)
-    for cut in range(1, total, 3):
-        crash_up_after(lab, cut, tmp_path)
-        lab.down()
-        assert host_residue(lab.prefix) == [], f"cut {cut}"
-
-
-def test_foreign_namespace_is_refused_and_kept(lab_factory: LabFactory) -> None:
-    lab = lab_factory(EXAMPLES / "star.toml")
-    decoy = f"{lab.prefix}h2"
-    run(["ip", "netns", "add", decoy])
-    try:
-        result = lab.sh("up")
-        assert result.returncode == 1
-        assert f"namespace {decoy} exists and was not created by lab" in result.stderr
-        assert netns_names().count(decoy) == 1
-        assert host_residue(lab.prefix) == [f"netns {decoy}"], "up changed something"
-        down = lab.sh("down")
-        assert down.returncode == 0
-        assert f"leaving namespace {decoy}" in down.stderr
-        assert decoy in netns_names()
-    finally:
-        run(["ip", "netns", "del", decoy], check=False)
-
-
-def test_foreign_host_device_is_refused_and_kept(lab_factory: LabFactory) -> None:
-    lab = lab_factory(EXAMPLES / "bridge.toml")
-    decoy = f"{lab.prefix}br1-veth1"
-    run(["ip", "link", "add", "name", decoy, "type", "veth", "peer", "name", f"{lab.prefix}x"])
-    result = lab.sh("up")
-    assert result.returncode == 1
-    assert f"device {decoy} exists in the host and was not created by lab" in result.stderr
-    assert not any(n.startswith(lab.prefix) for n in netns_names())
-    lab.sh("down")
-    assert decoy in run(["ip", "-br", "link", "show"]).stdout
-
-
-def test_namespace_recreated_by_someone_else_is_foreign(lab_factory: LabFactory) -> None:
-    lab = lab_factory(EXAMPLES / "veth-pair.toml")
-    lab.up()
-    ns = f"{lab.prefix}ns1"
-    run(["ip", "netns", "del", ns])
-    run(["ip", "netns", "add", ns])  # same name, another namespace (another inode)
-    result = lab.sh("up")
-    assert result.returncode == 1
-    assert f"namespace {ns} exists and was not created by lab" in result.stderr
-    lab.down()
-    assert ns in netns_names(), "down removed a namespace it did not create"
 
 
 def test_stale_netns_file_is_repaired(lab_factory: LabFactory) -> None:

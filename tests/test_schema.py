@@ -49,7 +49,7 @@ def shape_is_valid(path: Path) -> bool | None:
     """What the validator's first pass (nsgen.shape) says; None: not TOML at all."""
     try:
         data = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError:
+    except (tomllib.TOMLDecodeError, RecursionError):  # deep-nesting.toml: too deep to parse
         return None
     return not shape.read(TopologySpec, data)[1]
 

@@ -1,0 +1,150 @@
+"""Crash at any point: `up` and `down` SIGKILLed right after each of their operations, and at
+random moments on a large lab. The next run must converge to exactly the declared lab, and
+`down` must leave nothing.
+
+The fake `ip` in tests/live.py runs each batch line through the real ip and kills the script
+once its budget is spent, so "the state after the first k operations" is exact.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EXAMPLES
+from tests.live import Lab, LabFactory, crash_after, host_residue, operations
+from tests.reliability import Recorder
+
+
+def converged(lab: Lab, reference: dict[str, list[str]], where: str) -> None:
+    result = lab.sh("up")
+    assert result.returncode == 0, f"{where}: {result.stderr}"
+    assert lab.snapshot(indexes=False) == reference, f"{where}: up did not converge"
+
+
+def torn_down(lab: Lab, where: str) -> None:
+    result = lab.sh("down")
+    assert result.returncode == 0, f"{where}: {result.stderr}"
+    assert host_residue(lab.prefix) == [], f"{where}: residue"
+
+
+@pytest.mark.parametrize("topology", ["star", "routed"])
+def test_up_converges_after_a_crash_after_any_operation(
+    lab_factory: LabFactory, topology: str, tmp_path: Path, figures: Recorder
+) -> None:
+    lab = lab_factory(EXAMPLES / f"{topology}.toml")
+    lab.up()
+    reference = lab.snapshot(indexes=False)
+    lab.down()
+    total = operations(lab, "up")
+    assert total > 5
+    for cut in range(total + 1):
+        crash_after(lab, "up", cut, tmp_path)
+        converged(lab, reference, f"up killed after {cut} of {total}")
+        torn_down(lab, f"up killed after {cut} of {total}")
+    figures.record(
+        f"crash.up.{topology}",
+        f"{total + 1} of {total + 1} prefixes (k = 0..{total}) converged to exactly the "
+        "declared lab; `down` then left 0 residue",
+    )
+
+
+@pytest.mark.parametrize("topology", ["star", "routed"])
+def test_down_converges_after_a_crash_after_any_operation(
+    lab_factory: LabFactory, topology: str, tmp_path: Path, figures: Recorder
+) -> None:
+    lab = lab_factory(EXAMPLES / f"{topology}.toml")
+    lab.up()
+    reference = lab.snapshot(indexes=False)
+    total = operations(lab, "down")
+    assert total > 3
+    for cut in range(total + 1):
+        where = f"down killed after {cut} of {total}"
+        # A half torn-down lab is brought back by up ...
+        crash_after(lab, "down", cut, tmp_path)
+        converged(lab, reference, where)
+        # ... and finished by down.
+        crash_after(lab, "down", cut, tmp_path)
+        torn_down(lab, where)
+        lab.up()
+    figures.record(
+        f"crash.down.{topology}",
+        f"{total + 1} of {total + 1} prefixes (k = 0..{total}): `down` again left 0 residue; "
+        "`up` instead converged to exactly the declared lab",
+    )
+
+
+def test_down_finishes_what_a_killed_up_left(
+    lab_factory: LabFactory, tmp_path: Path, figures: Recorder
+) -> None:
+    lab = lab_factory(EXAMPLES / "star.toml")
+    total = operations(lab, "up")
+    for cut in range(total + 1):
+        crash_after(lab, "up", cut, tmp_path)
+        torn_down(lab, f"up killed after {cut} of {total}")
+    figures.record(
+        "crash.up_then_down",
+        f"{total + 1} of {total + 1} prefixes (k = 0..{total}): `down` left 0 residue",
+    )
+
+
+def fifty_namespaces(path: Path) -> Path:
+    """50 namespaces on one host bridge: most of up's work is creating and marking host
+    devices, the window a crash is most likely to hit."""
+    lines = ['name = "fifty"', "", "[bridges.br]", 'address = "10.231.0.1/24"']
+    for i in range(1, 51):
+        lines += [
+            "",
+            f"[namespaces.n{i}.interfaces.eth0]",
+            'bridge = "br"',
+            f'address = "10.231.0.{i + 1}/24"',
+        ]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.mark.slow
+def test_up_converges_after_sigkill_at_random_moments(
+    lab_factory: LabFactory, tmp_path: Path, figures: Recorder
+) -> None:
+    lab = lab_factory(fifty_namespaces(tmp_path / "fifty.toml"))
+    started = time.monotonic()
+    lab.up()
+    duration = time.monotonic() - started
+    reference = lab.snapshot(indexes=False)
+    lab.down()
+    # A killed script cannot remove its temporary directory: keep those out of /tmp.
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    env = dict(os.environ, TMPDIR=str(scratch))
+    moments = random.Random(5)
+    kills, in_flight = 10, 0
+    for attempt in range(kills):
+        process = subprocess.Popen(
+            lab.command("up"),
+            env=env,
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(moments.uniform(0.02, 0.9) * duration)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        in_flight += process.wait() == -signal.SIGKILL
+        converged(lab, reference, f"kill {attempt}")
+        status = lab.sh("status")
+        assert status.returncode == 0, f"kill {attempt}: {status.stdout}"
+        torn_down(lab, f"kill {attempt}")
+    print(f"{in_flight} of {kills} kills landed while up was running ({duration:.2f} s)")
+    figures.record(
+        "crash.sigkill",
+        f"{kills} of {kills} runs converged to exactly the declared lab, `status` all ok; "
+        "`down` then left 0 residue",
+    )
