@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nsgen import load, plan, render, validate
+from nsgen import pipeline, render
 from nsgen.lab import where
 from nsgen.plan import AddAddress, AddBridge, AddNamespace, AddVeth, Plan
 
@@ -54,10 +54,6 @@ def star_topology(hosts: int) -> str:
             "",
         ]
     return "\n".join(lines)
-
-
-def compile_star(topology: Path, prefix: str) -> Plan:
-    return plan.build(validate.validate(load.load(topology), prefix=prefix))
 
 
 # ---- the methods, each a pair of scripts derived from the same plan -------------------------
@@ -209,7 +205,7 @@ Method = tuple[str, Callable[[Results], None]]
 def methods(topology: Path, size: int, base: str, work: Path, mininet: str | None) -> list[Method]:
     def scripted(name: str, prefix: str, build: Callable[[StarShape, str], tuple[str, str]]):
         def run(results: Results) -> None:
-            shape = StarShape.of(compile_star(topology, prefix))
+            shape = StarShape.of(pipeline.compile_plan(topology, prefix))
             up, down = build(shape, prefix)
             (work / f"{name}-up.sh").write_text(up)
             (work / f"{name}-down.sh").write_text(down)
@@ -225,7 +221,7 @@ def methods(topology: Path, size: int, base: str, work: Path, mininet: str | Non
     def nsgen(results: Results) -> None:
         prefix = base + "n"
         script = work / "nsgen.sh"
-        script.write_text(render.render(compile_star(topology, prefix), prefix=prefix))
+        script.write_text(render.render(pipeline.compile_plan(topology, prefix), prefix=prefix))
         results.add("nsgen up", size, timed(["sh", str(script), "up"])[0])
         results.add("nsgen re-run", size, timed(["sh", str(script), "up"])[0])
         results.add("nsgen down", size, timed(["sh", str(script), "down"])[0])
