@@ -10,9 +10,11 @@ from __future__ import annotations
 import io
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -524,16 +526,28 @@ READ_ONLY = ["--inh-caps=+dac_read_search", "--ambient-caps=+dac_read_search"]
 )
 def test_not_root_is_refused_for_real(lab_factory: LabFactory, setpriv: list[str]) -> None:
     lab = lab_factory(STAR)
-    result = subprocess.run(
-        ["setpriv", *setpriv, sys.executable, "-m", "nsgen", "up", *lab_args(lab)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=False,
-    )
+    # The checkout may sit in a directory only root can enter (mktemp -d is mode 700), and
+    # typer checks readability with access(2), which ignores capabilities: the topology is
+    # handed over from a directory anyone can read.
+    shared = Path(tempfile.mkdtemp(prefix="nsgen-nobody-"))
+    try:
+        shared.chmod(0o755)
+        topology = shared / STAR.name
+        shutil.copyfile(STAR, topology)
+        topology.chmod(0o644)
+        command = [sys.executable, "-m", "nsgen", "up", str(topology), "--prefix", lab.prefix]
+        result = subprocess.run(
+            ["setpriv", *setpriv, *command],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            check=False,
+        )
+    finally:
+        shutil.rmtree(shared)
     assert (result.returncode, result.stdout) == (1, ""), result.stderr
     assert result.stderr == (
-        f"nsgen: needs root (CAP_NET_ADMIN): try sudo nsgen up {STAR} --prefix {lab.prefix}\n"
+        f"nsgen: needs root (CAP_NET_ADMIN): try sudo nsgen up {topology} --prefix {lab.prefix}\n"
     )
     assert host_residue(lab.prefix) == []
     assert not any(n.startswith(lab.prefix) for n in netns_names())
