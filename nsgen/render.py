@@ -199,8 +199,11 @@ def host_effects(lab: Lab) -> str:
     return common
 
 
-# Next to this file in the wheel too; a plain path avoids importlib.resources' start-up cost.
-TEMPLATES = Path(__file__).with_name("templates")
+# The wheel carries templates/ inside the package (pyproject's force-include); a source
+# checkout, editable installs included, has it beside the package. A plain path avoids
+# importlib.resources' start-up cost.
+_PACKAGED = Path(__file__).with_name("templates")
+TEMPLATES = _PACKAGED if _PACKAGED.is_dir() else Path(__file__).parent.parent / "templates"
 
 
 def _environment() -> jinja2.Environment:
