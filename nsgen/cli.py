@@ -16,8 +16,8 @@ from nsgen.errors import (
     NsgenError,
     RunnerError,
     StaleScriptError,
-    TopologyError,
     UsageError,
+    messages,
     printable,
 )
 from nsgen.shapes import Template
@@ -195,12 +195,8 @@ add_action("verify", "Ping every declared address and gateway (exit 4 if any fai
 
 
 def report(error: NsgenError) -> int:
-    lines = error.lines() if isinstance(error, TopologyError) else [str(error)]
-    if isinstance(error, TopologyError) and len(lines) > 1:
-        print(printable(f"nsgen: {error}"), file=sys.stderr)
-    for line in lines:
-        text = line if isinstance(error, TopologyError) else f"nsgen: {line}"
-        print(printable(text), file=sys.stderr)
+    for line in messages(error):
+        print(line, file=sys.stderr)
     if isinstance(error, StaleScriptError):
         sys.stderr.write(error.diff)
     return error.exit_code

@@ -78,3 +78,13 @@ class CommandNotFoundError(NsgenError):
     """`nsgen exec` was given a command that is not on PATH."""
 
     exit_code = EXIT_NOT_FOUND
+
+
+def messages(error: NsgenError) -> list[str]:
+    """What nsgen says about ERROR, one printable line each: `nsgen: ...`, or for a topology
+    the count and then every problem with its file and key path."""
+    if not isinstance(error, TopologyError):
+        return [printable(f"nsgen: {error}")]
+    lines = error.lines()
+    head = [printable(f"nsgen: {error}")] if len(lines) > 1 else []
+    return head + [printable(line) for line in lines]

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from nsgen import execute, pipeline
-from nsgen.errors import NsgenError
+from nsgen.errors import NsgenError, messages
 from nsgen.lab import HOST, IPInterface, Lab
 from nsgen.plan import Plan
 
@@ -209,7 +209,7 @@ class LabFactory:
         try:
             plan = pipeline.compile_plan(path, chosen)
         except NsgenError as error:
-            raise LabError(f"nsgen: {error}\n" + "\n".join(_lines(error))) from None
+            raise LabError("\n".join(messages(error))) from None
         lab = TestLab(path, chosen, plan)
         # Recorded before up: a failed or interrupted up is taken down too.
         self.labs[key] = lab
@@ -233,11 +233,6 @@ class LabFactory:
         self.labs.clear()
         if failure is not None:
             raise failure
-
-
-def _lines(error: NsgenError) -> list[str]:
-    lines = getattr(error, "lines", None)
-    return list(lines()) if callable(lines) else []
 
 
 def skip_reason() -> str | None:
