@@ -145,12 +145,22 @@ class TestLab:
     ) -> subprocess.CompletedProcess[Any]:
         """Run COMMAND inside the file's NAMESPACE (`host`: in the host) as `nsgen exec` does;
         keyword arguments go to subprocess.run. Returns its CompletedProcess."""
+        return subprocess.run(self._argv(namespace, command), **kwargs)
+
+    def popen(
+        self, namespace: str, *command: str | os.PathLike[str], **kwargs: Any
+    ) -> subprocess.Popen[Any]:
+        """Start COMMAND inside NAMESPACE without waiting (a daemon under test); keyword
+        arguments go to subprocess.Popen. Stop it before the test ends: the lab goes down."""
+        return subprocess.Popen(self._argv(namespace, command), **kwargs)
+
+    def _argv(self, namespace: str, command: tuple[str | os.PathLike[str], ...]) -> list[str]:
         if not command:
             raise LabError("lab.run needs a command: lab.run('h1', 'ping', '-c1', '10.0.0.12')")
         words = [os.fspath(word) for word in command]
         if shutil.which(words[0]) is None:
             raise FileNotFoundError(2, "command not found", words[0])
-        return subprocess.run(execute.namespace_argv(self._where(namespace), words), **kwargs)
+        return execute.namespace_argv(self._where(namespace), words)
 
     def action(
         self, action: execute.Action, *, check: bool = False

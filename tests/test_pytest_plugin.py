@@ -8,6 +8,7 @@ test can look for what each lab left on the host.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -33,6 +34,7 @@ PAIR = EXAMPLES / "veth-pair.toml"
 
 RECORD = """
 import os
+import re
 import pathlib
 
 RECORD = pathlib.Path(__file__).parent / "record"
@@ -351,3 +353,21 @@ def test_prefixes_are_short_fresh_and_valid() -> None:
         assert len(prefix) == 6 and prefix.startswith("p") and prefix.isalnum()
         pipeline.compile_plan(PAIR, prefix)
     assert unique_prefix(drawn) not in drawn
+
+
+def readme_example() -> tuple[str, str]:
+    """The README's example topology and test file, as printed there."""
+    text = (ROOT / "README.md").read_text()
+    after = text[text.index("<!-- the pytest example:") :]
+    toml = re.search(r"```toml\n(.*?)```", after, re.S)
+    test = re.search(r"```python\n(.*?)```", after, re.S)
+    assert toml is not None and test is not None
+    return toml[1], test[1]
+
+
+def test_the_readme_example_passes(live_pytester: pytest.Pytester, host_lock: None) -> None:
+    topology, test = readme_example()
+    (live_pytester.path / "lab.toml").write_text(topology)
+    (live_pytester.path / "test_web.py").write_text(test)
+    result = live_pytester.runpytest_subprocess(*PLUGIN)
+    result.assert_outcomes(passed=1)
