@@ -5,6 +5,7 @@ Nothing else happens here; every verb is a few lines over nsgen.pipeline or nsge
 
 from __future__ import annotations
 
+import os
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -320,8 +321,6 @@ def exec_(
     prefix: Prefix = "",
 ) -> None:
     """Run a command inside a lab namespace (ip netns exec) and exit with its status."""
-    import os
-
     from nsgen.execute import ExecRequest, exec_argv
 
     argv = exec_argv(ExecRequest(file, namespace, tuple(command or ()), prefix))
