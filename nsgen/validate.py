@@ -165,6 +165,7 @@ class _Checker:
             veths=tuple(veths),
             routes=tuple(routes),
             checks=tuple(checks),
+            neighbour_table=spec.host.neighbour_table,
         )
 
     def lab_name(self) -> str:
