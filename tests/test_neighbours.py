@@ -132,8 +132,9 @@ def test_a_large_star_without_it_warns_and_verify_never_fails_unexplained(
         assert len(warning) == 1, up.stderr
         assert f"needs about {2 * BIG} IPv4 neighbour entries" in warning[0]
         assert "sysctl -w net.ipv4.neigh.default.gc_thresh1=512 " in warning[0]
-        assert "net.ipv4.neigh.default.gc_thresh2=2048 net.ipv4.neigh.default.gc_thresh3=4096" in (
-            warning[0]
+        assert (
+            "net.ipv4.neigh.default.gc_thresh2=2048 net.ipv4.neigh.default.gc_thresh3=4096"
+            in (warning[0])
         )
         assert "[host] neighbour_table = 4096" in warning[0]
     else:
