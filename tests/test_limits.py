@@ -90,3 +90,13 @@ def test_the_opt_in_is_a_host_wide_effect_in_the_header(tmp_path: Path) -> None:
     plain = tmp_path / "plain.toml"
     plain.write_text(star(2))
     assert "\nNEIGH_TABLE=0\n" in pipeline.render_file(plain)
+
+
+def test_show_names_the_neighbour_table(tmp_path: Path) -> None:
+    path = tmp_path / "lab.toml"
+    path.write_text(star(2, extra="[host]\nneighbour_table = 8192\n"))
+    code, out, err = run_cli(["show", str(path)])
+    assert code == 0, err
+    assert "  neighbours the host's neighbour tables hold at least 8192 entries" in out
+    code, out, _ = run_cli(["show", str(path), "--json"])
+    assert '"neighbour_table": 8192' in out
