@@ -818,6 +818,30 @@ gc_load() {
 		2>/dev/null) || GC=
 }
 
+# Frames the host dropped because a CPU's input backlog was full, all CPUs together (the
+# second column of softnet_stat, hexadecimal).
+backlog_drops() {
+	awk 'function hex(s,    i, n) {
+			n = 0; s = tolower(s)
+			for (i = 1; i <= length(s); i++) n = n * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
+			return n
+		}
+		{ d += hex($2) } END { print d + 0 }' /proc/net/softnet_stat 2>/dev/null || echo 0
+}
+
+# verify, after failures: a bridge copies every broadcast (ARP included) and multicast frame to
+# each of its ports at once, into one CPU's backlog; with more ports than the backlog holds, or
+# while a large bridge floods its ports' IPv6 start-up traffic, frames are dropped.
+diagnose_backlog() {
+	drops=$(($(backlog_drops) - $1))
+	[ "$drops" -gt 0 ] || return 0
+	max=$(cat /proc/sys/net/core/netdev_max_backlog 2>/dev/null) || return 0
+	ports=$(awk '$1 == "link" && $4 != "-" { n[$2 " " $4]++ } END { for (b in n) if (n[b] > m) m = n[b]; print m + 0 }' "$T/plan")
+	size=1024
+	while [ "$size" -lt $((max * 2)) ] || [ "$size" -lt $((ports * 4)) ]; do size=$((size * 2)); done
+	say "the host dropped $drops frames while verify ran because a CPU's input backlog was full (net.core.netdev_max_backlog = $max; a bridge copies each broadcast to all its ports, $ports on the lab's largest): the failures above may be that; make room with: sysctl -w net.core.netdev_max_backlog=$size"
+}
+
 # gc_thresh$2 of IPv$1 (as last loaded) in $v; fails where there is none.
 gc_read() {
 	_fam=$1 _i=$2
@@ -1043,6 +1067,7 @@ verify() {
 	command -v ping >/dev/null 2>&1 || die "verify needs ping: install iputils-ping"
 	checks >"$T/checks"
 	neigh_fulls >"$T/fulls.before"
+	drops_before=$(backlog_drops)
 	cpus=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
 	workers=$((cpus * VERIFY_WORKERS_PER_CPU))
 	[ "$workers" -le "$VERIFY_WORKERS_MAX" ] || workers=$VERIFY_WORKERS_MAX
@@ -1068,6 +1093,7 @@ verify() {
 	say "verify: $((total - failed)) of $total checks passed"
 	[ "$failed" = 0 ] || {
 		diagnose_neighbours "$T/fulls.before"
+		diagnose_backlog "$drops_before"
 		diagnose_firewall
 		exit 4
 	}
