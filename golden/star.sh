@@ -983,6 +983,11 @@ neigh_hold() {
 			for (l in hold) print "lab", l, hold[l] > out
 			if (nh == 0) print "empty"
 		}' "$record" >"$T/neigh.do"
+	# A raise is recorded before it is made and a record removed after the values are back,
+	# so a run killed in between leaves a record that the next down can still act on.
+	empty=0
+	grep -qx empty "$T/neigh.do" && empty=1
+	[ "$DRY_RUN" = 1 ] || [ "$empty" = 1 ] || mv "$T/neigh.new" "$NEIGH_RECORD"
 	while read -r what key value; do
 		case $what in
 		write)
@@ -996,11 +1001,7 @@ neigh_hold() {
 		esac
 	done <"$T/neigh.do"
 	[ "$DRY_RUN" = 0 ] || return 0
-	if grep -qx empty "$T/neigh.do"; then
-		rm -f "$NEIGH_RECORD"
-	else
-		mv "$T/neigh.new" "$NEIGH_RECORD"
-	fi
+	[ "$empty" = 0 ] || rm -f "$NEIGH_RECORD"
 	rmdir "$NEIGH_RECORD.lock"
 }
 
