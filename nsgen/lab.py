@@ -104,6 +104,8 @@ class Lab:
     veths: tuple[Veth, ...]
     routes: tuple[Route, ...]
     checks: tuple[Check, ...] = ()
+    # [host] neighbour_table: the host-wide neighbour table size the lab raises, if it asks.
+    neighbour_table: int | None = None
 
     @property
     def mark(self) -> str:
