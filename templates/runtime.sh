@@ -235,7 +235,7 @@ BEGIN {
 	for (i = 1; i <= nk; i++) known[k[i]] = 1
 	FWD_OFF = "sh -c \"echo 0 >/proc/sys/net/ipv4/ip_forward && echo 0 >/proc/sys/net/ipv6/conf/all/forwarding\""
 }
-FNR == NR {
+FILENAME == ARGV[1] {
 	i = index($0, " | ")
 	rows++; line[rows] = $0; cmd[rows] = i ? substr($0, i + 3) : ""
 	key[rows] = fields(i ? substr($0, 1, i - 1) : $0); planned[key[rows]] = 1
