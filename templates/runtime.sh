@@ -231,6 +231,8 @@ BEGIN {
 		if (rec ~ /^source /) { recsource = rec; continue }
 		if (!(rec in recorded)) { recorded[rec] = 1; recrow[++nrec] = rec }
 	}
+	# The kinds this script can undo (extra_row). A new kind of object adds its plan row, its
+	# name here and its removal in extra_row; rows of kinds not listed are kept in the record.
 	nk = split("netns bridge veth link addr route fwd", k, " ")
 	for (i = 1; i <= nk; i++) known[k[i]] = 1
 	FWD_OFF = "sh -c \"echo 0 >/proc/sys/net/ipv4/ip_forward && echo 0 >/proc/sys/net/ipv6/conf/all/forwarding\""

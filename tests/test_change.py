@@ -414,7 +414,7 @@ def test_a_change_killed_after_any_operation_converges(
         pair.v2.up()
     figures.record(
         "change.crash",
-        f"examples' star edited as in the issue: `up v2` over v1 killed after each of its "
+        f"The issue's star edited as in the issue: `up v2` over v1 killed after each of its "
         f"{total} operations (k = 0..{total}), then `up v2`: {total + 1} of {total + 1} gave "
         f"exactly a fresh v2 and v1's `down` left 0 residue; `down` killed after each of its "
         f"{downs} operations, then the other version's `down`: {downs + 1} of {downs + 1} left "
