@@ -240,6 +240,114 @@ observe_host() {
 	} >"$T/obs"
 }
 
+# TAP owners and the qdiscs of shaped devices, read only where the lab has them (or had
+# them, by its record): a lab without either reads nothing more.
+observe_links() {
+	[ -n "${TC_NAMESPACES:-}${TAP_NAMESPACES:-}" ] || [ -s "$STATE/qdiscs" ] || return 0
+	{
+		for ns in ${TAP_NAMESPACES:-}; do
+			echo "== tun $ns"
+			in_lab_netns "$ns" ip -d -j link show type tun
+		done
+		{
+			for ns in ${TC_NAMESPACES:-}; do echo "$ns"; done
+			[ ! -s "$STATE/qdiscs" ] || awk '{ print $1 }' "$STATE/qdiscs"
+		} | awk '!seen[$0]++' >"$T/tcplaces"
+		while read -r ns; do
+			echo "== tc $ns"
+			in_lab_netns "$ns" tc -j qdisc show </dev/null
+		done <"$T/tcplaces"
+		echo "== ids"
+		# shellcheck disable=SC2046 # user and group names are [a-z0-9_.-]: safe to split
+		account passwd u $(awk '$1 == "tap" && $4 != "-" { print $4 }' "$T/plan")
+		# shellcheck disable=SC2046
+		account group g $(awk '$1 == "tap" && $5 != "-" { print $5 }' "$T/plan")
+	} >>"$T/obs"
+}
+in_lab_netns() {
+	if [ "$1" = - ]; then
+		shift
+		"$@" 2>/dev/null || :
+	elif [ -e "/run/netns/$1" ]; then
+		ns_run "$@" 2>/dev/null || :
+	fi
+}
+# "TAG NAME ID" for each user (or group) named or numbered, from NSS where getent exists.
+account() {
+	db=$1 tag=$2
+	shift 2
+	[ $# -gt 0 ] || return 0
+	if command -v getent >/dev/null 2>&1; then
+		getent "$db" "$@" || :
+	else
+		cat "/etc/$db"
+	fi | awk -F: -v t="$tag" '{ print t, $1, $3 }'
+}
+
+# Whether the running kernel has qdisc KIND, found without changing anything: loaded
+# (/sys/module, /proc/modules), built in or loadable (modules.builtin, modules.dep of the
+# running kernel), or said by its config (/proc/config.gz). /sys/module alone proves
+# nothing: a built-in module without parameters is not listed there (tbf, here).
+qdisc_available() {
+	[ -e "/sys/module/sch_$1" ] && return 0
+	grep -qs "^sch_$1 " /proc/modules && return 0
+	mods=/lib/modules/$(uname -r)
+	grep -qs "/sch_$1\.ko" "$mods/modules.builtin" "$mods/modules.dep" && return 0
+	if [ -r /proc/config.gz ] && command -v zcat >/dev/null 2>&1; then
+		sym=$(echo "$1" | tr '[:lower:]' '[:upper:]')
+		zcat /proc/config.gz | grep -Eq "^CONFIG_NET_SCH_$sym=[ym]\$"
+		return
+	fi
+	[ ! -e "$mods/modules.dep" ] || return 1
+	# Nothing to read: ask the kernel in a namespace of this process alone, which vanishes
+	# with it (it loads the module where one exists, as the real qdisc would).
+	command -v unshare >/dev/null 2>&1 || return 0
+	case $1 in
+	tbf) set -- tbf rate 1mbit burst 10kb latency 10ms ;;
+	esac
+	unshare --net tc qdisc add dev lo root "$@" >/dev/null 2>&1
+}
+
+# Before anything changes: tc is there and the kernel has every qdisc the lab needs.
+check_links() {
+	[ -n "${TC_NAMESPACES:-}" ] || return 0
+	command -v tc >/dev/null 2>&1 || die "tc not found: install iproute2 (the lab shapes links)"
+	awk '$1 == "qdisc" { k = $5; if (!(k in u)) o[++n] = k; u[k] = u[k] (u[k] == "" ? "" : ", ") ($2 == "-" ? "host" : $2) ":" $3 }
+		END { for (i = 1; i <= n; i++) print o[i], u[o[i]] }' "$T/plan" >"$T/qdiscs"
+	while read -r kind users; do
+		qdisc_available "$kind" ||
+			die "the kernel has no $kind qdisc (sch_$kind), which $users need; nothing was changed"
+	done <"$T/qdiscs"
+}
+
+# The shaping, after the devices exist: one `tc -batch` per namespace that needs a change.
+run_tc_batches() {
+	[ -s "$T/qdiscs.before" ] || [ -e "$STATE/qdiscs" ] || return 0
+	if [ "$DRY_RUN" = 0 ]; then
+		[ -d "$STATE" ] || mkdir -p "$STATE"
+		cp "$T/qdiscs.before" "$STATE/qdiscs"
+	fi
+	if [ -s "$T/tcbatches" ]; then
+		while read -r ns; do
+			if [ "$DRY_RUN" = 1 ] && [ "$ns" = - ]; then
+				sed 's|^|tc |' "$T/tcbatch.$ns"
+			elif [ "$DRY_RUN" = 1 ]; then
+				sed "s|^|tc -n $ns |" "$T/tcbatch.$ns"
+			elif [ "$ns" = - ]; then
+				tc -batch "$T/tcbatch.$ns" || die "shaping the host's devices failed (the tc errors are above)"
+			else
+				ns_run "$ns" tc -batch "$T/tcbatch.$ns" || die "shaping in $ns failed (the tc errors are above)"
+			fi
+		done <"$T/tcbatches"
+	fi
+	[ "$DRY_RUN" = 0 ] || return 0
+	if [ -s "$T/qdiscs.after" ]; then
+		mv "$T/qdiscs.after" "$STATE/qdiscs"
+	else
+		rm -f "$STATE/qdiscs"
+	fi
+}
+
 # Run the plan through the decision program. MODE is up, down, status, or reads (which
 # namespaces must be looked into before deciding).
 decide() {
@@ -329,12 +437,14 @@ BEGIN {
 		owned[n] = substr(rec, index(rec, " ") + 1)
 	}
 	while ((getline rec < (state "/intent")) > 0) intent[rec] = 1
+	while ((getline rec < (state "/qdiscs")) > 0) { split(rec, q, " "); recq[q[1], q[2]] = 1 }
 }
 FNR == NR {
 	i = index($0, " | ")
 	rows++; line[rows] = $0; cmd[rows] = i ? substr($0, i + 3) : ""
 	next
 }
+/^== tc / { tcread[$3] = 1 }
 /^== / { sec = $2; secns = $3; if (sec == "json" && secns != "-") wasread[secns] = 1; next }
 sec == "ino" { n = $1; sub(/.*\//, "", n); ino[n] = substr($0, length($1) + 2); next }
 sec == "fs" { n = $1; sub(/.*\//, "", n); fstype[n] = $2; next }
@@ -344,6 +454,9 @@ sec == "json" {
 	next
 }
 sec == "fwd" { fwd[secns] = fwd[secns] $1; next }
+sec == "tun" { if (index($0, "{\"ifindex\":")) jtun(secns); next }
+sec == "tc" { if (index($0, "{\"kind\":")) jqdiscs(secns); next }
+sec == "ids" { ids[$1, $2] = $3; ids[$1, $3] = $3; next }
 
 END {
 	if (mode == "reads" || mode == "statusreads") reads()
@@ -359,6 +472,7 @@ function reads(    r, f, n, seen) {
 		if (f[1] == "bridge" && f[2] != "-") want(f[2], seen)
 		if (f[1] == "veth" && f[2] != "-" && f[4] != "-") { want(f[2], seen); want(f[4], seen) }
 		if (f[1] == "netns" && mode == "statusreads") want(f[3], seen)
+		if (f[1] == "tap" && f[2] != "-") want(f[2], seen)
 	}
 }
 function want(n, seen) { if (!(n in seen) && nsstate(n) == "ours") { seen[n] = 1; print n } }
@@ -398,7 +512,9 @@ function up(    r, f, n, s, a, b, ip, net, i) {
 				if (a == "unmarked") emit("-", "link set dev " f[3] " alias " mark)
 				if (b == "unmarked") emit("-", "link set dev " f[5] " alias " mark)
 			}
-		} else {
+		} else if (f[1] == "tap") tap_up(r, f)
+		else if (f[1] == "qdisc") qdisc_up(r, f)
+		else {
 			if (f[1] == "addr" && f[2] == "-") {
 				ip = f[4]; sub(/\/.*/, "", ip)
 				if ((ip in hostip) && hostip[ip] != f[3] && !ours_root(hostip[ip]))
@@ -415,6 +531,7 @@ function up(    r, f, n, s, a, b, ip, net, i) {
 	}
 	if (errors != "") { printf "%s", errors > "/dev/stderr"; exit 1 }
 	write_batches()
+	qdisc_record()
 	printf "" > (dir "/intent")
 	for (i = 1; i <= nintents; i++) print intents[i] > (dir "/intent")
 	print nsnew + 0, created + 0, nns + 0 > (dir "/counts")
@@ -444,7 +561,7 @@ function down(    r, f, n, s, d, e, i, k, explicit, nexp, dels, ndel, goingns, n
 	}
 	for (r = 1; r <= rows; r++) {
 		split(line[r], f, " ")
-		if (f[1] == "bridge" && f[2] == "-") { d[1] = f[3]; k = 1 }
+		if ((f[1] == "bridge" || f[1] == "tap") && f[2] == "-") { d[1] = f[3]; k = 1 }
 		else if (f[1] == "veth") {
 			k = 0
 			if (f[2] == "-") d[++k] = f[3] SUBSEP f[4]
@@ -474,6 +591,147 @@ function down(    r, f, n, s, d, e, i, k, explicit, nexp, dels, ndel, goingns, n
 	print ndel + 0, nexp + nloose + 0 > (dir "/counts")
 }
 function note(what) { notes = notes lab ": leaving " what ": not created by lab " lab "\n" }
+
+# ---- TAP devices and qdiscs: rows "tap NS DEV OWNER GROUP" and
+# "qdisc NS DEV root|child tbf RATE-BYTES/S BURST-BYTES LATENCY-US" or
+# "qdisc NS DEV root netem DELAY-US JITTER-US LOSS-PERCENT", from `ip -d -j link show type
+# tun`, `tc -j qdisc show` and getent, read only where the lab has them.
+function jtun(n,    k, parts, i, rec, name, data) {
+	k = split($0, parts, /[{]"ifindex":/)
+	for (i = 2; i <= k; i++) {
+		rec = parts[i]; name = jstr(rec, "ifname")
+		# After info_data: the link itself has a "group" too (its device group).
+		data = substr(rec, index(rec, "\"info_data\":"))
+		istun[n, name] = jstr(data, "type")
+		tunuser[n, name] = jstr(data, "user")
+		tungroup[n, name] = jstr(data, "group")
+	}
+}
+function jqdiscs(n,    k, parts, i, rec, d) {
+	k = split($0, parts, /[{]"kind":/)
+	for (i = 2; i <= k; i++) {
+		rec = "{\"kind\":" parts[i]; d = jstr(rec, "dev")
+		if (index(rec, "\"root\":true")) { qroot[n, d] = rec; qhandle[n, d] = jstr(rec, "handle") }
+		else if (jstr(rec, "parent") == "6e73:1") qchild[n, d] = rec
+	}
+}
+function jfloat(rec, key) {
+	if (!match(rec, "\"" key "\":-?[0-9.]+([eE][-+]?[0-9]+)?")) return 0
+	return substr(rec, RSTART + length(key) + 3, RLENGTH - length(key) - 3) + 0
+}
+function dash0(v) { return v == "-" ? 0 : v + 0 }
+# The kernel keeps the burst and latency of tbf in clock ticks: read back, they round.
+function near(a, b) { a += 0; b += 0; return (a - b < 3 && b - a < 3) || (b > 0 && a / b > 0.99 && a / b < 1.01) }
+# "" when rec is the qdisc row f declares, "missing", or what differs from it.
+function qdiff(rec, f,    k) {
+	if (rec == "") return "missing"
+	k = jstr(rec, "kind")
+	if (k != f[5]) return k
+	if (k == "tbf") {
+		if (!near(jnum(rec, "rate"), f[6])) return "rate " jnum(rec, "rate") * 8 "bit"
+		if (!near(jnum(rec, "burst"), f[7])) return "burst " jnum(rec, "burst") "b"
+		if (!near(jnum(rec, "lat"), f[8])) return "latency " jnum(rec, "lat") "us"
+		return ""
+	}
+	if (!near(jfloat(rec, "delay") * 1000000, dash0(f[6]))) return "delay " jfloat(rec, "delay") * 1000000 "us"
+	if (!near(jfloat(rec, "jitter") * 1000000, dash0(f[7]))) return "jitter " jfloat(rec, "jitter") * 1000000 "us"
+	if (!near(jfloat(rec, "loss") * 100, dash0(f[8]))) return "loss " jfloat(rec, "loss") * 100 "%"
+	return ""
+}
+function qrec(f) { return f[4] == "root" ? qroot[f[2], f[3]] : qchild[f[2], f[3]] }
+function qstate(f,    x) {
+	x = qdiff(qrec(f), f)
+	return x == "" ? "ok" : x == "missing" ? "missing" : "drifted (" x ")"
+}
+function temit(n, line) {
+	if (!(n in tccount)) tcorder[++ntc] = n
+	tcbatch[n, ++tccount[n]] = line
+}
+# `tc qdisc replace` cannot change the kind of a qdisc under the same handle: a root of
+# nsgen of another kind goes first. Unchanged qdiscs are not touched (tbf would drop its queue).
+function qdisc_up(r, f,    key, x) {
+	key = f[2] SUBSEP f[3]; shapedq[key] = 1
+	x = qdiff(qrec(f), f)
+	if (f[4] == "root") {
+		if (x == "") return
+		if (x != "missing" && jstr(qroot[key], "kind") != f[5] && qhandle[key] == "6e73:") {
+			temit(f[2], "qdisc del dev " f[3] " root"); regrown[key] = 1
+		}
+		if (x == "missing") regrown[key] = 1
+	} else if (x == "" && !(key in regrown)) return
+	temit(f[2], cmd[r])
+}
+# What the record says nsgen shaped and the plan no longer shapes: its root qdisc goes, on a
+# device the plan still declares and only while it carries the handle of nsgen.
+function prunable(k,    p) {
+	split(k, p, SUBSEP)
+	return !(k in shapedq) && qhandle[k] == "6e73:" && declared_dev(p[1], p[2])
+}
+function declared_dev(n, d,    r, f) {
+	if (!ndecl) for (r = 1; r <= rows; r++) {
+		split(line[r], f, " "); ndecl = 1
+		if (f[1] == "veth") { decl[f[2], f[3]] = 1; decl[f[4], f[5]] = 1 }
+		if (f[1] == "tap" || f[1] == "qdisc") decl[f[2], f[3]] = 1
+	}
+	return (n, d) in decl
+}
+function qdisc_record(    k, p, out) {
+	for (k in recq) if (prunable(k)) { split(k, p, SUBSEP); temit(p[1], "qdisc del dev " p[2] " root") }
+	write_tc_batches()
+	# Written before tc runs (what was and what will be shaped), and again after it (what is).
+	out = dir "/qdiscs.before"; printf "" > out
+	for (k in recq) { split(k, p, SUBSEP); print p[1], p[2] > out }
+	for (k in shapedq) if (!(k in recq)) { split(k, p, SUBSEP); print p[1], p[2] > out }
+	close(out)
+	out = dir "/qdiscs.after"; printf "" > out
+	for (k in shapedq) { split(k, p, SUBSEP); print p[1], p[2] > out }
+	close(out)
+}
+function write_tc_batches(    i, j, n, file) {
+	for (i = 1; i <= ntc; i++) {
+		n = tcorder[i]; file = dir "/tcbatch." n
+		for (j = 1; j <= tccount[n]; j++) print tcbatch[n, j] > file
+		close(file); print n > (dir "/tcbatches")
+	}
+}
+function extra_qdiscs(    k, p, r, f, c) {
+	for (r = 1; r <= rows; r++) { split(line[r], f, " "); if (f[1] == "qdisc") shapedq[f[2], f[3]] = 1 }
+	for (k in recq) if (prunable(k)) {
+		split(k, p, SUBSEP); c++
+		printf "%-10s %s\n", "extra", "qdisc on " place(p[1], p[2]) " (no longer declared)"
+	}
+	return c + 0
+}
+function canon(t, v) { return ((t, v) in ids) ? ids[t, v] : v }
+# "" when the TAP is as row f declares, else what differs.
+function tapdrift(f,    key) {
+	key = f[2] SUBSEP f[3]
+	if (istun[key] != "tap") return "not a TAP"
+	if (canon("u", f[4]) != canon("u", tunuser[key])) return "owner " tunuser[key]
+	if (canon("g", f[5]) != canon("g", tungroup[key])) return "group " tungroup[key]
+	return ""
+}
+function tap_up(r, f,    n, d, s, x) {
+	n = f[2]; d = f[3]
+	if (f[4] != "-" && f[4] !~ /^[0-9]+$/ && !(("u", f[4]) in ids))
+		refuse("user " f[4] ", the owner of TAP " place(n, d) ", does not exist on this host")
+	if (f[5] != "-" && f[5] !~ /^[0-9]+$/ && !(("g", f[5]) in ids))
+		refuse("group " f[5] " of TAP " place(n, d) " does not exist on this host")
+	s = newns[n] ? "missing" : devstate(n, d)
+	if (s == "foreign") { refuse("device " d " exists in the host and was not created by lab " lab); return }
+	if (s == "missing") {
+		emit(n, cmd[r]); created++
+		if (n == "-") create_root(d)
+		return
+	}
+	if (s == "unmarked") emit("-", "link set dev " d " alias " mark)
+	x = tapdrift(f)
+	if (x == "") return
+	# The owner of a TAP is set only as it is created (TUNSETOWNER needs it open): re-create it.
+	emit(n, (x == "not a TAP" ? "link del dev " d : "tuntap del dev " d " mode tap"))
+	emit(n, cmd[r])
+	if (n == "-") emit("-", "link set dev " d " alias " mark)
+}
 
 function status(    r, f, s, n, what, bad, total, cnt, key) {
 	for (r = 1; r <= rows; r++) {
@@ -510,6 +768,14 @@ function status(    r, f, s, n, what, bad, total, cnt, key) {
 		} else if (f[1] == "fwd") {
 			what = "forwarding in " f[2]
 			s = (fwd[f[2]] == "11") ? "ok" : "off"
+		} else if (f[1] == "tap") {
+			what = "tap " place(f[2], f[3]) (f[4] != "-" ? " owner " f[4] : "") (f[5] != "-" ? " group " f[5] : "")
+			s = devstate(f[2], f[3])
+			if (s == "ours" && tapdrift(f) != "") s = "drifted (" tapdrift(f) ")"
+		} else if (f[1] == "qdisc") {
+			what = "qdisc on " place(f[2], f[3]) ": " substr(cmd[r], index(cmd[r], ": ") + 2)
+			s = devstate(f[2], f[3])
+			if (s == "ours") s = qstate(f)
 		} else continue
 		if (s == "ours") s = "ok"
 		total++
@@ -517,6 +783,7 @@ function status(    r, f, s, n, what, bad, total, cnt, key) {
 		cnt[s]++
 		printf "%-10s %s\n", s, what
 	}
+	n = extra_qdiscs(); total += n; bad += n; if (n) cnt["extra"] += n
 	printf "%s: %d of %d objects ok", lab, total - bad, total
 	for (s in cnt) if (s != "ok") printf ", %d %s", cnt[s], s
 	printf "\n"
@@ -608,8 +875,10 @@ clear_strays() {
 }
 
 up() {
+	check_links
 	observe_host
 	[ "$NS_READS" = 0 ] || do_reads reads
+	observe_links
 	decide up
 	read -r nsnew created nns <"$T/counts"
 	clear_strays
@@ -633,6 +902,7 @@ up() {
 	fi
 	say "[2/2] configuring $nns namespaces"
 	run_namespace_batches
+	run_tc_batches
 	[ "$DRY_RUN" = 1 ] || say "up"
 }
 
@@ -705,6 +975,7 @@ down() {
 status() {
 	observe_host
 	do_reads statusreads
+	observe_links
 	decide status
 }
 

@@ -31,6 +31,40 @@ def where(namespace: str | None) -> str:
 
 
 @dataclass(frozen=True)
+class Shaping:
+    """Egress shaping (tbf) and impairments (netem) of one interface, in the kernel's units,
+    with the values as written (normalised) for the commands a reviewer reads."""
+
+    rate: int | None = None  # bits per second
+    burst: int | None = None  # bytes: derived unless written
+    latency: int | None = None  # microseconds: derived unless written
+    delay: int | None = None  # microseconds
+    jitter: int | None = None  # microseconds
+    loss: str | None = None  # percent, without the sign: "1", "0.5"
+    written: tuple[tuple[str, str], ...] = ()  # (key, value) in declaration order
+
+    @property
+    def netem(self) -> bool:
+        return self.delay is not None or self.loss is not None
+
+    def text(self, key: str) -> str:
+        return dict(self.written)[key]
+
+    def summary(self) -> str:
+        """One line for tables and diagrams: "rate 10mbit, delay 20ms ±5ms, loss 1%"."""
+        values = dict(self.written)
+        parts = []
+        if "rate" in values:
+            parts.append(f"rate {values['rate']}")
+        if "delay" in values:
+            jitter = f" ±{values['jitter']}" if "jitter" in values else ""
+            parts.append(f"delay {values['delay']}{jitter}")
+        if "loss" in values:
+            parts.append(f"loss {values['loss']}")
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True)
 class End:
     """One end of a veth pair as it will exist in the kernel."""
 
@@ -41,6 +75,27 @@ class End:
     mac: str | None = None
     master: str | None = None  # the bridge this end is a port of, in the same namespace
     key: str = ""  # key path in the topology file, for messages; "" for derived ends
+    shaping: Shaping | None = None  # on this end's egress
+
+    @property
+    def ref(self) -> str:
+        return f"{where(self.namespace)}:{self.name}"
+
+
+@dataclass(frozen=True)
+class Tap:
+    """A persistent TAP device: a VM attaches to it, as its owner or group, unprivileged."""
+
+    namespace: str | None
+    name: str
+    addresses: tuple[IPInterface, ...] = ()
+    mtu: int | None = None
+    mac: str | None = None
+    master: str | None = None  # the bridge the TAP itself is a port of, in the same namespace
+    owner: str | None = None  # a user name or number, as written
+    group: str | None = None
+    key: str = ""
+    shaping: Shaping | None = None
 
     @property
     def ref(self) -> str:
@@ -104,6 +159,7 @@ class Lab:
     veths: tuple[Veth, ...]
     routes: tuple[Route, ...]
     checks: tuple[Check, ...] = ()
+    taps: tuple[Tap, ...] = ()
 
     @property
     def mark(self) -> str:

@@ -14,17 +14,21 @@ import jinja2
 
 from nsgen import __version__
 from nsgen.errors import printable
-from nsgen.lab import End, IPInterface, IPNetwork, Lab, where
+from nsgen.lab import End, IPInterface, IPNetwork, Lab, Shaping, where
 from nsgen.plan import (
+    CHILD_HANDLE,
+    ROOT_HANDLE,
     AddAddress,
     AddBridge,
     AddNamespace,
     AddRoute,
+    AddTap,
     AddVeth,
     EnableForwarding,
     Op,
     Plan,
     SetLink,
+    SetQdisc,
 )
 
 # Wider rows would push the command column off a reviewer's screen; longer ones just overflow.
@@ -110,15 +114,64 @@ def _forwarding_row(op: EnableForwarding) -> Row:
     return ["fwd", op.namespace], f"netns exec {op.namespace} {FORWARDING}"
 
 
+def _tap_row(op: AddTap) -> Row:
+    return (
+        ["tap", _dash(op.namespace), op.name, _dash(op.owner), _dash(op.group)],
+        f"tuntap add dev {op.name} mode tap{_opt('user', op.owner)}{_opt('group', op.group)}",
+    )
+
+
+def _qdisc_row(op: SetQdisc) -> Row:
+    """Fields in the kernel's units, as `tc -j` reports them (tbf: bytes per second, bytes,
+    microseconds; netem: microseconds and percent), beside the tc command as written."""
+    if op.child:
+        where_ = f"parent {ROOT_HANDLE}1 handle {CHILD_HANDLE}"
+    else:
+        where_ = f"root handle {ROOT_HANDLE}"
+    head = ["qdisc", _dash(op.namespace), op.dev, "child" if op.child else "root", op.kind]
+    return head + qdisc_fields(op.kind, op.shaping), (
+        f"qdisc replace dev {op.dev} {where_} {qdisc_options(op.kind, op.shaping)}"
+    )
+
+
+def qdisc_fields(kind: str, shaping: Shaping) -> list[str]:
+    if kind == "tbf":
+        assert shaping.rate is not None
+        return [str(shaping.rate // 8), str(shaping.burst), str(shaping.latency)]
+    return [_dash(shaping.delay), _dash(shaping.jitter), _dash(shaping.loss)]
+
+
+def qdisc_options(kind: str, shaping: Shaping) -> str:
+    """The tc options: as the topology wrote them, with tbf's derived burst and latency."""
+    if kind == "tbf":
+        rate, latency = shaping.text("rate"), _time(shaping.latency)
+        return f"tbf rate {rate} burst {shaping.burst}b latency {latency}"
+    options = "netem"
+    if shaping.delay is not None:
+        options += f" delay {shaping.text('delay')}"
+        if shaping.jitter is not None:
+            options += f" {shaping.text('jitter')}"
+    if shaping.loss is not None:
+        options += f" loss {shaping.loss}%"
+    return options
+
+
+def _time(micros: int | None) -> str:
+    assert micros is not None
+    return f"{micros // 1000}ms" if micros % 1000 == 0 else f"{micros}us"
+
+
 # By type, not a match statement: this runs once per operation of labs with thousands.
 _ROWS: dict[type, Callable[[Any], Row]] = {
     AddNamespace: _netns_row,
     AddBridge: _bridge_row,
     AddVeth: _veth_row,
+    AddTap: _tap_row,
     SetLink: _link_row,
     AddAddress: _address_row,
     AddRoute: _route_row,
     EnableForwarding: _forwarding_row,
+    SetQdisc: _qdisc_row,
 }
 
 
@@ -170,6 +223,15 @@ def summary(lab: Lab) -> list[str]:
                     " ".join(str(a) for a in end.addresses) or "-",
                 )
             )
+    for tap in lab.taps:
+        table.append(
+            (
+                where(tap.namespace),
+                tap.name,
+                tap_connects(tap.owner, tap.group, tap.master),
+                " ".join(str(a) for a in tap.addresses) or "-",
+            )
+        )
     widths = [max(len(r[i]) for r in table) for i in range(3)]
     lines = [
         f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}".rstrip()
@@ -181,7 +243,39 @@ def summary(lab: Lab) -> list[str]:
     head = [f"Namespaces ({len(lab.namespaces)}): {namespaces or '-'}", ""]
     routes = [f"  {where(r.namespace)}: {r.to_text} via {r.via}" for r in lab.routes]
     tail = ["", "Routes:", *routes] if routes else []
+    shaped = [
+        f"  {where(namespace)}:{dev}: {shaping_text(shaping)}"
+        for namespace, dev, shaping in shaped_devices(lab)
+    ]
+    tail += ["", "Egress shaping and impairments:", *shaped] if shaped else []
     return head + lines + tail
+
+
+def tap_connects(owner: str | None, group: str | None, master: str | None) -> str:
+    """How a TAP reads in the summary: "tap (owner alice, group kvm), port of br0"."""
+    access = [f"owner {owner}"] if owner is not None else []
+    access += [f"group {group}"] if group is not None else []
+    text = "tap" + (f" ({', '.join(access)})" if access else " (root only)")
+    return text + (f", port of {master}" if master is not None else "")
+
+
+def shaped_devices(lab: Lab) -> list[tuple[str | None, str, Shaping]]:
+    out = [(e.namespace, e.name, e.shaping) for v in lab.veths for e in (v.a, v.b)]
+    out += [(t.namespace, t.name, t.shaping) for t in lab.taps]
+    return [(n, d, s) for n, d, s in out if s is not None]
+
+
+def shaping_text(shaping: Shaping) -> str:
+    """The summary line with tbf's derived values spelt out."""
+    text = shaping.summary()
+    if shaping.rate is not None:
+        text = text.replace(
+            f"rate {shaping.text('rate')}",
+            f"rate {shaping.text('rate')} (burst {shaping.burst}b, latency "
+            f"{_time(shaping.latency)})",
+            1,
+        )
+    return text
 
 
 def host_effects(lab: Lab) -> str:
@@ -236,15 +330,25 @@ def render(plan: Plan, prefix: str = "") -> str:
         namespaces=" ".join(plan.namespaces_in_order()),
         host_l3=1 if host_l3 else 0,
         ns_reads=1 if needs_namespace_reads(plan) else 0,
+        tc_namespaces=" ".join(_where_ops(plan, SetQdisc)),
+        tap_namespaces=" ".join(_where_ops(plan, AddTap)),
         rows=plan_rows(plan),
         checks=check_rows(plan),
         runtime=runtime,
     )
 
 
+def _where_ops(plan: Plan, kind: type[SetQdisc] | type[AddTap]) -> list[str]:
+    """The namespaces ("-": the host) holding operations of one kind, in plan order."""
+    places = [_dash(op.namespace) for op in plan.ops if isinstance(op, kind)]
+    return list(dict.fromkeys(places))
+
+
 def needs_namespace_reads(plan: Plan) -> bool:
     """Whether any device the lab creates has no end in the host, where one read sees all."""
     for op in plan.ops:
+        if isinstance(op, AddTap) and op.namespace is not None:
+            return True
         if isinstance(op, AddBridge) and op.namespace is not None:
             return True
         if isinstance(op, AddVeth) and None not in (op.a.namespace, op.b.namespace):

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Interface, IPv6Interface, ip_address, ip_interface, ip_network
 from typing import TypeVar
 
-from nsgen import shape
+from nsgen import linkprops, shape
 from nsgen.errors import Issue, TopologyError
 from nsgen.lab import (
     HOST,
@@ -29,6 +29,8 @@ from nsgen.lab import (
     Lab,
     Namespace,
     Route,
+    Shaping,
+    Tap,
     Veth,
     where,
 )
@@ -81,6 +83,9 @@ class _Iface:
     path: str
     spec: InterfaceSpec
     addresses: list[IPInterface] = field(default_factory=list)
+    owner: str | None = None  # a TAP's, as the script writes it
+    group: str | None = None
+    shaping: Shaping | None = None
 
 
 @dataclass
@@ -90,6 +95,7 @@ class _Checker:
     prefix: str
     dropped: set[str]  # array items the first pass left out: the rest keep their index
     issues: list[Issue] = field(default_factory=list)
+    taps: list[Tap] = field(default_factory=list)
 
     def error(self, path: str, message: str) -> None:
         self.issues.append(Issue(path, message))
@@ -148,7 +154,7 @@ class _Checker:
         bridges = self.bridges(namespaces)
         ifaces = self.interfaces(namespaces)
         veths = self.connect(ifaces, bridges)
-        self.check_unique_devices(veths, bridges)
+        self.check_unique_devices(veths, bridges, self.taps)
         self.check_addresses(ifaces, bridges)
         held = self.held_addresses(ifaces, bridges)
         routes = self.routes(namespaces, held)
@@ -165,6 +171,7 @@ class _Checker:
             veths=tuple(veths),
             routes=tuple(routes),
             checks=tuple(checks),
+            taps=tuple(self.taps),
         )
 
     def lab_name(self) -> str:
@@ -228,6 +235,8 @@ class _Checker:
                 iface.addresses = self.parse_addresses(f"{path}.address", spec.address)
                 self.check_mtu(f"{path}.mtu", spec.mtu, iface.addresses)
                 self.check_mac(f"{path}.mac", spec.mac)
+                iface.owner, iface.group = linkprops.tap_keys(path, spec, self.error)
+                iface.shaping = linkprops.shaping(path, spec, spec.mtu, self.error)
                 out[(ns_key, key)] = iface
         return out
 
@@ -239,6 +248,9 @@ class _Checker:
         targets: dict[tuple[str, str], list[_Iface]] = defaultdict(list)
         for iface in ifaces.values():
             spec = iface.spec
+            if spec.kind == "tap":
+                self.tap(iface, bridges)
+                continue
             if spec.bridge is not None and spec.peer is not None:
                 self.error(iface.path, "set either bridge or peer, not both")
                 continue
@@ -272,7 +284,7 @@ class _Checker:
 
         for iface in ifaces.values():
             spec = iface.spec
-            if spec.bridge is not None:
+            if spec.bridge is not None or spec.kind == "tap":
                 continue
             claimants = targets.get((iface.ns_key, iface.key), [])
             if spec.peer is None:
@@ -295,6 +307,41 @@ class _Checker:
                 veths.append(Veth(self.end(iface), self.end(claimants[0])))
         return veths
 
+    def tap(self, iface: _Iface, bridges: dict[str, Bridge]) -> None:
+        """A TAP device: standalone, or itself a port of a bridge in its own namespace."""
+        master = None
+        if iface.spec.bridge is not None:
+            bridge = bridges.get(iface.spec.bridge)
+            if bridge is None:
+                if iface.spec.bridge not in self.spec.bridges:
+                    self.error(
+                        f"{iface.path}.bridge", f"bridge '{iface.spec.bridge}' is not declared"
+                    )
+                return
+            if bridge.namespace != iface.namespace:
+                self.error(
+                    f"{iface.path}.bridge",
+                    f"bridge '{iface.spec.bridge}' is in {where(bridge.namespace)}: a TAP can "
+                    f"only be a port of a bridge in its own namespace ({where(iface.namespace)})",
+                )
+                return
+            master = bridge.name
+        end = self.end(iface)
+        self.taps.append(
+            Tap(
+                end.namespace,
+                end.name,
+                end.addresses,
+                end.mtu,
+                end.mac,
+                master,
+                iface.owner,
+                iface.group,
+                iface.path,
+                iface.shaping,
+            )
+        )
+
     def parse_peer(self, iface: _Iface, ifaces: dict[tuple[str, str], _Iface]) -> _Iface | None:
         peer = iface.spec.peer or ""
         path = f"{iface.path}.peer"
@@ -312,6 +359,9 @@ class _Checker:
             return None
         if target is iface:
             self.error(path, "an interface cannot be its own peer")
+            return None
+        if target.spec.kind == "tap":
+            self.error(path, f"'{peer}' is a TAP device, which has no peer")
             return None
         if target.spec.bridge is not None:
             self.error(path, f"'{peer}' is already connected to bridge '{target.spec.bridge}'")
@@ -340,6 +390,7 @@ class _Checker:
             spec.mtu,
             mac or derive_mac(iface.namespace, iface.name),
             key=iface.path,
+            shaping=iface.shaping,
         )
 
     def outer_name(self, iface: _Iface, bridge: Bridge) -> str | None:
@@ -361,7 +412,9 @@ class _Checker:
             return None
         return derived
 
-    def check_unique_devices(self, veths: list[Veth], bridges: dict[str, Bridge]) -> None:
+    def check_unique_devices(
+        self, veths: list[Veth], bridges: dict[str, Bridge], taps: list[Tap]
+    ) -> None:
         seen: dict[tuple[str | None, str], str] = {}
 
         def claim(namespace: str | None, name: str, path: str) -> None:
@@ -378,6 +431,8 @@ class _Checker:
         for veth in veths:
             for end in (veth.a, veth.b):
                 claim(end.namespace, end.name, end.key or f"{veth.a.key}.outer")
+        for tap in taps:
+            claim(tap.namespace, tap.name, tap.key)
 
     # -- values ---------------------------------------------------------------------------
 

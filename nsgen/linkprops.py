@@ -1,0 +1,200 @@
+"""Link properties: validating TAP keys and per-interface shaping and impairments.
+
+The whole-lab checker (nsgen.validate) calls `tap_keys` and `shaping` for every declared
+interface; each reports its problems with their key paths through `error` and returns what
+was well formed. Values become the kernel's units here (bits per second, bytes,
+microseconds), so that the script can compare what `tc -j` reports with plain numbers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
+
+from nsgen.lab import Shaping
+from nsgen.model import InterfaceSpec
+
+Error = Callable[[str, str], None]
+
+RATE_UNITS = {"bit": 1, "kbit": 10**3, "mbit": 10**6, "gbit": 10**9}
+SIZE_UNITS = {"b": 1, "kb": 1024, "mb": 1024**2}
+TIME_UNITS = {"us": 1, "ms": 1000, "s": 1_000_000}
+RATE_MIN, RATE_MAX = 10**3, 100 * 10**9  # 1kbit .. 100gbit
+TIME_MAX = 60_000_000  # 60 s: far beyond any WAN a lab emulates
+LATENCY_DEFAULT = 50_000  # 50 ms of queue: TCP keeps the link full without bufferbloat
+BURST_TIME = 10_000  # the default bucket holds 10 ms of traffic at the rate ...
+BURST_FRAMES = 2  # ... and at least two full-size frames
+ETHERNET_HEADER = 14
+DEFAULT_MTU = 1500
+
+_NUMBER = r"([0-9]+(?:\.[0-9]+)?)"
+# Users (and tc's own output) write "10Mbit": the unit is read case-insensitively.
+RATE_RE = re.compile(_NUMBER + r"([a-z]+)\Z", re.I)
+SIZE_RE = RATE_RE
+TIME_RE = RATE_RE
+PERCENT_RE = re.compile(_NUMBER + r"%\Z")
+# What useradd accepts, and what ip tuntap looks up with getpwnam/getgrnam.
+ACCOUNT_RE = re.compile(r"[a-z_][a-z0-9_.-]*\$?\Z")
+ACCOUNT_MAX = 32
+ID_MAX = 2**32 - 2  # (uid_t)-1 means "unset" to the kernel
+
+TAP_ONLY = ("owner", "group")
+
+
+def _amount(
+    path: str, text: str, units: dict[str, int], what: str, example: str, error: Error
+) -> int | None:
+    """A number with a unit, in the smallest unit; None (after an error) when unusable."""
+    match = RATE_RE.match(text)
+    unit = match.group(2).lower() if match else ""
+    if match is None or unit not in units:
+        hint = ""
+        if unit.endswith("bps") and units is RATE_UNITS:
+            hint = " (tc reads 'bps' as bytes per second; write bits: 'mbit')"
+        error(
+            path,
+            f"'{text}' is not {what}: write a number and one of {', '.join(units)}, "
+            f"e.g. '{example}'{hint}",
+        )
+        return None
+    try:
+        value = Decimal(match.group(1)) * units[unit]
+    except InvalidOperation:  # pragma: no cover - the pattern admits only decimals
+        return None
+    if value != value.to_integral_value():
+        error(path, f"'{text}' is not a whole number of {min(units, key=units.__getitem__)}")
+        return None
+    return int(value)
+
+
+def parse_rate(path: str, text: str, error: Error) -> int | None:
+    bits = _amount(path, text, RATE_UNITS, "a rate", "10mbit", error)
+    if bits is not None and not RATE_MIN <= bits <= RATE_MAX:
+        error(path, f"'{text}' is outside 1kbit to 100gbit")
+        return None
+    return bits
+
+
+def parse_time(path: str, text: str, error: Error, *, zero: bool = False) -> int | None:
+    micros = _amount(path, text, TIME_UNITS, "a time", "20ms", error)
+    if micros is None:
+        return None
+    if micros == 0 and not zero:
+        error(path, f"'{text}' is zero; remove the key instead")
+        return None
+    if micros > TIME_MAX:
+        error(path, f"'{text}' is more than 60s")
+        return None
+    return micros
+
+
+def parse_percent(path: str, text: str, error: Error) -> str | None:
+    match = PERCENT_RE.match(text)
+    if match is None:
+        error(path, f"'{text}' is not a percentage like '1%' or '0.5%'")
+        return None
+    value = Decimal(match.group(1))
+    if value > 100:
+        error(path, f"'{text}' is more than 100%")
+        return None
+    return match.group(1)
+
+
+def shaping(path: str, spec: InterfaceSpec, mtu: int | None, error: Error) -> Shaping | None:
+    """The interface's egress shaping, or None when it declares none (or only bad values)."""
+    written = [
+        (key, getattr(spec, key))
+        for key in ("rate", "burst", "latency", "delay", "jitter", "loss")
+        if getattr(spec, key) is not None
+    ]
+    if not written:
+        return None
+    for key, needs in (("burst", "rate"), ("latency", "rate"), ("jitter", "delay")):
+        if getattr(spec, key) is not None and getattr(spec, needs) is None:
+            error(f"{path}.{key}", f"{key} goes with {needs}; set {needs} too")
+    ok = True
+    rate = burst = latency = delay = jitter = None
+    loss = None
+    if spec.rate is not None:
+        rate = parse_rate(f"{path}.rate", spec.rate, error)
+        ok = ok and rate is not None
+    if spec.burst is not None:
+        burst = _amount(f"{path}.burst", spec.burst, SIZE_UNITS, "a size", "32kb", error)
+        frame = (mtu or DEFAULT_MTU) + ETHERNET_HEADER
+        if burst is not None and burst < frame:
+            error(
+                f"{path}.burst",
+                f"'{spec.burst}' is smaller than one full frame ({frame} bytes: MTU "
+                f"{mtu or DEFAULT_MTU} + {ETHERNET_HEADER}); tbf would drop every full-size "
+                "packet",
+            )
+            burst = None
+        ok = ok and burst is not None
+    if spec.latency is not None:
+        latency = parse_time(f"{path}.latency", spec.latency, error)
+        ok = ok and latency is not None
+    if spec.delay is not None:
+        delay = parse_time(f"{path}.delay", spec.delay, error)
+        ok = ok and delay is not None
+    if spec.jitter is not None:
+        jitter = parse_time(f"{path}.jitter", spec.jitter, error)
+        if jitter is not None and delay is not None and jitter > delay:
+            error(
+                f"{path}.jitter",
+                f"'{spec.jitter}' is more than the delay '{spec.delay}'; netem would clip "
+                "the delay at zero and reorder packets",
+            )
+            jitter = None
+        ok = ok and jitter is not None
+    if spec.loss is not None:
+        loss = parse_percent(f"{path}.loss", spec.loss, error)
+        ok = ok and loss is not None
+    if not ok or (rate is None and delay is None and loss is None):
+        return None
+    if rate is not None:
+        frame = (mtu or DEFAULT_MTU) + ETHERNET_HEADER
+        burst = burst or max(rate * BURST_TIME // 8_000_000, BURST_FRAMES * frame)
+        latency = latency or LATENCY_DEFAULT
+    shown = tuple((key, str(value).lower()) for key, value in written)
+    return Shaping(rate, burst, latency, delay, jitter, loss, shown)
+
+
+def tap_keys(path: str, spec: InterfaceSpec, error: Error) -> tuple[str | None, str | None]:
+    """A TAP's owner and group as the script writes them (None: root only), after checking
+    that only a TAP sets them and that no veth-only key is set on a TAP."""
+    if spec.kind != "tap":
+        for key in TAP_ONLY:
+            if getattr(spec, key) is not None:
+                error(f"{path}.{key}", f'{key} is for TAP devices; set kind = "tap"')
+        return None, None
+    for key in ("peer", "outer"):
+        if getattr(spec, key) is not None:
+            error(
+                f"{path}.{key}",
+                f"a TAP has no other end: {key} is for veth interfaces (use bridge to make "
+                "the TAP a port of a bridge)",
+            )
+    return (
+        _account(f"{path}.owner", spec.owner, "user", error),
+        _account(f"{path}.group", spec.group, "group", error),
+    )
+
+
+def _account(path: str, value: str | int | None, what: str, error: Error) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, int) or value.isdigit():
+        number = int(value)
+        if not 0 <= number <= ID_MAX:
+            error(path, f"{value} is not a {what} id (0 to {ID_MAX})")
+            return None
+        return str(number)
+    if not ACCOUNT_RE.match(value) or len(value) > ACCOUNT_MAX:
+        error(
+            path,
+            f"'{value}' is not a {what} name: at most {ACCOUNT_MAX} of [a-z0-9_.-], starting "
+            "with a letter or '_' (or give the number)",
+        )
+        return None
+    return value
