@@ -20,6 +20,8 @@ Error = Callable[[str, str], None]
 RATE_UNITS = {"bit": 1, "kbit": 10**3, "mbit": 10**6, "gbit": 10**9}
 SIZE_UNITS = {"b": 1, "kb": 1024, "mb": 1024**2}
 TIME_UNITS = {"us": 1, "ms": 1000, "s": 1_000_000}
+# What the smallest unit counts, for "not a whole number of ...".
+SMALLEST = {"bit": "bits", "b": "bytes", "us": "microseconds"}
 RATE_MIN, RATE_MAX = 10**3, 100 * 10**9  # 1kbit .. 100gbit
 TIME_MAX = 60_000_000  # 60 s: far beyond any WAN a lab emulates
 LATENCY_DEFAULT = 50_000  # 50 ms of queue: TCP keeps the link full without bufferbloat
@@ -63,7 +65,7 @@ def _amount(
     except InvalidOperation:  # pragma: no cover - the pattern admits only decimals
         return None
     if value != value.to_integral_value():
-        error(path, f"'{text}' is not a whole number of {min(units, key=units.__getitem__)}")
+        error(path, f"'{text}' is not a whole number of {SMALLEST[next(iter(units))]}")
         return None
     return int(value)
 
