@@ -287,7 +287,7 @@ check_links() {
 		END { for (i = 1; i <= n; i++) print o[i], u[o[i]] }' "$T/plan" >"$T/qdiscs"
 	while read -r kind users; do
 		qdisc_available "$kind" ||
-			die "the kernel has no $kind qdisc (sch_$kind), which $users need; nothing was changed"
+			die "the kernel has no $kind qdisc (sch_$kind), needed by $users; nothing was changed"
 	done <"$T/qdiscs"
 }
 

@@ -1,9 +1,7 @@
-"""Link properties: validating TAP keys and per-interface shaping and impairments.
+"""Pass: each interface's link properties, its TAP keys and its egress shaping.
 
-The whole-lab checker (nsgen.validate) calls `tap_keys` and `shaping` for every declared
-interface; each reports its problems with their key paths through `error` and returns what
-was well formed. Values become the kernel's units here (bits per second, bytes,
-microseconds), so that the script can compare what `tc -j` reports with plain numbers.
+Values become the kernel's units here (bits per second, bytes, microseconds), so that the
+script can compare what `tc -j` reports with plain numbers.
 """
 
 from __future__ import annotations
@@ -14,6 +12,7 @@ from decimal import Decimal, InvalidOperation
 
 from nsgen.lab import Shaping
 from nsgen.model import InterfaceSpec
+from nsgen.validate.context import Context
 
 Error = Callable[[str, str], None]
 
@@ -42,6 +41,12 @@ ACCOUNT_MAX = 32
 ID_MAX = 2**32 - 2  # (uid_t)-1 means "unset" to the kernel
 
 TAP_ONLY = ("owner", "group")
+
+
+def link_properties(ctx: Context) -> None:
+    for iface in ctx.ifaces.values():
+        iface.owner, iface.group = tap_keys(iface.path, iface.spec, ctx.error)
+        iface.shaping = shaping(iface.path, iface.spec, iface.spec.mtu, ctx.error)
 
 
 def _amount(

@@ -1,0 +1,83 @@
+"""Pass: routes, each with a gateway on one of its namespace's subnets."""
+
+from __future__ import annotations
+
+from ipaddress import ip_address, ip_network
+
+from nsgen.lab import HOST, IPInterface, IPNetwork, Route, where
+from nsgen.model import RouteSpec
+from nsgen.validate.context import Context
+
+
+def routes(ctx: Context) -> None:
+    tables: list[tuple[str, str | None, list[RouteSpec]]] = [
+        (HOST, None, list(ctx.spec.host.routes))
+    ]
+    tables += [
+        (key, ctx.namespaces[key], list(ns.routes))
+        for key, ns in ctx.spec.namespaces.items()
+        if key in ctx.namespaces
+    ]
+    for ns_key, namespace, specs in tables:
+        base: list[str | int] = ["host"] if namespace is None else ["namespaces", ns_key]
+        seen: dict[tuple[int, str], str] = {}
+        for path, spec in ctx.indexed([*base, "routes"], specs):
+            subnets = [h.address for h in ctx.held.get(ns_key, [])]
+            route = _route(ctx, path, namespace, spec, subnets)
+            if route is None:
+                continue
+            ident = (route.via.version, route.to_text)
+            first = seen.setdefault(ident, path)
+            if first != path:
+                ctx.error(f"{path}.to", f"a route to {route.to_text} is already at {first}")
+                continue
+            ctx.routes.append(route)
+
+
+def _route(
+    ctx: Context, path: str, namespace: str | None, spec: RouteSpec, subnets: list[IPInterface]
+) -> Route | None:
+    to: IPNetwork | None = None
+    ok = True
+    try:
+        via = ip_address(spec.via)
+    except ValueError:
+        ctx.error(f"{path}.via", f"'{spec.via}' is not an IPv4 or IPv6 address")
+        return None
+    if spec.to == "default":
+        if namespace is None:
+            ctx.error(
+                f"{path}.to",
+                "the host's default route is not the lab's to change; route the lab's "
+                "subnets instead",
+            )
+            ok = False
+    else:
+        try:
+            to = ip_network(spec.to)
+        except ValueError:
+            try:
+                loose = ip_network(spec.to, strict=False)
+                ctx.error(f"{path}.to", f"'{spec.to}' has host bits set; did you mean {loose}?")
+            except ValueError:
+                ctx.error(
+                    f"{path}.to", f"'{spec.to}' is not a network (e.g. 10.2.0.0/24) or 'default'"
+                )
+            return None
+        if to.version != via.version:
+            ctx.error(
+                path,
+                f"route to {to} (IPv{to.version}) via {via} (IPv{via.version}): families differ",
+            )
+            return None
+    connected = [s for s in subnets if s.version == via.version and via in s.network]
+    if not connected:
+        ctx.error(
+            f"{path}.via",
+            f"gateway {via} is not inside any subnet of {where(namespace)}'s interfaces",
+        )
+        ok = False
+    elif any(s.ip == via for s in subnets):
+        ctx.error(f"{path}.via", f"gateway {via} is an address of {where(namespace)} itself")
+        ok = False
+    return Route(namespace, to, via) if ok else None
