@@ -898,8 +898,8 @@ function canon(t, v) { return ((t, v) in ids) ? ids[t, v] : v }
 function tapdrift(f,    key) {
 	key = f[2] SUBSEP f[3]
 	if (istun[key] != "tap") return "not a TAP"
-	if (canon("u", f[4]) != canon("u", tunuser[key])) return "owner " tunuser[key]
-	if (canon("g", f[5]) != canon("g", tungroup[key])) return "group " tungroup[key]
+	if (canon("u", f[4]) != canon("u", tunuser[key])) return "owner " (tunuser[key] == "-" ? "unset" : tunuser[key])
+	if (canon("g", f[5]) != canon("g", tungroup[key])) return "group " (tungroup[key] == "-" ? "unset" : tungroup[key])
 	return ""
 }
 function tap_up(r, f,    n, d, s, x) {

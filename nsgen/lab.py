@@ -63,6 +63,20 @@ class Shaping:
             parts.append(f"loss {values['loss']}")
         return ", ".join(parts)
 
+    def detail(self) -> str:
+        """The summary with tbf's derived burst and latency spelt out."""
+        text = self.summary()
+        if self.rate is None or self.latency is None:
+            return text
+        rate = f"rate {self.text('rate')}"
+        full = f"{rate} (burst {self.burst}b, latency {micros_text(self.latency)})"
+        return text.replace(rate, full, 1)
+
+
+def micros_text(micros: int) -> str:
+    """A time as tc reads it: "50ms", or "1500us" when not a whole number of milliseconds."""
+    return f"{micros // 1000}ms" if micros % 1000 == 0 else f"{micros}us"
+
 
 @dataclass(frozen=True)
 class End:

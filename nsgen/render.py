@@ -14,7 +14,7 @@ import jinja2
 
 from nsgen import __version__
 from nsgen.errors import printable
-from nsgen.lab import End, IPInterface, IPNetwork, Lab, Shaping, where
+from nsgen.lab import End, IPInterface, IPNetwork, Lab, Shaping, micros_text, where
 from nsgen.plan import (
     CHILD_HANDLE,
     ROOT_HANDLE,
@@ -148,7 +148,8 @@ def qdisc_fields(kind: str, shaping: Shaping) -> list[str]:
 def qdisc_options(kind: str, shaping: Shaping) -> str:
     """The tc options: as the topology wrote them, with tbf's derived burst and latency."""
     if kind == "tbf":
-        rate, latency = shaping.text("rate"), _time(shaping.latency)
+        assert shaping.latency is not None
+        rate, latency = shaping.text("rate"), micros_text(shaping.latency)
         return f"tbf rate {rate} burst {shaping.burst}b latency {latency}"
     options = "netem"
     if shaping.delay is not None:
@@ -158,11 +159,6 @@ def qdisc_options(kind: str, shaping: Shaping) -> str:
     if shaping.loss is not None:
         options += f" loss {shaping.loss}%"
     return options
-
-
-def _time(micros: int | None) -> str:
-    assert micros is not None
-    return f"{micros // 1000}ms" if micros % 1000 == 0 else f"{micros}us"
 
 
 # By type, not a match statement: this runs once per operation of labs with thousands.
@@ -248,7 +244,7 @@ def summary(lab: Lab) -> list[str]:
     routes = [f"  {where(r.namespace)}: {r.to_text} via {r.via}" for r in lab.routes]
     tail = ["", "Routes:", *routes] if routes else []
     shaped = [
-        f"  {where(namespace)}:{dev}: {shaping_text(shaping)}"
+        f"  {where(namespace)}:{dev}: {shaping.detail()}"
         for namespace, dev, shaping in shaped_devices(lab)
     ]
     tail += ["", "Egress shaping and impairments:", *shaped] if shaped else []
@@ -267,19 +263,6 @@ def shaped_devices(lab: Lab) -> list[tuple[str | None, str, Shaping]]:
     out = [(e.namespace, e.name, e.shaping) for v in lab.veths for e in (v.a, v.b)]
     out += [(t.namespace, t.name, t.shaping) for t in lab.taps]
     return [(n, d, s) for n, d, s in out if s is not None]
-
-
-def shaping_text(shaping: Shaping) -> str:
-    """The summary line with tbf's derived values spelt out."""
-    text = shaping.summary()
-    if shaping.rate is not None:
-        text = text.replace(
-            f"rate {shaping.text('rate')}",
-            f"rate {shaping.text('rate')} (burst {shaping.burst}b, latency "
-            f"{_time(shaping.latency)})",
-            1,
-        )
-    return text
 
 
 def host_effects(lab: Lab) -> str:

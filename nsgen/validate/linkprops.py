@@ -108,63 +108,62 @@ def parse_percent(path: str, text: str, error: Error) -> str | None:
     return match.group(1)
 
 
+def parse_size(path: str, text: str, error: Error) -> int | None:
+    return _amount(path, text, SIZE_UNITS, "a size", "32kb", error)
+
+
+PARSERS: dict[str, Callable[[str, str, Error], int | str | None]] = {
+    "rate": parse_rate,
+    "burst": parse_size,
+    "latency": parse_time,
+    "delay": parse_time,
+    "jitter": parse_time,
+    "loss": parse_percent,
+}
+
+
 def shaping(path: str, spec: InterfaceSpec, mtu: int | None, error: Error) -> Shaping | None:
-    """The interface's egress shaping, or None when it declares none (or only bad values)."""
-    written = [
-        (key, getattr(spec, key))
-        for key in ("rate", "burst", "latency", "delay", "jitter", "loss")
-        if getattr(spec, key) is not None
-    ]
+    """The interface's egress shaping, or None when it declares none (or any bad value)."""
+    written = [(k, getattr(spec, k)) for k in PARSERS if getattr(spec, k) is not None]
     if not written:
         return None
     for key, needs in (("burst", "rate"), ("latency", "rate"), ("jitter", "delay")):
         if getattr(spec, key) is not None and getattr(spec, needs) is None:
             error(f"{path}.{key}", f"{key} goes with {needs}; set {needs} too")
-    ok = True
-    rate = burst = latency = delay = jitter = None
-    loss = None
-    if spec.rate is not None:
-        rate = parse_rate(f"{path}.rate", spec.rate, error)
-        ok = ok and rate is not None
-    if spec.burst is not None:
-        burst = _amount(f"{path}.burst", spec.burst, SIZE_UNITS, "a size", "32kb", error)
-        frame = (mtu or DEFAULT_MTU) + ETHERNET_HEADER
-        if burst is not None and burst < frame:
-            error(
-                f"{path}.burst",
-                f"'{spec.burst}' is smaller than one full frame ({frame} bytes: MTU "
-                f"{mtu or DEFAULT_MTU} + {ETHERNET_HEADER}); tbf would drop every full-size "
-                "packet",
-            )
-            burst = None
-        ok = ok and burst is not None
-    if spec.latency is not None:
-        latency = parse_time(f"{path}.latency", spec.latency, error)
-        ok = ok and latency is not None
-    if spec.delay is not None:
-        delay = parse_time(f"{path}.delay", spec.delay, error)
-        ok = ok and delay is not None
-    if spec.jitter is not None:
-        jitter = parse_time(f"{path}.jitter", spec.jitter, error)
-        if jitter is not None and delay is not None and jitter > delay:
-            error(
-                f"{path}.jitter",
-                f"'{spec.jitter}' is more than the delay '{spec.delay}'; netem would clip "
-                "the delay at zero and reorder packets",
-            )
-            jitter = None
-        ok = ok and jitter is not None
-    if spec.loss is not None:
-        loss = parse_percent(f"{path}.loss", spec.loss, error)
-        ok = ok and loss is not None
-    if not ok or (rate is None and delay is None and loss is None):
+    values = {key: PARSERS[key](f"{path}.{key}", text, error) for key, text in written}
+    frame = (mtu or DEFAULT_MTU) + ETHERNET_HEADER
+    burst, delay, jitter = values.get("burst"), values.get("delay"), values.get("jitter")
+    if isinstance(burst, int) and burst < frame:
+        error(
+            f"{path}.burst",
+            f"'{spec.burst}' is smaller than one full frame ({frame} bytes: MTU "
+            f"{mtu or DEFAULT_MTU} + {ETHERNET_HEADER}); tbf would drop every full-size packet",
+        )
         return None
-    if rate is not None:
-        frame = (mtu or DEFAULT_MTU) + ETHERNET_HEADER
+    if isinstance(jitter, int) and isinstance(delay, int) and jitter > delay:
+        error(
+            f"{path}.jitter",
+            f"'{spec.jitter}' is more than the delay '{spec.delay}'; netem would clip the "
+            "delay at zero and reorder packets",
+        )
+        return None
+    if None in values.values() or not {"rate", "delay", "loss"} & values.keys():
+        return None
+    rate = values.get("rate")
+    latency = values.get("latency")
+    if isinstance(rate, int):
         burst = burst or max(rate * BURST_TIME // 8_000_000, BURST_FRAMES * frame)
         latency = latency or LATENCY_DEFAULT
-    shown = tuple((key, str(value).lower()) for key, value in written)
-    return Shaping(rate, burst, latency, delay, jitter, loss, shown)
+    loss = values.get("loss")
+    return Shaping(
+        rate if isinstance(rate, int) else None,
+        burst if isinstance(burst, int) else None,
+        latency if isinstance(latency, int) else None,
+        delay if isinstance(delay, int) else None,
+        jitter if isinstance(jitter, int) else None,
+        loss if isinstance(loss, str) else None,
+        tuple((key, text.lower()) for key, text in written),
+    )
 
 
 def tap_keys(path: str, spec: InterfaceSpec, error: Error) -> tuple[str | None, str | None]:
