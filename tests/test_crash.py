@@ -64,7 +64,7 @@ def test_down_converges_after_a_crash_after_any_operation(
     lab.up()
     reference = lab.snapshot(indexes=False)
     total = operations(lab, "down")
-    assert total > 3
+    assert total >= 3  # tap: its namespace, its bridge, its TAP
     for cut in range(total + 1):
         where = f"down killed after {cut} of {total}"
         # A half torn-down lab is brought back by up ...
