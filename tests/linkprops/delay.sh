@@ -424,6 +424,8 @@ BEGIN {
 		if (rec ~ /^source /) { recsource = rec; continue }
 		if (!(rec in recorded)) { recorded[rec] = 1; recrow[++nrec] = rec }
 	}
+	# The kinds this script can undo (extra_row). A new kind of object adds its plan row, its
+	# name here and its removal in extra_row; rows of kinds not listed are kept in the record.
 	nk = split("netns bridge veth link addr route fwd tap qdisc", k, " ")
 	for (i = 1; i <= nk; i++) known[k[i]] = 1
 	FWD_OFF = "sh -c \"echo 0 >/proc/sys/net/ipv4/ip_forward && echo 0 >/proc/sys/net/ipv6/conf/all/forwarding\""
@@ -1161,10 +1163,11 @@ up() {
 # are found by their network namespace's inode, the one its /run/netns file shows.
 stop_processes() {
 	[ -s "$T/stop" ] || return 0
-	stat -L -c '%i %n' /proc/[0-9]*/ns/net 2>/dev/null | awk -v f="$T/stop" -v lab="$LAB" -v dry="$DRY_RUN" -v out="$T/pids" '
+	stat -L -c '%i %n' /proc/[0-9]*/ns/net 2>/dev/null | awk -v f="$T/stop" -v lab="$LAB" -v dry="$DRY_RUN" -v out="$T/pids" -v self="$$" '
 		BEGIN { while ((getline l < f) > 0) { split(l, a, " "); ns[a[2]] = a[1] } }
 		$1 in ns {
 			pid = $2; sub(/^\/proc\//, "", pid); sub(/\/.*/, "", pid)
+			if (pid == self) next
 			comm = "?"; file = "/proc/" pid "/comm"; getline comm < file; close(file)
 			printf "%s: %s: %s pid %s (%s)\n", lab, ns[$1], dry ? "would stop" : "stopping", pid, comm
 			print pid, $1 > out
