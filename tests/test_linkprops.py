@@ -347,3 +347,36 @@ def test_tap_owner_that_does_not_exist_is_refused(tap_lab: tuple[LabFactory, Pat
         f"{lab.prefix}sw:vm0, does not exist on this host\n"
     )
     assert state_changes(before, host_state(lab.prefix)) == []
+
+
+def test_tap_deleted_is_repaired_and_removed_tap_is_pruned(
+    tap_lab: tuple[LabFactory, Path], tmp_path: Path
+) -> None:
+    factory, topology = tap_lab
+    lab = factory(topology)
+    lab.up()
+    sw = f"{lab.prefix}sw"
+    run(["ip", "-n", sw, "link", "del", "dev", "vm0"])
+    status = lab.sh("status")
+    assert status.returncode == 3
+    assert f"missing    tap {sw}:vm0 owner nobody group 65534" in status.stdout
+    lab.up()
+    assert lab.sh("status").returncode == 0
+    assert attach(sw, "vm0", 65534, 65534).returncode == 0
+
+    # The next version of the lab has no TAP: up removes it, the rest stays as it was.
+    without = tmp_path / "without.toml"
+    start, end = TAP_LAB.index("[namespaces.sw.interfaces.vm0]"), TAP_LAB.index("[namespaces.h1")
+    without.write_text(TAP_LAB[:start] + "[namespaces.sw]\n\n" + TAP_LAB[end:])
+    v2 = factory(without)
+    status = v2.sh("status")
+    assert status.returncode == 3
+    assert f"extra      tap {sw}:vm0" in status.stdout
+    h1 = run(["ip", "-n", f"{lab.prefix}h1", "-j", "link", "show", "dev", "eth0"]).stdout
+    v2.up()
+    gone = run(["ip", "-n", sw, "link", "show", "dev", "vm0"], check=False)
+    assert gone.returncode != 0
+    assert run(["ip", "-n", f"{lab.prefix}h1", "-j", "link", "show", "dev", "eth0"]).stdout == h1
+    assert v2.sh("status").returncode == 0
+    v2.down()
+    assert host_residue(lab.prefix) == []
