@@ -303,6 +303,7 @@ def render(plan: Plan, prefix: str = "") -> str:
         any(b.namespace is None and b.addresses for b in lab.bridges)
         or any(e.namespace is None and e.addresses for v in lab.veths for e in (v.a, v.b))
         or any(r.namespace is None for r in lab.routes)
+        or any(t.namespace is None and t.addresses for t in lab.taps)
     )
     template = _environment().get_template("script.sh.j2")
     return template.render(
