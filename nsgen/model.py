@@ -40,9 +40,18 @@ class RouteSpec:
 
 @dataclass(frozen=True)
 class InterfaceSpec:
-    """A veth end. Set `bridge` or `peer`, or be the target of another interface's `peer`."""
+    """A veth end (set `bridge` or `peer`, or be the target of another interface's `peer`),
+    or with `kind = "tap"` a TAP device for a VM."""
 
-    bridge: str | None = doc("Bridge whose port the other end of this veth becomes.", default=None)
+    kind: Literal["veth", "tap"] = doc(
+        '"veth" (default) or "tap": a persistent TAP device that a VM (qemu) attaches to.',
+        default="veth",
+    )
+    bridge: str | None = doc(
+        "Bridge whose port the other end of this veth becomes; for a TAP, the bridge (in the "
+        "same namespace) the TAP itself is a port of.",
+        default=None,
+    )
     peer: str | None = doc(
         'The other end of this veth pair, as "NAMESPACE:INTERFACE" or "host:NAME".', default=None
     )
@@ -57,6 +66,31 @@ class InterfaceSpec:
         'Unicast MAC address, e.g. "02:00:00:00:00:11"; default: derived from the names.',
         default=None,
     )
+    owner: str | int | None = doc(
+        "TAP only: the user (name or number) allowed to attach to it without privileges.",
+        default=None,
+    )
+    group: str | int | None = doc(
+        "TAP only: the group (name or number) allowed to attach to it without privileges.",
+        default=None,
+    )
+    rate: str | None = doc(
+        'Egress rate limit (tbf), e.g. "10mbit", "500kbit", "1gbit".', default=None
+    )
+    burst: str | None = doc(
+        'With rate: tbf\'s bucket size, e.g. "32kb"; default: 10 ms at the rate, at least '
+        "two full frames.",
+        default=None,
+    )
+    latency: str | None = doc(
+        'With rate: how long a packet may wait in tbf\'s queue, e.g. "50ms"; default "50ms".',
+        default=None,
+    )
+    delay: str | None = doc('Egress delay (netem), e.g. "20ms", "500us".', default=None)
+    jitter: str | None = doc(
+        'With delay: random variation of the delay (netem), e.g. "5ms".', default=None
+    )
+    loss: str | None = doc('Egress packet loss (netem), e.g. "1%", "0.5%".', default=None)
 
 
 @dataclass(frozen=True)
@@ -66,7 +100,7 @@ class NamespaceSpec:
     forwarding: bool = doc("Turn IPv4 and IPv6 forwarding on inside it (a router).", default=False)
     routes: list[RouteSpec] = doc("Static routes.", default_factory=list)
     interfaces: dict[str, InterfaceSpec] = doc(
-        "Its veth ends, by device name.", default_factory=dict
+        "Its veth ends and TAP devices, by device name.", default_factory=dict
     )
 
 
@@ -75,7 +109,7 @@ class HostSpec:
     """The host (root) namespace: interfaces the lab adds there, and routes towards the lab."""
 
     interfaces: dict[str, InterfaceSpec] = doc(
-        'Veth ends in the host namespace; others refer to them as "host:NAME".',
+        'Veth ends and TAP devices in the host namespace; others refer to them as "host:NAME".',
         default_factory=dict,
     )
     routes: list[RouteSpec] = doc(

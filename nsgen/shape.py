@@ -152,8 +152,10 @@ def _converter(hint: Any) -> Converter:
         return read_choice
     if origin in (types.UnionType, typing.Union):
         # `X | None` only says the key is optional: TOML has no null, so a value must be an X.
-        (only,) = [arg for arg in get_args(hint) if arg is not type(None)]
-        return _converter(only)
+        kinds = [arg for arg in get_args(hint) if arg is not type(None)]
+        if len(kinds) == 1:
+            return _converter(kinds[0])
+        return _either(tuple(kinds))
     if origin is list:
         item = _converter(get_args(hint)[0])
 
@@ -186,6 +188,19 @@ def _converter(hint: Any) -> Converter:
         return _wrong(expected, value, loc, issues)
 
     return read_scalar
+
+
+def _either(kinds: tuple[type, ...]) -> Converter:
+    """A scalar of one of several types (`owner = "alice"` or `owner = 1000`)."""
+    expected = " or ".join(_EXPECTED[k] for k in kinds)
+
+    def read_either(value: object, loc: Loc, issues: Issues) -> Any:
+        for kind in kinds:
+            if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
+                return value
+        return _wrong(expected, value, loc, issues)
+
+    return read_either
 
 
 def _record(cls: type, value: object, loc: Loc, issues: Issues) -> Any:

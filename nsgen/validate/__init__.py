@@ -23,9 +23,11 @@ from nsgen.validate import (
     devices,
     interfaces,
     limits,
+    linkprops,
     links,
     names,
     routes,
+    taps,
 )
 from nsgen.validate.context import (
     IFINDEX_RE,
@@ -46,6 +48,8 @@ PASSES: tuple[tuple[str, Pass], ...] = (
     ("namespaces", names.namespaces),
     ("bridges", bridges.bridges),
     ("interfaces", interfaces.interfaces),
+    ("link-properties", linkprops.link_properties),
+    ("taps", taps.taps),
     ("links", links.links),
     ("kernel-limits", limits.limits),
     ("unique-devices", devices.unique_devices),
@@ -87,4 +91,5 @@ def _lab(ctx: Context) -> Lab:
         routes=tuple(ctx.routes),
         checks=tuple(ctx.checks),
         neighbour_table=ctx.spec.host.neighbour_table,
+        taps=tuple(ctx.taps),
     )

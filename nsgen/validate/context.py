@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from nsgen.errors import Issue
-from nsgen.lab import Bridge, Check, IPInterface, Route, Veth, where
+from nsgen.lab import Bridge, Check, IPInterface, Route, Shaping, Tap, Veth, where
 from nsgen.load import Source
 from nsgen.model import InterfaceSpec, TopologySpec
 from nsgen.shape import key_path
@@ -45,6 +45,9 @@ class Iface:
     path: str
     spec: InterfaceSpec
     addresses: list[IPInterface] = field(default_factory=list)
+    owner: str | None = None  # a TAP's, as the script writes it
+    group: str | None = None
+    shaping: Shaping | None = None
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,7 @@ class Context:
     bridges: dict[str, Bridge] = field(default_factory=dict)  # by the name written
     ifaces: dict[tuple[str, str], Iface] = field(default_factory=dict)  # (ns key, name key)
     veths: list[Veth] = field(default_factory=list)
+    taps: list[Tap] = field(default_factory=list)
     held: dict[str, list[Held]] = field(default_factory=dict)  # by namespace key ("host")
     routes: list[Route] = field(default_factory=list)
     checks: list[Check] = field(default_factory=list)

@@ -24,3 +24,5 @@ def unique_devices(ctx: Context) -> None:
     for veth in ctx.veths:
         for end in (veth.a, veth.b):
             claim(end.namespace, end.name, end.key or f"{veth.a.key}.outer")
+    for tap in ctx.taps:
+        claim(tap.namespace, tap.name, tap.key)
