@@ -95,6 +95,16 @@ class Check:
 
 
 @dataclass(frozen=True)
+class Assigned:
+    """A subnet that a pool of [addressing] gave one L2 segment, and what it numbered there."""
+
+    pool: IPNetwork
+    segment: str  # "bridge lan1", or "pair r1:eth0 <-> r2:eth0" (final names)
+    subnet: IPNetwork
+    addresses: tuple[tuple[str, IPInterface], ...]  # ("ns:dev", address), in numbering order
+
+
+@dataclass(frozen=True)
 class Lab:
     name: str
     source_name: str
@@ -104,6 +114,7 @@ class Lab:
     veths: tuple[Veth, ...]
     routes: tuple[Route, ...]
     checks: tuple[Check, ...] = ()
+    assigned: tuple[Assigned, ...] = ()  # by the address pools, segment by segment
 
     @property
     def mark(self) -> str:

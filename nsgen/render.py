@@ -181,7 +181,23 @@ def summary(lab: Lab) -> list[str]:
     head = [f"Namespaces ({len(lab.namespaces)}): {namespaces or '-'}", ""]
     routes = [f"  {where(r.namespace)}: {r.to_text} via {r.via}" for r in lab.routes]
     tail = ["", "Routes:", *routes] if routes else []
-    return head + lines + tail
+    return head + lines + tail + pools_summary(lab)
+
+
+def pools_summary(lab: Lab) -> list[str]:
+    """Which subnet each pool gave each segment: every address on these was assigned."""
+    if not lab.assigned:
+        return []
+    pools = sorted({a.pool for a in lab.assigned}, key=lambda p: p.version)
+    subnets: dict[str, list[str]] = {}
+    for assigned in lab.assigned:
+        subnets.setdefault(assigned.segment, []).append(str(assigned.subnet))
+    width = max(len(segment) for segment in subnets)
+    return [
+        "",
+        f"Assigned from the pools ({', '.join(map(str, pools))}), by segment:",
+        *(f"  {segment:<{width}}  {' '.join(nets)}" for segment, nets in subnets.items()),
+    ]
 
 
 def host_effects(lab: Lab) -> str:

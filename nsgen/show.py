@@ -41,6 +41,16 @@ class Place:
 
 
 @dataclass(frozen=True)
+class Assigned:
+    """A subnet an address pool gave one segment, and the addresses it numbered there."""
+
+    pool: str
+    segment: str
+    subnet: str
+    addresses: dict[str, str]  # "ns:dev" -> address
+
+
+@dataclass(frozen=True)
 class View:
     name: str
     source: str
@@ -48,6 +58,7 @@ class View:
     mark: str
     state_dir: str
     namespaces: tuple[Place, ...]
+    assigned: tuple[Assigned, ...]
 
 
 def view(lab: Lab) -> View:
@@ -85,6 +96,15 @@ def view(lab: Lab) -> View:
         lab.mark,
         lab.state_dir,
         tuple(place(namespace, forwarding) for namespace, forwarding in places),
+        tuple(
+            Assigned(
+                str(a.pool),
+                a.segment,
+                str(a.subnet),
+                {ref: str(address) for ref, address in a.addresses},
+            )
+            for a in lab.assigned
+        ),
     )
 
 
@@ -100,6 +120,7 @@ def to_text(lab: Lab) -> str:
         f"  mark       {shown.mark} (alias of every device it creates in the host namespace)",
         f"  state dir  {shown.state_dir}",
     ]
+    pooled = {(ref, address) for a in shown.assigned for ref, address in a.addresses.items()}
     for place in shown.namespaces:
         title = HOST if place.name == HOST else f"namespace {place.name}"
         out += ["", title + (" (forwarding)" if place.forwarding else "")]
@@ -113,7 +134,11 @@ def to_text(lab: Lab) -> str:
                 ("mtu", device.mtu),
                 ("mac", device.mac),
             ]
-            fields += [("address", address) for address in device.addresses]
+            ref = f"{place.name}:{device.name}"
+            fields += [
+                ("address", address + (" (pool)" if (ref, address) in pooled else ""))
+                for address in device.addresses
+            ]
             out += [f"    {key:<8} {value}" for key, value in fields if value is not None]
         out += [f"  route {route.to} via {route.via}" for route in place.routes]
     return "\n".join(out) + "\n"

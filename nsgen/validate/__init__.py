@@ -16,7 +16,17 @@ from nsgen.lab import Lab, Namespace
 from nsgen.load import Source
 from nsgen.model import TopologySpec
 from nsgen.shape import key_path
-from nsgen.validate import addresses, bridges, checks, devices, interfaces, links, names, routes
+from nsgen.validate import (
+    addresses,
+    bridges,
+    checks,
+    devices,
+    interfaces,
+    links,
+    names,
+    pools,
+    routes,
+)
 from nsgen.validate.context import (
     IFINDEX_RE,
     NAME_RE,
@@ -37,6 +47,8 @@ PASSES: tuple[tuple[str, Pass], ...] = (
     ("bridges", bridges.bridges),
     ("interfaces", interfaces.interfaces),
     ("links", links.links),
+    ("segments", pools.segments),
+    ("pools", pools.pools),
     ("unique-devices", devices.unique_devices),
     ("unique-addresses", addresses.unique_addresses),
     ("held-addresses", addresses.held_addresses),
@@ -75,4 +87,5 @@ def _lab(ctx: Context) -> Lab:
         veths=tuple(ctx.veths),
         routes=tuple(ctx.routes),
         checks=tuple(ctx.checks),
+        assigned=tuple(ctx.assigned),
     )
