@@ -39,6 +39,8 @@ NAMESPACES='ns1 ns2'
 HOST_L3=0
 # 1 when the lab has devices only visible from inside a namespace: then up looks into those.
 NS_READS=1
+# 1 when a namespace of the lab has sysctls: up checks that the kernel has every key first.
+SYSCTLS=0
 
 # The plan: one line per operation, "KIND NAMESPACE OBJECT... | ip -batch command".
 # NAMESPACE "-" is the host. Creations (netns, bridge, veth) run only for what is missing;
@@ -288,6 +290,7 @@ sec == "json" {
 	next
 }
 sec == "fwd" { fwd[secns] = fwd[secns] $1; next }
+sec == "sysctl" { v = $2; for (i = 3; i <= NF; i++) v = v "," $i; sysval[secns, $1] = v; next }
 
 END {
 	if (mode == "reads" || mode == "statusreads") reads()
@@ -454,6 +457,11 @@ function status(    r, f, s, n, what, bad, total, cnt, key) {
 		} else if (f[1] == "fwd") {
 			what = "forwarding in " f[2]
 			s = (fwd[f[2]] == "11") ? "ok" : "off"
+		} else if (f[1] == "sysctl") {
+			what = "sysctl " f[3] " = " f[4] " in " f[2]; gsub(/,/, " ", what)
+			if (!((f[2], f[3]) in sysval)) s = "missing"
+			else if (sysval[f[2], f[3]] != f[4]) { s = "drifted (" sysval[f[2], f[3]] ")"; gsub(/,/, " ", s) }
+			else s = "ok"
 		} else continue
 		if (s == "ours") s = "ok"
 		total++
@@ -523,10 +531,43 @@ EOF
 			ns_ip "$ns" -6 -j route show
 			echo "== fwd $ns"
 			ns_run "$ns" cat /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv6/conf/all/forwarding
+			[ "$SYSCTLS" = 0 ] || read_sysctls "$ns"
 		else
 			ns_ip "$ns" -j link show
 		fi
 	done <"$T/reads" >>"$T/obs"
+}
+
+# ---- sysctls inside the lab's namespaces ([namespaces.NS] sysctls). Plan rows
+# "sysctl NS KEY VALUE PROBE": VALUE with its words joined by commas, PROBE the /proc/sys path
+# that shows the kernel has KEY (for a per-device key, its `default` counterpart: the device
+# may not exist yet).
+
+# Before anything changes: every key must exist in a network namespace. A new one, made by
+# unshare and gone with it, has exactly the per-namespace keys; without unshare the host's
+# own namespace is the nearest proxy.
+check_sysctls() {
+	awk '$1 == "sysctl" { print $5, $3 }' "$T/plan" | sort -u >"$T/sysctl.probe"
+	# shellcheck disable=SC2016 # a program for the sh that unshare runs
+	probe='while read -r p k; do [ -e "/proc/sys/$p" ] || echo "$k"; done'
+	if command -v unshare >/dev/null 2>&1 && unshare --net true 2>/dev/null; then
+		unshare --net sh -c "$probe" <"$T/sysctl.probe" >"$T/sysctl.missing"
+	else
+		sh -c "$probe" <"$T/sysctl.probe" >"$T/sysctl.missing"
+	fi
+	[ -s "$T/sysctl.missing" ] || return 0
+	die "the kernel has no sysctl $(tr '\n' ' ' <"$T/sysctl.missing")inside a network namespace (a host-wide key, or one this kernel lacks): nothing was changed"
+}
+
+# "KEY VALUE" for each of namespace $1's declared keys, its section of the observations.
+read_sysctls() {
+	awk -v ns="$1" '$1 == "sysctl" && $2 == ns { print $3 }' "$T/plan" >"$T/sysctl.keys"
+	[ -s "$T/sysctl.keys" ] || return 0
+	echo "== sysctl $1"
+	# shellcheck disable=SC2016 # a program for the namespace's own sh
+	ns_run "$1" sh -c 'while read -r k; do
+		v=$(tr "\t" " " <"/proc/sys/$(echo "$k" | tr ./ /.)" 2>/dev/null) && echo "$k $v"
+	done' <"$T/sysctl.keys"
 }
 
 # A veth end without its peer: left by a run killed halfway, or on its way out (the kernel
@@ -552,6 +593,7 @@ clear_strays() {
 }
 
 up() {
+	[ "$SYSCTLS" = 0 ] || check_sysctls
 	observe_host
 	[ "$NS_READS" = 0 ] || do_reads reads
 	decide up

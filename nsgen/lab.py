@@ -78,9 +78,28 @@ class Route:
 
 
 @dataclass(frozen=True)
+class Sysctl:
+    """A kernel setting inside a namespace: `key` as written ("net.ipv4.conf.eth0.rp_filter")."""
+
+    key: str
+    value: str  # as the kernel prints it, fields separated by one space
+    probe: str  # the /proc/sys path whose presence in a new namespace proves the key exists
+
+    @property
+    def path(self) -> str:
+        return proc_path(self.key)
+
+
+def proc_path(key: str) -> str:
+    """A key's file under /proc/sys: dots separate, a slash stands for a dot in a device name."""
+    return key.translate(str.maketrans("./", "/."))
+
+
+@dataclass(frozen=True)
 class Namespace:
     name: str
     forwarding: bool = False
+    sysctls: tuple[Sysctl, ...] = ()
 
 
 @dataclass(frozen=True)

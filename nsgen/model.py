@@ -72,6 +72,11 @@ class NamespaceSpec:
     interfaces: dict[str, InterfaceSpec] = doc(
         "Its veth ends, by device name.", default_factory=dict
     )
+    sysctls: dict[str, int | str] = doc(
+        'Kernel settings inside it, by key under net. ("net.ipv4.conf.all.rp_filter" = 0), '
+        "applied on every up.",
+        default_factory=dict,
+    )
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from nsgen.lab import End, IPAddress, IPInterface, IPNetwork, Lab, where
+from nsgen.lab import End, IPAddress, IPInterface, IPNetwork, Lab, Sysctl, where
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,24 @@ class EnableForwarding:
     namespace: str
 
 
-Op = AddNamespace | AddBridge | AddVeth | SetLink | AddAddress | AddRoute | EnableForwarding
+@dataclass(frozen=True)
+class SetSysctl:
+    """A kernel setting inside a namespace, written on every up (drift repair)."""
+
+    namespace: str
+    sysctl: Sysctl
+
+
+Op = (
+    AddNamespace
+    | AddBridge
+    | AddVeth
+    | SetLink
+    | AddAddress
+    | AddRoute
+    | EnableForwarding
+    | SetSysctl
+)
 
 
 @dataclass(frozen=True)
@@ -116,6 +133,8 @@ def build(lab: Lab) -> Plan:
         config[route.namespace].append(AddRoute(route.namespace, route.to, route.via))
     # Forwarding is a sysctl inside the namespace, set from the host's batch (`netns exec`).
     config[None] += [EnableForwarding(ns.name) for ns in lab.namespaces if ns.forwarding]
+    # After forwarding, which sets some of the same keys, and after every device exists.
+    config[None] += [SetSysctl(ns.name, s) for ns in lab.namespaces for s in ns.sysctls]
 
     ops += config.pop(None, [])
     for ns in lab.namespaces:

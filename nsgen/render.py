@@ -25,6 +25,7 @@ from nsgen.plan import (
     Op,
     Plan,
     SetLink,
+    SetSysctl,
 )
 
 # Wider rows would push the command column off a reviewer's screen; longer ones just overflow.
@@ -110,6 +111,15 @@ def _forwarding_row(op: EnableForwarding) -> Row:
     return ["fwd", op.namespace], f"netns exec {op.namespace} {FORWARDING}"
 
 
+def _sysctl_row(op: SetSysctl) -> Row:
+    sysctl = op.sysctl
+    # Fields are split on blanks: a value of several words is joined with commas there.
+    return (
+        ["sysctl", op.namespace, sysctl.key, sysctl.value.replace(" ", ","), sysctl.probe],
+        f'netns exec {op.namespace} sh -c "echo {sysctl.value} >/proc/sys/{sysctl.path}"',
+    )
+
+
 # By type, not a match statement: this runs once per operation of labs with thousands.
 _ROWS: dict[type, Callable[[Any], Row]] = {
     AddNamespace: _netns_row,
@@ -119,6 +129,7 @@ _ROWS: dict[type, Callable[[Any], Row]] = {
     AddAddress: _address_row,
     AddRoute: _route_row,
     EnableForwarding: _forwarding_row,
+    SetSysctl: _sysctl_row,
 }
 
 
@@ -252,6 +263,7 @@ def render(plan: Plan, prefix: str = "") -> str:
         namespaces=" ".join(plan.namespaces_in_order()),
         host_l3=1 if host_l3 else 0,
         ns_reads=1 if needs_namespace_reads(plan) else 0,
+        sysctls=1 if any(isinstance(op, SetSysctl) for op in plan.ops) else 0,
         rows=plan_rows(plan),
         checks=check_rows(plan),
         runtime=runtime,

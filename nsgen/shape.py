@@ -152,8 +152,10 @@ def _converter(hint: Any) -> Converter:
         return read_choice
     if origin in (types.UnionType, typing.Union):
         # `X | None` only says the key is optional: TOML has no null, so a value must be an X.
-        (only,) = [arg for arg in get_args(hint) if arg is not type(None)]
-        return _converter(only)
+        options = [arg for arg in get_args(hint) if arg is not type(None)]
+        if len(options) == 1:
+            return _converter(options[0])
+        return _scalars(tuple(options))
     if origin is list:
         item = _converter(get_args(hint)[0])
 
@@ -186,6 +188,18 @@ def _converter(hint: Any) -> Converter:
         return _wrong(expected, value, loc, issues)
 
     return read_scalar
+
+
+def _scalars(options: tuple[type, ...]) -> Converter:
+    """A value that may be one of several scalar types (a sysctl: 0, or "cubic")."""
+    expected = " or ".join(_EXPECTED[o] for o in options)
+
+    def read_one_of(value: object, loc: Loc, issues: Issues) -> Any:
+        if isinstance(value, options) and not (isinstance(value, bool) and bool not in options):
+            return value
+        return _wrong(expected, value, loc, issues)
+
+    return read_one_of
 
 
 def _record(cls: type, value: object, loc: Loc, issues: Issues) -> Any:

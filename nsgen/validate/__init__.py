@@ -26,6 +26,7 @@ from nsgen.validate import (
     names,
     pools,
     routes,
+    sysctls,
 )
 from nsgen.validate.context import (
     IFINDEX_RE,
@@ -53,6 +54,7 @@ PASSES: tuple[tuple[str, Pass], ...] = (
     ("unique-addresses", addresses.unique_addresses),
     ("held-addresses", addresses.held_addresses),
     ("routes", routes.routes),
+    ("sysctls", sysctls.sysctls),
     ("checks", checks.checks),
 )
 
@@ -80,7 +82,7 @@ def _lab(ctx: Context) -> Lab:
         source_name=ctx.source.name,
         source_sha256=ctx.source.sha256,
         namespaces=tuple(
-            Namespace(final, ctx.spec.namespaces[key].forwarding)
+            Namespace(final, ctx.spec.namespaces[key].forwarding, tuple(ctx.sysctls.get(key, ())))
             for key, final in ctx.namespaces.items()
         ),
         bridges=tuple(ctx.bridges.values()),

@@ -14,7 +14,17 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from nsgen.errors import Issue
-from nsgen.lab import Assigned, Bridge, Check, IPAddress, IPInterface, Route, Veth, where
+from nsgen.lab import (
+    Assigned,
+    Bridge,
+    Check,
+    IPAddress,
+    IPInterface,
+    Route,
+    Sysctl,
+    Veth,
+    where,
+)
 from nsgen.load import Source
 from nsgen.model import InterfaceSpec, TopologySpec
 from nsgen.shape import key_path
@@ -94,6 +104,7 @@ class Context:
     assigned: list[Assigned] = field(default_factory=list)
     held: dict[str, list[Held]] = field(default_factory=dict)  # by namespace key ("host")
     routes: list[Route] = field(default_factory=list)
+    sysctls: dict[str, list[Sysctl]] = field(default_factory=dict)  # by namespace key
     checks: list[Check] = field(default_factory=list)
 
     def error(self, path: str, message: str) -> None:
