@@ -134,6 +134,7 @@ class Lab:
     routes: tuple[Route, ...]
     checks: tuple[Check, ...] = ()
     assigned: tuple[Assigned, ...] = ()  # by the address pools, segment by segment
+    names: bool = False  # write /etc/netns/NS/hosts in every namespace
 
     @property
     def mark(self) -> str:

@@ -157,6 +157,11 @@ class TopologySpec:
         "The host (root) namespace: veth ends and routes the lab adds there.",
         default_factory=HostSpec,
     )
+    names: bool = doc(
+        "Write /etc/netns/NS/hosts for every namespace, naming every namespace of the lab "
+        "by its addresses, so that `ip netns exec h1 ping h2` resolves.",
+        default=False,
+    )
     addressing: AddressingSpec = doc(
         "Address pools: interfaces without `address` get theirs from these.",
         default_factory=AddressingSpec,

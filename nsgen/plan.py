@@ -97,10 +97,19 @@ class Ping:
 
 
 @dataclass(frozen=True)
+class HostName:
+    """A line of the /etc/netns/NS/hosts files (`names = true`): an address and its names."""
+
+    address: IPAddress
+    names: tuple[str, ...]  # the namespace, then "DEVICE.NAMESPACE"
+
+
+@dataclass(frozen=True)
 class Plan:
     lab: Lab
     ops: tuple[Op, ...]
     checks: tuple[Ping, ...]
+    hosts: tuple[HostName, ...] = ()  # the same file for every namespace; () without names
 
     def namespaces_in_order(self) -> list[str]:
         return [op.name for op in self.ops if isinstance(op, AddNamespace)]
@@ -139,7 +148,24 @@ def build(lab: Lab) -> Plan:
     ops += config.pop(None, [])
     for ns in lab.namespaces:
         ops += config.pop(ns.name, [])
-    return Plan(lab, tuple(ops), tuple(_checks(lab)))
+    return Plan(lab, tuple(ops), tuple(_checks(lab)), tuple(_hosts(lab)) if lab.names else ())
+
+
+def _hosts(lab: Lab) -> list[HostName]:
+    """Every address of every namespace, in plan order. The host is not named: it is not a
+    namespace of the lab, and its own name is already in its /etc/hosts."""
+    out: list[HostName] = []
+    devices: dict[str, list[tuple[str, tuple[IPInterface, ...]]]] = defaultdict(list)
+    for bridge in lab.bridges:
+        if bridge.namespace is not None:
+            devices[bridge.namespace].append((bridge.name, bridge.addresses))
+    for end in _ends(lab):
+        if end.namespace is not None:
+            devices[end.namespace].append((end.name, end.addresses))
+    for ns in lab.namespaces:
+        for device, addresses in devices[ns.name]:
+            out += [HostName(a.ip, (ns.name, f"{device}.{ns.name}")) for a in addresses]
+    return out
 
 
 def _ends(lab: Lab) -> list[End]:

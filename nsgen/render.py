@@ -152,6 +152,20 @@ def check_rows(plan: Plan) -> list[str]:
     ]
 
 
+def hosts_lines(plan: Plan) -> list[str]:
+    """The hosts file of every namespace, its first line the mark the script checks."""
+    if not plan.lab.names:
+        return []
+    lab = plan.lab.name
+    width = max((len(str(h.address)) for h in plan.hosts), default=9)
+    lines = [
+        f"# nsgen:{lab} hosts: written by nsgen for lab {lab}; up rewrites it, down removes it",
+        f"{'127.0.0.1':<{width}}  localhost",
+        f"{'::1':<{width}}  localhost ip6-localhost ip6-loopback",
+    ]
+    return lines + [f"{str(h.address):<{width}}  {' '.join(h.names)}" for h in plan.hosts]
+
+
 def summary(lab: Lab) -> list[str]:
     """The reviewer's table at the top of the script."""
     table: list[tuple[str, str, str, str]] = [("WHERE", "DEVICE", "CONNECTS TO", "ADDRESSES")]
@@ -266,6 +280,7 @@ def render(plan: Plan, prefix: str = "") -> str:
         sysctls=1 if any(isinstance(op, SetSysctl) for op in plan.ops) else 0,
         rows=plan_rows(plan),
         checks=check_rows(plan),
+        hosts=hosts_lines(plan),
         runtime=runtime,
     )
 

@@ -90,4 +90,5 @@ def _lab(ctx: Context) -> Lab:
         routes=tuple(ctx.routes),
         checks=tuple(ctx.checks),
         assigned=tuple(ctx.assigned),
+        names=ctx.spec.names,
     )
