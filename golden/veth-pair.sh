@@ -41,6 +41,8 @@ HOST_L3=0
 NS_READS=1
 # 1 when a namespace of the lab has sysctls: up checks that the kernel has every key first.
 SYSCTLS=0
+# 1 when the lab writes /etc/netns/NS/hosts (names = true).
+NAMES=0
 
 # The plan: one line per operation, "KIND NAMESPACE OBJECT... | ip -batch command".
 # NAMESPACE "-" is the host. Creations (netns, bridge, veth) run only for what is missing;
@@ -290,6 +292,7 @@ sec == "json" {
 	next
 }
 sec == "fwd" { fwd[secns] = fwd[secns] $1; next }
+sec == "hosts" { hostsfile[++nhosts] = $1; hostsstate[nhosts] = $2; next }
 sec == "sysctl" { v = $2; for (i = 3; i <= NF; i++) v = v "," $i; sysval[secns, $1] = v; next }
 
 END {
@@ -469,6 +472,11 @@ function status(    r, f, s, n, what, bad, total, cnt, key) {
 		cnt[s]++
 		printf "%-10s %s\n", s, what
 	}
+	for (r = 1; r <= nhosts; r++) {
+		total++; s = hostsstate[r]; if (s != "ok") bad++
+		cnt[s]++
+		printf "%-10s %s\n", s, "names in " hostsfile[r]
+	}
 	printf "%s: %d of %d objects ok", lab, total - bad, total
 	for (s in cnt) if (s != "ok") printf ", %d %s", cnt[s], s
 	printf "\n"
@@ -570,6 +578,92 @@ read_sysctls() {
 	done' <"$T/sysctl.keys"
 }
 
+# ---- Names (names = true): /etc/netns/NS/hosts, which `ip netns exec NS` bind-mounts over
+# /etc/hosts, in every namespace of the lab. A file is the lab's when its first line is the
+# lab's mark; $STATE/hosts lists the directories it wrote a file in, "DIR created" when nsgen
+# made the directory (down removes it once empty) and "DIR existed" when it did not.
+
+hosts_mark() { echo "# $MARK hosts: written by nsgen for lab $LAB; up rewrites it, down removes it"; }
+
+# "ok", "missing", "foreign" (not written by this lab) or "drifted" for the file in $1.
+hosts_state() {
+	if [ ! -e "$1" ]; then
+		echo missing
+	elif ! head -n 1 "$1" | cmp -s - "$T/hosts.mark"; then
+		echo foreign
+	elif cmp -s "$T/hosts" "$1"; then
+		echo ok
+	else
+		echo drifted
+	fi
+}
+
+# Before anything changes: a hosts file the lab did not write is refused like a foreign device.
+check_hosts() {
+	hosts_mark >"$T/hosts.mark"
+	hosts_file >"$T/hosts"
+	for ns in $NAMESPACES; do
+		[ "$(hosts_state "/etc/netns/$ns/hosts")" != foreign ] && continue
+		printf '%s: refusing: /etc/netns/%s/hosts exists and was not written by lab %s\n' "$LAB" "$ns" "$LAB" >&2
+		exit 1
+	done
+}
+
+write_hosts() {
+	for ns in $NAMESPACES; do
+		d=/etc/netns/$ns
+		state=$(hosts_state "$d/hosts")
+		if [ "$DRY_RUN" = 1 ]; then
+			[ "$state" = ok ] || echo "write $d/hosts"
+			continue
+		fi
+		[ -d "$STATE" ] || mkdir -p "$STATE"
+		[ -d /etc/netns ] || grep -q "^/etc/netns " "$STATE/hosts" 2>/dev/null || echo "/etc/netns created" >>"$STATE/hosts"
+		if ! grep -q "^$d " "$STATE/hosts" 2>/dev/null; then
+			# Recorded first, so a run killed here still knows the directory is nsgen's.
+			if [ -d "$d" ]; then echo "$d existed"; else echo "$d created"; fi >>"$STATE/hosts"
+			mkdir -p "$d"
+		fi
+		[ "$state" = ok ] || { cp "$T/hosts" "$d/hosts.nsgen" && mv "$d/hosts.nsgen" "$d/hosts"; }
+	done
+}
+
+# Remove the lab's hosts files that are no longer declared (all of them with $1 = all, for
+# down), and the directories nsgen made for them once empty; a file someone else wrote stays.
+prune_hosts() {
+	[ -s "$STATE/hosts" ] || return 0
+	hosts_mark >"$T/hosts.mark"
+	: >"$T/hosts.keep"
+	if [ "$1" != all ] && [ "$NAMES" = 1 ]; then
+		{
+			echo /etc/netns
+			for ns in $NAMESPACES; do echo "/etc/netns/$ns"; done
+		} >"$T/hosts.keep"
+	fi
+	# Newest first, so that /etc/netns itself (when nsgen made it) goes after the directories in it.
+	awk 'FILENAME == ARGV[1] { keep[$1] = 1; next } !($1 in keep) { gone[++n] = $0 }
+		END { while (n) print gone[n--] }' "$T/hosts.keep" "$STATE/hosts" >"$T/hosts.gone"
+	while read -r d how; do
+		if [ -e "$d/hosts" ] && [ "$(hosts_state "$d/hosts")" != foreign ]; then
+			if [ "$DRY_RUN" = 1 ]; then echo "rm $d/hosts"; else rm -f "$d/hosts"; fi
+		fi
+		[ "$how" != created ] || [ "$DRY_RUN" = 1 ] || rmdir "$d" 2>/dev/null || :
+	done <"$T/hosts.gone"
+	[ "$DRY_RUN" = 0 ] || return 0
+	awk 'FILENAME == ARGV[1] { keep[$1] = 1; next } $1 in keep' "$T/hosts.keep" "$STATE/hosts" >"$T/hosts.left"
+	if [ -s "$T/hosts.left" ]; then mv "$T/hosts.left" "$STATE/hosts"; else rm -f "$STATE/hosts"; fi
+}
+
+# The status section: each declared namespace's file.
+observe_hosts() {
+	hosts_mark >"$T/hosts.mark"
+	hosts_file >"$T/hosts"
+	echo "== hosts"
+	for ns in $NAMESPACES; do
+		echo "/etc/netns/$ns/hosts $(hosts_state "/etc/netns/$ns/hosts")"
+	done
+}
+
 # A veth end without its peer: left by a run killed halfway, or on its way out (the kernel
 # removes the veth ends of a deleted namespace's pairs a moment later, so a crashed down leaves
 # some). Remove it and wait until it is gone, so that the pair can be created again.
@@ -594,6 +688,7 @@ clear_strays() {
 
 up() {
 	[ "$SYSCTLS" = 0 ] || check_sysctls
+	[ "$NAMES" = 0 ] || check_hosts
 	observe_host
 	[ "$NS_READS" = 0 ] || do_reads reads
 	decide up
@@ -619,6 +714,8 @@ up() {
 	fi
 	say "[2/2] configuring $nns namespaces"
 	run_namespace_batches
+	[ "$NAMES" = 0 ] || write_hosts
+	[ ! -e "$STATE/hosts" ] || prune_hosts declared
 	[ "$DRY_RUN" = 1 ] || say "up"
 }
 
@@ -678,6 +775,7 @@ down() {
 			fi
 		done <"$T/loose"
 	fi
+	[ ! -e "$STATE/hosts" ] || prune_hosts all
 	[ "$DRY_RUN" = 0 ] || return 0
 	rm -rf "$STATE"
 	if [ -s "$T/gone" ] && ! wait_gone "$T/gone" 400; then
@@ -690,6 +788,7 @@ down() {
 
 status() {
 	observe_host
+	[ "$NAMES" = 0 ] || observe_hosts >>"$T/obs"
 	do_reads statusreads
 	decide status
 }

@@ -163,7 +163,7 @@ def hosts_lines(plan: Plan) -> list[str]:
         f"{'127.0.0.1':<{width}}  localhost",
         f"{'::1':<{width}}  localhost ip6-localhost ip6-loopback",
     ]
-    return lines + [f"{str(h.address):<{width}}  {' '.join(h.names)}" for h in plan.hosts]
+    return lines + [f"{h.address!s:<{width}}  {' '.join(h.names)}" for h in plan.hosts]
 
 
 def summary(lab: Lab) -> list[str]:
