@@ -77,3 +77,24 @@ def test_a_key_the_kernel_lacks_fails_up_before_any_change(
             "network namespace (a host-wide key, or one this kernel lacks): nothing was changed"
         ]
         assert host_residue(lab.prefix) == []
+
+
+def test_a_key_no_longer_declared_gets_back_the_value_it_had(
+    lab_factory: LabFactory, tmp_path: Path
+) -> None:
+    (tmp_path / "v1").mkdir()
+    (tmp_path / "v2").mkdir()
+    v1, v2 = tmp_path / "v1" / "sysctl.toml", tmp_path / "v2" / "sysctl.toml"
+    v1.write_text(LAB)
+    v2.write_text(LAB.replace('"net.ipv4.ip_local_port_range" = "20000 30000"', ""))
+    first = lab_factory(v1)
+    r1 = f"{first.prefix}r1"
+    first.up()
+    assert value(r1, "net.ipv4.ip_local_port_range") == "20000 30000"
+    second = lab_factory(v2)
+    status = second.sh("status")
+    assert f"extra      sysctl net.ipv4.ip_local_port_range = 20000 30000 in {r1}" in status.stdout
+    second.up()
+    assert value(r1, "net.ipv4.ip_local_port_range") == "32768 60999"
+    assert value(r1, "net.ipv4.conf.all.rp_filter") == "2"
+    assert second.sh("status").returncode == 0
