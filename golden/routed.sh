@@ -389,7 +389,7 @@ BEGIN {
 	}
 	# The kinds this script can undo (extra_row). A new kind of object adds its plan row, its
 	# name here and its removal in extra_row; rows of kinds not listed are kept in the record.
-	nk = split("netns bridge veth link addr route fwd sysctl", k, " ")
+	nk = split("netns bridge veth link addr route fwd sysctl macvlan", k, " ")
 	for (i = 1; i <= nk; i++) known[k[i]] = 1
 	FWD_OFF = "sh -c \"echo 0 >/proc/sys/net/ipv4/ip_forward && echo 0 >/proc/sys/net/ipv6/conf/all/forwarding\""
 }
@@ -451,6 +451,7 @@ function reads(    r, f, n, seen, out) {
 	for (r = 1; r <= rows; r++) {
 		split(line[r], f, " ")
 		if (f[1] == "bridge" && f[2] != "-") want(f[2], seen)
+		if (f[1] == "macvlan") want(f[2], seen)
 		if (f[1] == "veth" && f[2] != "-" && f[4] != "-") { want(f[2], seen); want(f[4], seen) }
 		if (f[1] == "netns" && mode == "statusreads") want(f[3], seen)
 	}
@@ -476,12 +477,12 @@ function alive(n) { return n == "-" || (!(n in going) && (n in declns) && nsstat
 function prune_reads(out,    i, f, c, p, devgoing) {
 	for (i = 1; i <= nextra; i++) {
 		split(extra[i], f, " ")
-		if (f[1] == "bridge") devgoing[f[2], f[3]] = 1
+		if (f[1] == "bridge" || f[1] == "macvlan") devgoing[f[2], f[3]] = 1
 		else if (f[1] == "veth") { devgoing[f[2], f[3]] = 1; devgoing[f[4], f[5]] = 1 }
 	}
 	for (i = 1; i <= nextra; i++) {
 		split(extra[i], f, " ")
-		if (f[1] == "bridge" && f[2] != "-") c += needs(f[2], out)
+		if ((f[1] == "bridge" && f[2] != "-") || f[1] == "macvlan") c += needs(f[2], out)
 		else if (f[1] == "veth" && f[2] != "-" && f[4] != "-") c += needs(f[2], out) + needs(f[4], out)
 		else if (f[1] == "addr" && !((f[2], f[3]) in devgoing)) c += needs(f[2], out)
 		else if (f[1] == "route" && !((f[2], f[3], family(f[4])) in planroute)) c += needs(f[2], out)
@@ -516,6 +517,11 @@ function extra_row(row, act,    f, s, d, p, n) {
 		if (f[2] == "-" ? !ours_root(f[3]) : !(alive(f[2]) && ((f[2], f[3]) in dev))) return ""
 		if (act) { unapply(f[2], "link del dev " f[3]); forget(f[2], f[3]) }
 		return "bridge " place(f[2], f[3])
+	}
+	if (f[1] == "macvlan") {
+		if (!(alive(f[2]) && ((f[2], f[3]) in dev))) return ""
+		if (act) { unapply(f[2], "link del dev " f[3]); forget(f[2], f[3]) }
+		return "macvlan " place(f[2], f[3]) " on " f[4] " (" f[5] ")"
 	}
 	if (f[1] == "veth") {
 		if (f[2] == "-" && ours_root(f[3])) { n = "-"; d = f[3] }
@@ -585,7 +591,7 @@ function prune(    i, j, n, f, file) {
 	# Namespaces first, so that nothing inside one that goes is removed on its own; routes
 	# before addresses, which take the routes through them along.
 	for (i = 1; i <= nextra; i++) if (extra[i] ~ /^netns /) extra_row(extra[i], 1)
-	for (i = 1; i <= nextra; i++) if (extra[i] ~ /^(bridge|veth) /) extra_row(extra[i], 1)
+	for (i = 1; i <= nextra; i++) if (extra[i] ~ /^(bridge|veth|macvlan) /) extra_row(extra[i], 1)
 	for (i = 1; i <= ngoners; i++) {
 		n = goner[i]
 		# Processes in it are stopped first (see stop_processes), or it would live on unnamed.
@@ -593,7 +599,7 @@ function prune(    i, j, n, f, file) {
 		unapply("-", "netns del " n); nsgone++
 	}
 	for (i = 1; i <= nextra; i++) if (extra[i] ~ /^route /) extra_row(extra[i], 1)
-	for (i = 1; i <= nextra; i++) if (extra[i] !~ /^(netns|bridge|veth|route) /) extra_row(extra[i], 1)
+	for (i = 1; i <= nextra; i++) if (extra[i] !~ /^(netns|bridge|veth|macvlan|route) /) extra_row(extra[i], 1)
 	for (i = 1; i <= nprunens; i++) {
 		n = pruneorder[i]; file = dir "/prune." n
 		for (j = 1; j <= nprune[n]; j++) print prunebatch[n, j] > file
@@ -646,6 +652,11 @@ function up(    r, f, n, s, a, b, ip, net, i, out) {
 			if (s == "foreign") refuse("device " f[3] " exists in the host and was not created by lab " lab)
 			else if (s == "missing") { emit("-", cmd[r]); created++; if (f[2] == "-") create_root(f[3]) }
 			else if (s == "unmarked") emit("-", "link set dev " f[3] " alias " mark)
+		} else if (f[1] == "macvlan") {
+			# "macvlan NS NAME PARENT MODE": made on PARENT, a device of the host, never changed.
+			if (!(("-", f[4]) in dev)) refuse("macvlan " place(f[2], f[3]) ": its parent " f[4] " is not a device of the host")
+			else if (ours_root(f[4])) refuse("macvlan " place(f[2], f[3]) ": its parent " f[4] " is a device of lab " lab)
+			else if (newns[f[2]] || devstate(f[2], f[3]) == "missing") { emit("-", cmd[r]); created++ }
 		} else if (f[1] == "veth") {
 			a = newns[f[2]] ? "missing" : devstate(f[2], f[3])
 			b = newns[f[4]] ? "missing" : devstate(f[4], f[5])
@@ -724,6 +735,12 @@ function down(    r, f, n, s, d, e, i, k, explicit, nexp, dels, ndel, goingns, n
 			else if (s == "foreign" || s == "stale-foreign") note("namespace " n)
 		}
 	}
+	# A macvlan outlives the deletion of its namespace for a moment (the kernel cleans namespaces
+	# up later), still counted by its parent: deleted first, at once, so down returns clean.
+	for (r = 1; r <= rows; r++) {
+		split(line[r], f, " ")
+		if (f[1] == "macvlan" && nsstate(f[2]) == "ours") print f[2], f[3] > (dir "/macvlans")
+	}
 	for (r = 1; r <= rows; r++) {
 		split(line[r], f, " ")
 		if (f[1] == "bridge" && f[2] == "-") { d[1] = f[3]; k = 1 }
@@ -773,6 +790,8 @@ function status(    r, f, s, n, what, bad, total, cnt, key) {
 			else if (s == "ours") s = "ok"
 		} else if (f[1] == "bridge") {
 			s = devstate(f[2], f[3]); what = "bridge " place(f[2], f[3])
+		} else if (f[1] == "macvlan") {
+			s = devstate(f[2], f[3]); what = "macvlan " place(f[2], f[3]) " on " f[4] " (" f[5] ")"
 		} else if (f[1] == "veth") {
 			what = "veth " place(f[2], f[3]) " <-> " place(f[4], f[5])
 			s = devstate(f[2], f[3]); n = devstate(f[4], f[5])
@@ -1223,6 +1242,11 @@ down() {
 	read -r nsdel devdel <"$T/counts"
 	say "[1/1] removing $nsdel namespaces and $devdel devices"
 	stop_processes
+	if [ -s "$T/macvlans" ]; then
+		while read -r ns dev; do
+			if [ "$DRY_RUN" = 1 ]; then echo "ip -n $ns link del dev $dev"; else ns_ip "$ns" link del dev "$dev" 2>/dev/null || :; fi
+		done <"$T/macvlans"
+	fi
 	run_batch "$T/batch.-"
 	if [ -s "$T/loose" ]; then
 		while read -r d; do

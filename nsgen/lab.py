@@ -54,6 +54,15 @@ class Veth:
 
 
 @dataclass(frozen=True)
+class Macvlan:
+    """A macvlan interface on a host device, created there and moved into its namespace."""
+
+    end: End  # in its namespace, with its addresses, MTU and MAC
+    parent: str  # the host device, never changed
+    mode: str
+
+
+@dataclass(frozen=True)
 class Bridge:
     namespace: str | None
     name: str
@@ -135,6 +144,7 @@ class Lab:
     checks: tuple[Check, ...] = ()
     assigned: tuple[Assigned, ...] = ()  # by the address pools, segment by segment
     names: bool = False  # write /etc/netns/NS/hosts in every namespace
+    macvlans: tuple[Macvlan, ...] = ()
 
     @property
     def mark(self) -> str:

@@ -41,7 +41,22 @@ class RouteSpec:
 
 @dataclass(frozen=True)
 class InterfaceSpec:
-    """A veth end. Set `bridge` or `peer`, or be the target of another interface's `peer`."""
+    """A veth end (set `bridge` or `peer`, or be the target of another interface's `peer`),
+    or a macvlan on a host device (`kind = "macvlan"`, `parent`)."""
+
+    kind: Literal["veth", "macvlan"] = doc(
+        '"veth" (default), or "macvlan": an interface on the host device `parent`, '
+        "moved into this namespace.",
+        default="veth",
+    )
+    parent: str | None = doc(
+        'With kind = "macvlan": the host device it sits on (not one of the lab\'s); it is '
+        "never changed.",
+        default=None,
+    )
+    mode: Literal["bridge", "private", "vepa", "passthru"] | None = doc(
+        'With kind = "macvlan": its mode; default "bridge".', default=None
+    )
 
     bridge: str | None = doc("Bridge whose port the other end of this veth becomes.", default=None)
     peer: str | None = doc(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from nsgen.lab import End, IPAddress, IPInterface, IPNetwork, Lab, Sysctl, where
+from nsgen.lab import End, IPAddress, IPInterface, IPNetwork, Lab, Macvlan, Sysctl, where
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,13 @@ class AddBridge:
 class AddVeth:
     a: End
     b: End
+
+
+@dataclass(frozen=True)
+class AddMacvlan:
+    """Created on its host parent, directly in its namespace (`link add link P ... netns`)."""
+
+    macvlan: Macvlan
 
 
 @dataclass(frozen=True)
@@ -74,6 +81,7 @@ Op = (
     AddNamespace
     | AddBridge
     | AddVeth
+    | AddMacvlan
     | SetLink
     | AddAddress
     | AddRoute
@@ -119,6 +127,7 @@ def build(lab: Lab) -> Plan:
     ops: list[Op] = [AddNamespace(ns.name) for ns in lab.namespaces]
     ops += [AddBridge(b.namespace, b.name, b.mac) for b in lab.bridges]
     ops += [AddVeth(v.a, v.b) for v in lab.veths]
+    ops += [AddMacvlan(m) for m in lab.macvlans]
 
     # Configuration, grouped by the namespace it runs in: the host first, then the lab's.
     config: dict[str | None, list[Op]] = defaultdict(list)
@@ -169,7 +178,7 @@ def _hosts(lab: Lab) -> list[HostName]:
 
 
 def _ends(lab: Lab) -> list[End]:
-    return [end for veth in lab.veths for end in (veth.a, veth.b)]
+    return [end for veth in lab.veths for end in (veth.a, veth.b)] + [m.end for m in lab.macvlans]
 
 
 def _checks(lab: Lab) -> list[Ping]:

@@ -18,6 +18,7 @@ from nsgen.lab import End, IPInterface, IPNetwork, Lab, where
 from nsgen.plan import (
     AddAddress,
     AddBridge,
+    AddMacvlan,
     AddNamespace,
     AddRoute,
     AddVeth,
@@ -88,6 +89,14 @@ def _veth_row(op: AddVeth) -> Row:
     )
 
 
+def _macvlan_row(op: AddMacvlan) -> Row:
+    m, end = op.macvlan, op.macvlan.end
+    return (
+        ["macvlan", _dash(end.namespace), end.name, m.parent, m.mode],
+        f"link add link {m.parent} name {end.name}{_end_options(end)} type macvlan mode {m.mode}",
+    )
+
+
 def _link_row(op: SetLink) -> Row:
     return (
         ["link", _dash(op.namespace), op.name, _dash(op.master), _dash(op.mtu), _dash(op.mac)],
@@ -129,6 +138,7 @@ _ROWS: dict[type, Callable[[Any], Row]] = {
     AddNamespace: _netns_row,
     AddBridge: _bridge_row,
     AddVeth: _veth_row,
+    AddMacvlan: _macvlan_row,
     SetLink: _link_row,
     AddAddress: _address_row,
     AddRoute: _route_row,
@@ -199,6 +209,16 @@ def summary(lab: Lab) -> list[str]:
                     " ".join(str(a) for a in end.addresses) or "-",
                 )
             )
+    for m in lab.macvlans:
+        addresses = " ".join(str(a) for a in m.end.addresses) or "-"
+        table.append(
+            (
+                where(m.end.namespace),
+                m.end.name,
+                f"macvlan on host:{m.parent} ({m.mode})",
+                addresses,
+            )
+        )
     widths = [max(len(r[i]) for r in table) for i in range(3)]
     lines = [
         f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}".rstrip()
@@ -297,6 +317,8 @@ def needs_namespace_reads(plan: Plan) -> bool:
         if isinstance(op, AddBridge) and op.namespace is not None:
             return True
         if isinstance(op, AddVeth) and None not in (op.a.namespace, op.b.namespace):
+            return True
+        if isinstance(op, AddMacvlan):
             return True
     return False
 

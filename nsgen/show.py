@@ -15,13 +15,14 @@ from nsgen.lab import HOST, End, Lab, where
 
 @dataclass(frozen=True)
 class Device:
-    kind: str  # "bridge" or "veth"
+    kind: str  # "bridge", "veth" or "macvlan"
     name: str
     peer: str | None  # the other end of a veth, "NAMESPACE:NAME"
     master: str | None  # the bridge a veth end is a port of
     mtu: int | None  # None: the kernel's default
     mac: str | None
     addresses: tuple[str, ...]
+    parent: str | None = None  # a macvlan's host device, and its mode: "eth0 (bridge)"
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,20 @@ def view(lab: Lab) -> View:
             for end, other in ends
             if end.namespace == namespace
         ]
+        devices += [
+            Device(
+                "macvlan",
+                m.end.name,
+                None,
+                None,
+                m.end.mtu,
+                m.end.mac,
+                tuple(map(str, m.end.addresses)),
+                f"{m.parent} ({m.mode})",
+            )
+            for m in lab.macvlans
+            if m.end.namespace == namespace
+        ]
         routes = [Route(r.to_text, str(r.via)) for r in lab.routes if r.namespace == namespace]
         return Place(where(namespace), forwarding, tuple(devices), tuple(routes))
 
@@ -130,6 +145,7 @@ def to_text(lab: Lab) -> str:
             out.append(f"  {device.kind} {device.name}")
             fields = [
                 ("peer", device.peer),
+                ("parent", device.parent),
                 ("master", device.master),
                 ("mtu", device.mtu),
                 ("mac", device.mac),

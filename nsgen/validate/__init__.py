@@ -23,6 +23,7 @@ from nsgen.validate import (
     devices,
     interfaces,
     links,
+    macvlans,
     names,
     pools,
     routes,
@@ -48,6 +49,7 @@ PASSES: tuple[tuple[str, Pass], ...] = (
     ("bridges", bridges.bridges),
     ("interfaces", interfaces.interfaces),
     ("links", links.links),
+    ("macvlans", macvlans.macvlans),
     ("segments", pools.segments),
     ("pools", pools.pools),
     ("unique-devices", devices.unique_devices),
@@ -91,4 +93,5 @@ def _lab(ctx: Context) -> Lab:
         checks=tuple(ctx.checks),
         assigned=tuple(ctx.assigned),
         names=ctx.spec.names,
+        macvlans=tuple(ctx.macvlans),
     )

@@ -20,6 +20,7 @@ from nsgen.lab import (
     Check,
     IPAddress,
     IPInterface,
+    Macvlan,
     Route,
     Sysctl,
     Veth,
@@ -99,6 +100,7 @@ class Context:
     bridges: dict[str, Bridge] = field(default_factory=dict)  # by the name written
     ifaces: dict[tuple[str, str], Iface] = field(default_factory=dict)  # (ns key, name key)
     veths: list[Veth] = field(default_factory=list)
+    macvlans: list[Macvlan] = field(default_factory=list)
     segments: list[Segment] = field(default_factory=list)  # bridges in order, then pairs
     pooled: dict[tuple[str, IPAddress], str] = field(default_factory=dict)  # -> pool key
     assigned: list[Assigned] = field(default_factory=list)

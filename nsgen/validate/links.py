@@ -20,6 +20,8 @@ def links(ctx: Context) -> None:
     targets: dict[tuple[str, str], list[Iface]] = defaultdict(list)
     for iface in ctx.ifaces.values():
         spec = iface.spec
+        if spec.kind == "macvlan":
+            continue  # nsgen.validate.macvlans
         if spec.bridge is not None and spec.peer is not None:
             ctx.error(iface.path, "set either bridge or peer, not both")
             continue
@@ -42,7 +44,7 @@ def links(ctx: Context) -> None:
                 master=bridge.name,
                 key=f"{iface.path}.outer" if spec.outer else "",
             )
-            ctx.veths.append(Veth(_end(iface), port))
+            ctx.veths.append(Veth(end_of(iface), port))
         elif spec.peer is not None:
             target = _peer(ctx, iface)
             if target is not None:
@@ -50,7 +52,7 @@ def links(ctx: Context) -> None:
 
     for iface in ctx.ifaces.values():
         spec = iface.spec
-        if spec.bridge is not None:
+        if spec.bridge is not None or spec.kind == "macvlan":
             continue
         claimants = targets.get((iface.ns_key, iface.key), [])
         if spec.peer is None:
@@ -63,14 +65,14 @@ def links(ctx: Context) -> None:
                 names = ", ".join(f"{c.ns_key}:{c.key}" for c in claimants)
                 ctx.error(iface.path, f"is the peer of more than one interface: {names}")
             else:
-                ctx.veths.append(Veth(_end(claimants[0]), _end(iface)))
+                ctx.veths.append(Veth(end_of(claimants[0]), end_of(iface)))
             continue
         if len(claimants) > 1:
             names = ", ".join(f"{c.ns_key}:{c.key}" for c in claimants)
             ctx.error(iface.path, f"is the peer of more than one interface: {names}")
         elif claimants and (iface.ns_key, iface.key) < (claimants[0].ns_key, claimants[0].key):
             # Both sides name each other: emit the pair once, from the side that sorts first.
-            ctx.veths.append(Veth(_end(iface), _end(claimants[0])))
+            ctx.veths.append(Veth(end_of(iface), end_of(claimants[0])))
 
 
 def _peer(ctx: Context, iface: Iface) -> Iface | None:
@@ -94,6 +96,9 @@ def _peer(ctx: Context, iface: Iface) -> Iface | None:
     if target is iface:
         ctx.error(path, "an interface cannot be its own peer")
         return None
+    if target.spec.kind == "macvlan":
+        ctx.error(path, f"'{peer}' is a macvlan, which has no peer")
+        return None
     if target.spec.bridge is not None:
         ctx.error(path, f"'{peer}' is already connected to bridge '{target.spec.bridge}'")
         return None
@@ -104,7 +109,7 @@ def _peer(ctx: Context, iface: Iface) -> Iface | None:
     return target
 
 
-def _end(iface: Iface) -> End:
+def end_of(iface: Iface) -> End:
     spec = iface.spec
     mac = spec.mac.lower() if spec.mac is not None and MAC_RE.match(spec.mac) else None
     return End(

@@ -26,9 +26,9 @@ def sysctls(ctx: Context) -> None:
     devices: dict[str | None, set[str]] = {}
     for bridge in ctx.bridges.values():
         devices.setdefault(bridge.namespace, set()).add(bridge.name)
-    for veth in ctx.veths:
-        for end in (veth.a, veth.b):
-            devices.setdefault(end.namespace, set()).add(end.name)
+    ends = [end for veth in ctx.veths for end in (veth.a, veth.b)]
+    for end in ends + [m.end for m in ctx.macvlans]:
+        devices.setdefault(end.namespace, set()).add(end.name)
     for ns_key, final in ctx.namespaces.items():
         spec = ctx.spec.namespaces[ns_key]
         found: list[Sysctl] = []
