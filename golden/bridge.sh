@@ -59,6 +59,8 @@ NS_READS=0
 SYSCTLS=0
 # 1 when the lab writes /etc/netns/NS/hosts (names = true).
 NAMES=0
+# 1 when the lab masquerades its networks on their way out ([host] nat).
+NAT=0
 
 # The plan: one line per operation, "KIND NAMESPACE OBJECT... | ip -batch command".
 # NAMESPACE "-" is the host. Creations (netns, bridge, veth) run only for what is missing;
@@ -365,6 +367,7 @@ sec == "json" {
 }
 sec == "fwd" { fwd[secns] = fwd[secns] $1; next }
 sec == "hosts" { hostsfile[++nhosts] = $1; hostsstate[nhosts] = $2; next }
+sec == "more" { morestate[++nmore] = $1; morewhat[nmore] = substr($0, length($1) + 2); next }
 sec == "sysctl" { v = $2; for (i = 3; i <= NF; i++) v = v "," $i; sysval[secns, $1] = v; next }
 
 END {
@@ -774,6 +777,11 @@ function status(    r, f, s, n, what, bad, total, cnt, key) {
 		cnt[s]++
 		printf "%-10s %s\n", s, "names in " hostsfile[r]
 	}
+	for (r = 1; r <= nmore; r++) {
+		total++; s = morestate[r]; if (s != "ok") bad++
+		cnt[s]++
+		printf "%-10s %s\n", s, morewhat[r]
+	}
 	for (r = 1; r <= nextra; r++) {
 		what = extra_row(extra[r], 0)
 		if (what == "") continue
@@ -1000,6 +1008,118 @@ observe_hosts() {
 	done
 }
 
+# ---- NAT ([host] nat): the lab's own nftables table, and host IPv4 forwarding, which every
+# lab with NAT on this host shares. $STATE/nat says the lab applied its table (so down, and
+# an up that no longer declares NAT, remove it); the forwarding record is host-wide, in the
+# format of the other host-wide records under /run/nsgen/.host: "original KEY FOUND SET"
+# (the value found before the first lab turned it on, and the value nsgen set) and one
+# "lab NAME 1" per lab that holds it. It is changed under a lock (mkdir is atomic; a lock
+# left by a killed run is taken over after 5 s).
+
+NAT_TABLE="nsgen-$LAB"
+FORWARD_RECORD=/run/nsgen/.host/forward
+
+forward_lock() {
+	mkdir -p "${FORWARD_RECORD%/*}"
+	tries=0
+	until mkdir "$FORWARD_RECORD.lock" 2>/dev/null; do
+		tries=$((tries + 1))
+		if [ "$tries" -ge 100 ]; then
+			rmdir "$FORWARD_RECORD.lock" 2>/dev/null || :
+			tries=0
+		fi
+		sleep 0.05 2>/dev/null || sleep 1
+	done
+}
+
+# Hold host IPv4 forwarding on for this lab, recording what was found the first time.
+forward_hold() {
+	fwd_now=$(cat /proc/sys/net/ipv4/ip_forward)
+	if [ "$DRY_RUN" = 1 ]; then
+		[ "$fwd_now" = 1 ] || echo "sysctl -w net.ipv4.ip_forward=1"
+		return 0
+	fi
+	forward_lock
+	[ -e "$FORWARD_RECORD" ] || : >"$FORWARD_RECORD"
+	awk -v lab="$LAB" -v now="$fwd_now" -v out="$T/forward.new" '
+		$1 == "original" { found = $3; have = 1 }
+		$1 == "lab" && $2 != lab { labs[++n] = $0 }
+		END {
+			print "# nsgen: host IPv4 forwarding turned on by [host] nat (README: NAT)" > out
+			print "original net.ipv4.ip_forward", (have ? found : now), 1 > out
+			for (i = 1; i <= n; i++) print labs[i] > out
+			print "lab", lab, 1 > out
+		}' "$FORWARD_RECORD"
+	mv "$T/forward.new" "$FORWARD_RECORD"
+	if [ "$fwd_now" != 1 ]; then
+		echo 1 >/proc/sys/net/ipv4/ip_forward
+		say "host IPv4 forwarding was $fwd_now: turned on for NAT (put back when the last lab with NAT on this host goes)"
+	fi
+	rmdir "$FORWARD_RECORD.lock"
+}
+
+# Let go of it: the last lab that held it puts back what was found, unless someone changed it.
+forward_release() {
+	[ -e "$FORWARD_RECORD" ] && grep -q "^lab $LAB " "$FORWARD_RECORD" || return 0
+	fwd_now=$(cat /proc/sys/net/ipv4/ip_forward)
+	others=$(awk -v lab="$LAB" '$1 == "lab" && $2 != lab { n++ } END { print n + 0 }' "$FORWARD_RECORD")
+	found=$(awk '$1 == "original" { print $3 }' "$FORWARD_RECORD")
+	if [ "$DRY_RUN" = 1 ]; then
+		[ "$others" != 0 ] || [ "$fwd_now" != 1 ] || [ "$found" = 1 ] || echo "sysctl -w net.ipv4.ip_forward=$found"
+		return 0
+	fi
+	forward_lock
+	if [ "$others" != 0 ]; then
+		grep -v "^lab $LAB " "$FORWARD_RECORD" >"$T/forward.new"
+		mv "$T/forward.new" "$FORWARD_RECORD"
+		say "host IPv4 forwarding stays on: $others other lab(s) with NAT still need it"
+	else
+		if [ "$fwd_now" = 1 ] && [ "$found" != 1 ]; then
+			echo "$found" >/proc/sys/net/ipv4/ip_forward
+			say "host IPv4 forwarding put back to $found, as it was before NAT"
+		elif [ "$fwd_now" != 1 ]; then
+			say "leaving host IPv4 forwarding at $fwd_now: it was changed after nsgen turned it on"
+		fi
+		rm -f "$FORWARD_RECORD"
+	fi
+	rmdir "$FORWARD_RECORD.lock"
+	rmdir "${FORWARD_RECORD%/*}" 2>/dev/null || :
+}
+
+# Before anything changes.
+check_nat() {
+	command -v nft >/dev/null 2>&1 || die "[host] nat needs nftables and nft is not installed: nothing was changed"
+}
+
+apply_nat() {
+	if [ "$DRY_RUN" = 1 ]; then
+		echo "nft -f - (table ip $NAT_TABLE, replaced whole):"
+		nat_rules | sed 's/^/  /'
+		forward_hold
+		return 0
+	fi
+	[ -d "$STATE" ] || mkdir -p "$STATE"
+	# Recorded first: a run killed after this still lets down remove the table.
+	: >"$STATE/nat"
+	forward_hold
+	nat_rules | nft -f - || die "nft refused the table ip $NAT_TABLE (the error is above)"
+}
+
+remove_nat() {
+	if command -v nft >/dev/null 2>&1 && nft list table ip "$NAT_TABLE" >/dev/null 2>&1; then
+		if [ "$DRY_RUN" = 1 ]; then echo "nft delete table ip $NAT_TABLE"; else nft delete table ip "$NAT_TABLE"; fi
+	fi
+	forward_release
+	[ "$DRY_RUN" = 1 ] || rm -f "$STATE/nat"
+}
+
+observe_nat() {
+	echo "== more"
+	if nft list table ip "$NAT_TABLE" >/dev/null 2>&1; then echo "ok nat table ip $NAT_TABLE"; else echo "missing nat table ip $NAT_TABLE"; fi
+	fwd_now=$(cat /proc/sys/net/ipv4/ip_forward)
+	if [ "$fwd_now" = 1 ]; then echo "ok host IPv4 forwarding (for NAT)"; else echo "off host IPv4 forwarding (for NAT)"; fi
+}
+
 # A veth end without its peer: left by a run killed halfway, or on its way out (the kernel
 # removes the veth ends of a deleted namespace's pairs a moment later, so a crashed down leaves
 # some). Remove it and wait until it is gone, so that the pair can be created again.
@@ -1033,6 +1153,7 @@ save_record() {
 up() {
 	[ "$SYSCTLS" = 0 ] || check_sysctls
 	[ "$NAMES" = 0 ] || check_hosts
+	[ "$NAT" = 0 ] || check_nat
 	observe_host
 	[ "$NS_READS" = 0 ] || do_reads reads
 	decide up && decided=0 || decided=$?
@@ -1093,6 +1214,7 @@ up() {
 	run_namespace_batches
 	[ "$NAMES" = 0 ] || write_hosts
 	[ ! -e "$STATE/hosts" ] || prune_hosts declared
+	if [ "$NAT" = 1 ]; then apply_nat; elif [ -e "$STATE/nat" ]; then remove_nat; fi
 	save_record record.post
 	[ "$DRY_RUN" = 1 ] || say "up"
 }
@@ -1198,6 +1320,7 @@ down() {
 		done <"$T/loose"
 	fi
 	[ ! -e "$STATE/hosts" ] || prune_hosts all
+	[ "$NAT" = 0 ] && [ ! -e "$STATE/nat" ] || remove_nat
 	[ "$DRY_RUN" = 0 ] || return 0
 	rm -rf "$STATE"
 	if [ -s "$T/gone" ] && ! wait_gone "$T/gone" 400; then
@@ -1211,6 +1334,7 @@ down() {
 status() {
 	observe_host
 	[ "$NAMES" = 0 ] || observe_hosts >>"$T/obs"
+	[ "$NAT" = 0 ] || observe_nat >>"$T/obs"
 	do_reads statusreads
 	decide status
 }

@@ -145,6 +145,7 @@ class Lab:
     assigned: tuple[Assigned, ...] = ()  # by the address pools, segment by segment
     names: bool = False  # write /etc/netns/NS/hosts in every namespace
     macvlans: tuple[Macvlan, ...] = ()
+    nat: tuple[IPv4Network, ...] = ()  # [host] nat: masqueraded on their way out
 
     @property
     def mark(self) -> str:

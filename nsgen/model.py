@@ -106,6 +106,11 @@ class HostSpec:
         "Host routes towards the lab (never a default route); they go away with the lab.",
         default_factory=list,
     )
+    nat: list[str] = doc(
+        'Lab IPv4 networks ("10.0.0.0/24") whose traffic leaving the host by a device that '
+        "is not the lab's is masqueraded (nftables table nsgen-LAB; host IPv4 forwarding on).",
+        default_factory=list,
+    )
 
 
 @dataclass(frozen=True)

@@ -166,6 +166,29 @@ def check_rows(plan: Plan) -> list[str]:
     ]
 
 
+def nat_rules(lab: Lab) -> list[str]:
+    """The lab's nftables table, whole: created if missing, then replaced in one `nft -f`
+    transaction, so a re-run repairs it and nobody else's tables or chains are touched."""
+    if not lab.nat:
+        return []
+    table = f"ip nsgen-{lab.name}"
+    devices = [b.name for b in lab.bridges if b.namespace is None]
+    devices += [e.name for v in lab.veths for e in (v.a, v.b) if e.namespace is None]
+    nets = ", ".join(map(str, lab.nat))
+    quoted = ", ".join(f'"{d}"' for d in devices)
+    leaving = f"oifname != {{ {quoted} }} " if devices else ""
+    return [
+        f"table {table}",
+        f"delete table {table}",
+        f"table {table} {{",
+        "\tchain postrouting {",
+        "\t\ttype nat hook postrouting priority srcnat; policy accept;",
+        f"\t\tip saddr {{ {nets} }} {leaving}masquerade",
+        "\t}",
+        "}",
+    ]
+
+
 def hosts_lines(plan: Plan) -> list[str]:
     """The hosts file of every namespace, its first line the mark the script checks."""
     if not plan.lab.names:
@@ -250,11 +273,23 @@ def pools_summary(lab: Lab) -> list[str]:
 
 
 def host_effects(lab: Lab) -> str:
-    common = (
-        "none beyond the namespaces, devices, addresses and routes below, and the state in "
-        f"/run/nsgen/{lab.name}. No host sysctl and no firewall rule is changed: forwarding is "
-        "set only inside namespaces."
-    )
+    if lab.nat:
+        nets = ", ".join(map(str, lab.nat))
+        common = (
+            f"NAT ([host] nat): traffic from {nets} that leaves the host by a device that is "
+            f"not the lab's is masqueraded, by nftables table ip nsgen-{lab.name} (the lab's "
+            "own; removed by down). Host IPv4 forwarding (net.ipv4.ip_forward) is turned on "
+            "while a lab with NAT is up on this host, and put back as found when the last "
+            "one goes (recorded in /run/nsgen/.host/forward). Nothing else beyond the "
+            "namespaces, devices, addresses and routes below, and the state in "
+            f"/run/nsgen/{lab.name}."
+        )
+    else:
+        common = (
+            "none beyond the namespaces, devices, addresses and routes below, and the state in "
+            f"/run/nsgen/{lab.name}. No host sysctl and no firewall rule is changed: forwarding is "
+            "set only inside namespaces."
+        )
     if any(b.namespace is None for b in lab.bridges):
         return (
             f"{common} Traffic across a bridge in the host namespace passes the host's "
@@ -307,6 +342,7 @@ def render(plan: Plan, prefix: str = "") -> str:
         rows=plan_rows(plan),
         checks=check_rows(plan),
         hosts=hosts_lines(plan),
+        nat=nat_rules(lab),
         runtime=runtime,
     )
 

@@ -25,6 +25,7 @@ from nsgen.validate import (
     links,
     macvlans,
     names,
+    nat,
     pools,
     routes,
     sysctls,
@@ -57,6 +58,7 @@ PASSES: tuple[tuple[str, Pass], ...] = (
     ("held-addresses", addresses.held_addresses),
     ("routes", routes.routes),
     ("sysctls", sysctls.sysctls),
+    ("nat", nat.nat),
     ("checks", checks.checks),
 )
 
@@ -94,4 +96,5 @@ def _lab(ctx: Context) -> Lab:
         assigned=tuple(ctx.assigned),
         names=ctx.spec.names,
         macvlans=tuple(ctx.macvlans),
+        nat=tuple(ctx.nat),
     )

@@ -11,6 +11,7 @@ import hashlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from ipaddress import IPv4Network
 from typing import TypeVar
 
 from nsgen.errors import Issue
@@ -107,6 +108,7 @@ class Context:
     held: dict[str, list[Held]] = field(default_factory=dict)  # by namespace key ("host")
     routes: list[Route] = field(default_factory=list)
     sysctls: dict[str, list[Sysctl]] = field(default_factory=dict)  # by namespace key
+    nat: list[IPv4Network] = field(default_factory=list)
     checks: list[Check] = field(default_factory=list)
 
     def error(self, path: str, message: str) -> None:
