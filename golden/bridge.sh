@@ -1083,7 +1083,6 @@ forward_release() {
 		rm -f "$FORWARD_RECORD"
 	fi
 	rmdir "$FORWARD_RECORD.lock"
-	rmdir "${FORWARD_RECORD%/*}" 2>/dev/null || :
 }
 
 # Before anything changes.
