@@ -146,6 +146,8 @@ class Lab:
     names: bool = False  # write /etc/netns/NS/hosts in every namespace
     macvlans: tuple[Macvlan, ...] = ()
     nat: tuple[IPv4Network, ...] = ()  # [host] nat: masqueraded on their way out
+    # [host] neighbour_table: the host-wide neighbour table size the lab raises, if it asks.
+    neighbour_table: int | None = None
 
     @property
     def mark(self) -> str:

@@ -111,6 +111,12 @@ class HostSpec:
         "is not the lab's is masqueraded (nftables table nsgen-LAB; host IPv4 forwarding on).",
         default_factory=list,
     )
+    neighbour_table: int | None = doc(
+        "Opt-in: raise the host's neighbour (ARP/NDP) tables, shared by every namespace, to "
+        "hold at least this many entries (gc_thresh3; gc_thresh2 and gc_thresh1 in proportion), "
+        "never lowering them; put back when the last lab that raised them goes.",
+        default=None,
+    )
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,7 @@ class View:
     state_dir: str
     namespaces: tuple[Place, ...]
     assigned: tuple[Assigned, ...]
+    neighbour_table: int | None = None  # [host] neighbour_table: host-wide, so lab-level here
 
 
 def view(lab: Lab) -> View:
@@ -120,6 +121,7 @@ def view(lab: Lab) -> View:
             )
             for a in lab.assigned
         ),
+        lab.neighbour_table,
     )
 
 
@@ -136,6 +138,11 @@ def to_text(lab: Lab) -> str:
         f"  state dir  {shown.state_dir}",
     ]
     pooled = {(ref, address) for a in shown.assigned for ref, address in a.addresses.items()}
+    if shown.neighbour_table is not None:
+        out.append(
+            f"  neighbours the host's neighbour tables hold at least {shown.neighbour_table} "
+            "entries while the lab is up ([host] neighbour_table)"
+        )
     for place in shown.namespaces:
         title = HOST if place.name == HOST else f"namespace {place.name}"
         out += ["", title + (" (forwarding)" if place.forwarding else "")]

@@ -22,6 +22,7 @@ from nsgen.validate import (
     checks,
     devices,
     interfaces,
+    limits,
     links,
     macvlans,
     names,
@@ -53,6 +54,7 @@ PASSES: tuple[tuple[str, Pass], ...] = (
     ("macvlans", macvlans.macvlans),
     ("segments", pools.segments),
     ("pools", pools.pools),
+    ("kernel-limits", limits.limits),
     ("unique-devices", devices.unique_devices),
     ("unique-addresses", addresses.unique_addresses),
     ("held-addresses", addresses.held_addresses),
@@ -97,4 +99,5 @@ def _lab(ctx: Context) -> Lab:
         names=ctx.spec.names,
         macvlans=tuple(ctx.macvlans),
         nat=tuple(ctx.nat),
+        neighbour_table=ctx.spec.host.neighbour_table,
     )
