@@ -294,6 +294,110 @@ observe_host() {
 	} >"$T/obs"
 }
 
+# TAP owners and the qdiscs of shaped devices, read only where the lab has them (or had
+# them, by its record): a lab that never had either reads nothing more.
+observe_links() {
+	: >"$T/tcplaces"
+	if [ -s "$STATE/record" ] && [ -z "${TC_NAMESPACES:-}" ]; then
+		awk '$1 == "qdisc" && !seen[$2]++ { print $2 }' "$STATE/record" >"$T/tcplaces"
+	fi
+	[ -n "${TC_NAMESPACES:-}${TAP_NAMESPACES:-}" ] || [ -s "$T/tcplaces" ] || return 0
+	{
+		for ns in ${TAP_NAMESPACES:-}; do
+			echo "== tun $ns"
+			in_lab_netns "$ns" ip -d -j link show type tun
+		done
+		if [ -n "${TC_NAMESPACES:-}" ]; then
+			{
+				for ns in $TC_NAMESPACES; do echo "$ns"; done
+				[ ! -s "$STATE/record" ] || awk '$1 == "qdisc" { print $2 }' "$STATE/record"
+			} | awk '!seen[$0]++' >"$T/tcplaces"
+		fi
+		while read -r ns; do
+			echo "== tc $ns"
+			in_lab_netns "$ns" tc -j qdisc show </dev/null
+		done <"$T/tcplaces"
+		if [ -n "${TAP_NAMESPACES:-}" ]; then
+			echo "== ids"
+			# shellcheck disable=SC2046 # user and group names are [a-z0-9_.-]: safe to split
+			account passwd u $(awk '$1 == "tap" && $4 != "-" { print $4 }' "$T/plan")
+			# shellcheck disable=SC2046
+			account group g $(awk '$1 == "tap" && $5 != "-" { print $5 }' "$T/plan")
+		fi
+	} >>"$T/obs"
+}
+in_lab_netns() {
+	if [ "$1" = - ]; then
+		shift
+		"$@" 2>/dev/null || :
+	elif [ -e "/run/netns/$1" ]; then
+		ns_run "$@" 2>/dev/null || :
+	fi
+}
+# "TAG NAME ID" for each user (or group) named or numbered, from NSS where getent exists.
+account() {
+	db=$1 tag=$2
+	shift 2
+	[ $# -gt 0 ] || return 0
+	if command -v getent >/dev/null 2>&1; then
+		getent "$db" "$@" || :
+	else
+		cat "/etc/$db"
+	fi | awk -F: -v t="$tag" '{ print t, $1, $3 }'
+}
+
+# Whether the running kernel has qdisc KIND, found without changing anything: loaded
+# (/sys/module, /proc/modules), built in or loadable (modules.builtin, modules.dep of the
+# running kernel), or said by its config (/proc/config.gz). /sys/module alone proves
+# nothing: a built-in module without parameters is not listed there (tbf, here).
+qdisc_available() {
+	[ -e "/sys/module/sch_$1" ] && return 0
+	grep -qs "^sch_$1 " /proc/modules && return 0
+	mods=/lib/modules/$(uname -r)
+	grep -qs "/sch_$1\.ko" "$mods/modules.builtin" "$mods/modules.dep" && return 0
+	if [ -r /proc/config.gz ] && command -v zcat >/dev/null 2>&1; then
+		sym=$(echo "$1" | tr '[:lower:]' '[:upper:]')
+		zcat /proc/config.gz | grep -Eq "^CONFIG_NET_SCH_$sym=[ym]\$"
+		return
+	fi
+	[ ! -e "$mods/modules.dep" ] || return 1
+	# Nothing to read: ask the kernel in a namespace of this process alone, which vanishes
+	# with it (it loads the module where one exists, as the real qdisc would).
+	command -v unshare >/dev/null 2>&1 || return 0
+	case $1 in
+	tbf) set -- tbf rate 1mbit burst 10kb latency 10ms ;;
+	esac
+	unshare --net tc qdisc add dev lo root "$@" >/dev/null 2>&1
+}
+
+# Before anything changes: tc is there and the kernel has every qdisc the lab needs.
+check_links() {
+	[ -n "${TC_NAMESPACES:-}" ] || return 0
+	command -v tc >/dev/null 2>&1 || die "tc not found: install iproute2 (the lab shapes links)"
+	awk '$1 == "qdisc" { k = $5; if (!(k in u)) o[++n] = k; u[k] = u[k] (u[k] == "" ? "" : ", ") ($2 == "-" ? "host" : $2) ":" $3 }
+		END { for (i = 1; i <= n; i++) print o[i], u[o[i]] }' "$T/plan" >"$T/qdiscs"
+	while read -r kind users; do
+		qdisc_available "$kind" ||
+			die "the kernel has no $kind qdisc (sch_$kind), needed by $users; nothing was changed"
+	done <"$T/qdiscs"
+}
+
+# The shaping, after the devices exist: one `tc -batch` per namespace that needs a change.
+run_tc_batches() {
+	[ -s "$T/tcbatches" ] || return 0
+	while read -r ns; do
+		if [ "$DRY_RUN" = 1 ] && [ "$ns" = - ]; then
+			sed 's|^|tc |' "$T/tcbatch.$ns"
+		elif [ "$DRY_RUN" = 1 ]; then
+			sed "s|^|tc -n $ns |" "$T/tcbatch.$ns"
+		elif [ "$ns" = - ]; then
+			tc -batch "$T/tcbatch.$ns" || die "shaping the host's devices failed (the tc errors are above)"
+		else
+			ns_run "$ns" tc -batch "$T/tcbatch.$ns" || die "shaping in $ns failed (the tc errors are above)"
+		fi
+	done <"$T/tcbatches"
+}
+
 # Run the plan through the decision program. MODE is up, down, status, or reads (which
 # namespaces must be looked into before deciding).
 decide() {
@@ -396,7 +500,7 @@ BEGIN {
 	}
 	# The kinds this script can undo (extra_row). A new kind of object adds its plan row, its
 	# name here and its removal in extra_row; rows of kinds not listed are kept in the record.
-	nk = split("netns bridge veth link addr route fwd sysctl macvlan", k, " ")
+	nk = split("netns bridge veth link addr route fwd tap qdisc sysctl macvlan", k, " ")
 	for (i = 1; i <= nk; i++) known[k[i]] = 1
 	FWD_OFF = "sh -c \"echo 0 >/proc/sys/net/ipv4/ip_forward && echo 0 >/proc/sys/net/ipv6/conf/all/forwarding\""
 }
@@ -408,6 +512,8 @@ FILENAME == ARGV[1] {
 	else if ($1 == "link") plink[$2, $3] = key[rows]
 	else if ($1 == "route") planroute[$2, $3, family($4)] = 1
 	else if ($1 == "sysctl") plansysctl[$2, $3] = 1
+	else if ($1 == "tap") ptap[$2, $3] = 1
+	else if ($1 == "qdisc") pqdisc[$2, $3, $4] = 1
 	next
 }
 /^== / {
@@ -434,6 +540,9 @@ sec == "fwd" { fwd[secns] = fwd[secns] $1; next }
 sec == "hosts" { hostsfile[++nhosts] = $1; hostsstate[nhosts] = $2; next }
 sec == "more" { morestate[++nmore] = $1; morewhat[nmore] = substr($0, length($1) + 2); next }
 sec == "sysctl" { v = $2; for (i = 3; i <= NF; i++) v = v "," $i; sysval[secns, $1] = v; next }
+sec == "tun" { if (index($0, "{\"ifindex\":")) jtun(secns); next }
+sec == "tc" { if (index($0, "{\"kind\":")) jqdiscs(secns); next }
+sec == "ids" { ids[$1, $2] = $3; ids[$1, $3] = $3; next }
 
 END {
 	if (permerr != "" && mode != "reads" && mode != "statusreads") {
@@ -462,6 +571,7 @@ function reads(    r, f, n, seen, out) {
 		if (f[1] == "macvlan") want(f[2], seen)
 		if (f[1] == "veth" && f[2] != "-" && f[4] != "-") { want(f[2], seen); want(f[4], seen) }
 		if (f[1] == "netns" && mode == "statusreads") want(f[3], seen)
+		if (f[1] == "tap" && f[2] != "-") want(f[2], seen)
 	}
 }
 function want(n, seen) { if (!(n in seen) && nsstate(n) == "ours") { seen[n] = 1; print n } }
@@ -494,6 +604,7 @@ function prune_reads(out,    i, f, c, p, devgoing) {
 		else if (f[1] == "veth" && f[2] != "-" && f[4] != "-") c += needs(f[2], out) + needs(f[4], out)
 		else if (f[1] == "addr" && !((f[2], f[3]) in devgoing)) c += needs(f[2], out)
 		else if (f[1] == "route" && !((f[2], f[3], family(f[4])) in planroute)) c += needs(f[2], out)
+		else if (f[1] == "tap" && f[2] != "-" && !((f[2], f[3]) in ptap)) c += needs(f[2], out)
 		else if (f[1] == "link" && f[2] != "-" && ((f[2], f[3]) in plink)) {
 			split(plink[f[2], f[3]], p, " ")
 			if ((f[4] != "-" && p[4] == "-") || (f[5] != "-" && p[5] == "-")) c += needs(f[2], out)
@@ -571,6 +682,7 @@ function extra_row(row, act,    f, s, d, p, n) {
 		if (act) unapply(f[2], "link set dev " f[3] s)
 		return "link " place(f[2], f[3]) (index(s, "nomaster") ? " master " f[4] : "") (index(s, "mtu") ? " mtu " f[5] : "")
 	}
+	if (f[1] == "tap" || f[1] == "qdisc") return extra_link(f, act)
 	if (f[1] == "fwd") {
 		if ((f[2] in wasread) && fwd[f[2]] == "00") return ""
 		if (act) unapply("-", "netns exec " f[2] " " FWD_OFF)
@@ -684,7 +796,9 @@ function up(    r, f, n, s, a, b, ip, net, i, out) {
 				if (a == "unmarked") emit("-", "link set dev " f[3] " alias " mark)
 				if (b == "unmarked") emit("-", "link set dev " f[5] " alias " mark)
 			}
-		} else {
+		} else if (f[1] == "tap") tap_up(r, f)
+		else if (f[1] == "qdisc") qdisc_up(r, f)
+		else {
 			if (f[1] == "addr" && f[2] == "-") {
 				ip = f[4]; sub(/\/.*/, "", ip)
 				if ((ip in hostip) && hostip[ip] != f[3] && !ours_root(hostip[ip]))
@@ -703,6 +817,7 @@ function up(    r, f, n, s, a, b, ip, net, i, out) {
 	for (i = 1; i <= nlate; i++) emit(latens[i], latecmd[i])
 	write_batches()
 	write_records()
+	write_tc_batches()
 	printf "" > (dir "/intent")
 	for (i = 1; i <= nintents; i++) print intents[i] > (dir "/intent")
 	print nsnew + 0, created + 0, nns + 0, removed + 0, nsgone + 0 > (dir "/counts")
@@ -751,7 +866,7 @@ function down(    r, f, n, s, d, e, i, k, explicit, nexp, dels, ndel, goingns, n
 	}
 	for (r = 1; r <= rows; r++) {
 		split(line[r], f, " ")
-		if (f[1] == "bridge" && f[2] == "-") { d[1] = f[3]; k = 1 }
+		if ((f[1] == "bridge" || f[1] == "tap") && f[2] == "-") { d[1] = f[3]; k = 1 }
 		else if (f[1] == "veth") {
 			k = 0
 			if (f[2] == "-") d[++k] = f[3] SUBSEP f[4]
@@ -787,6 +902,137 @@ function down(    r, f, n, s, d, e, i, k, explicit, nexp, dels, ndel, goingns, n
 	print ndel + 0, nexp + nloose + 0 > (dir "/counts")
 }
 function note(what) { notes = notes lab ": leaving " what ": not created by lab " lab "\n" }
+
+# ---- TAP devices and qdiscs: rows "tap NS DEV OWNER GROUP" and
+# "qdisc NS DEV root|child tbf RATE-BYTES/S BURST-BYTES LATENCY-US" or
+# "qdisc NS DEV root netem DELAY-US JITTER-US LOSS-PERCENT", from `ip -d -j link show type
+# tun`, `tc -j qdisc show` and getent, read only where the lab has them.
+function jtun(n,    k, parts, i, rec, name, data) {
+	k = split($0, parts, /[{]"ifindex":/)
+	for (i = 2; i <= k; i++) {
+		rec = parts[i]; name = jstr(rec, "ifname")
+		# After info_data: the link itself has a "group" too (its device group).
+		data = substr(rec, index(rec, "\"info_data\":"))
+		istun[n, name] = jstr(data, "type")
+		tunuser[n, name] = jstr(data, "user")
+		tungroup[n, name] = jstr(data, "group")
+	}
+}
+function jqdiscs(n,    k, parts, i, rec, d) {
+	k = split($0, parts, /[{]"kind":/)
+	for (i = 2; i <= k; i++) {
+		rec = "{\"kind\":" parts[i]; d = jstr(rec, "dev")
+		if (index(rec, "\"root\":true")) { qroot[n, d] = rec; qhandle[n, d] = jstr(rec, "handle") }
+		else if (jstr(rec, "parent") == "6e73:1") qchild[n, d] = rec
+	}
+}
+function jfloat(rec, key) {
+	if (!match(rec, "\"" key "\":-?[0-9.]+([eE][-+]?[0-9]+)?")) return 0
+	return substr(rec, RSTART + length(key) + 3, RLENGTH - length(key) - 3) + 0
+}
+function dash0(v) { return v == "-" ? 0 : v + 0 }
+# The kernel keeps the burst and latency of tbf in clock ticks: read back, they round.
+function near(a, b) { a += 0; b += 0; return (a - b < 3 && b - a < 3) || (b > 0 && a / b > 0.99 && a / b < 1.01) }
+# "" when rec is the qdisc row f declares, "missing", or what differs from it.
+function qdiff(rec, f,    k) {
+	if (rec == "") return "missing"
+	k = jstr(rec, "kind")
+	if (k != f[5]) return k
+	if (k == "tbf") {
+		if (!near(jnum(rec, "rate"), f[6])) return "rate " jnum(rec, "rate") * 8 "bit"
+		if (!near(jnum(rec, "burst"), f[7])) return "burst " jnum(rec, "burst") "b"
+		if (!near(jnum(rec, "lat"), f[8])) return "latency " jnum(rec, "lat") "us"
+		return ""
+	}
+	if (!near(jfloat(rec, "delay") * 1000000, dash0(f[6]))) return "delay " jfloat(rec, "delay") * 1000000 "us"
+	if (!near(jfloat(rec, "jitter") * 1000000, dash0(f[7]))) return "jitter " jfloat(rec, "jitter") * 1000000 "us"
+	if (!near(jfloat(rec, "loss") * 100, dash0(f[8]))) return "loss " jfloat(rec, "loss") * 100 "%"
+	return ""
+}
+function qrec(f) { return f[4] == "root" ? qroot[f[2], f[3]] : qchild[f[2], f[3]] }
+function qstate(f,    x) {
+	x = qdiff(qrec(f), f)
+	return x == "" ? "ok" : x == "missing" ? "missing" : "drifted (" x ")"
+}
+function temit(n, line) {
+	if (!(n in tccount)) tcorder[++ntc] = n
+	tcbatch[n, ++tccount[n]] = line
+}
+# `tc qdisc replace` cannot change the kind of a qdisc under the same handle: a root of
+# nsgen of another kind goes first. Unchanged qdiscs are not touched (tbf would drop its
+# queue).
+function qdisc_up(r, f,    key, x) {
+	key = f[2] SUBSEP f[3]
+	x = qdiff(qrec(f), f)
+	if (f[4] == "root") {
+		if (x == "") return
+		if (x != "missing" && jstr(qroot[key], "kind") != f[5] && qhandle[key] == "6e73:") {
+			temit(f[2], "qdisc del dev " f[3] " root"); regrown[key] = 1
+		}
+		if (x == "missing") regrown[key] = 1
+	} else if (x == "" && !(key in regrown)) return
+	temit(f[2], cmd[r])
+}
+function write_tc_batches(    i, j, n, file) {
+	for (i = 1; i <= ntc; i++) {
+		n = tcorder[i]; file = dir "/tcbatch." n
+		for (j = 1; j <= tccount[n]; j++) print tcbatch[n, j] > file
+		close(file); print n > (dir "/tcbatches")
+	}
+}
+# A TAP or qdisc of the record that the plan no longer has (see extra_row). A TAP still
+# declared with another owner, or a qdisc still declared on its device, is changed in place.
+function extra_link(f, act,    n, d, c) {
+	n = f[2]; d = f[3]
+	if (f[1] == "tap") {
+		if ((n, d) in ptap) return ""
+		if (n == "-" ? !ours_root(d) : !((n, d) in dev)) return ""
+		if (act) { unapply(n, "link del dev " d); forget(n, d) }
+		return "tap " place(n, d)
+	}
+	# Only on a device that stays: a device that goes takes its qdiscs along.
+	if (((n, d, f[4]) in pqdisc) || !((n, d) in plink)) return ""
+	if (f[4] == "root") {
+		if (qhandle[n, d] != "6e73:") return ""
+		c = "qdisc del dev " d " root"
+	} else {
+		# Gone with its root when that goes too.
+		if (qchild[n, d] == "" || !((n, d, "root") in pqdisc)) return ""
+		c = "qdisc del dev " d " parent 6e73:1 handle 6e74:"
+	}
+	if (act) { removed++; temit(n, c) }
+	return "qdisc " f[5] " on " place(n, d)
+}
+function canon(t, v) { return ((t, v) in ids) ? ids[t, v] : v }
+# "" when the TAP is as row f declares, else what differs.
+function tapdrift(f,    key) {
+	key = f[2] SUBSEP f[3]
+	if (istun[key] != "tap") return "not a TAP"
+	if (canon("u", f[4]) != canon("u", tunuser[key])) return "owner " (tunuser[key] == "-" ? "unset" : tunuser[key])
+	if (canon("g", f[5]) != canon("g", tungroup[key])) return "group " (tungroup[key] == "-" ? "unset" : tungroup[key])
+	return ""
+}
+function tap_up(r, f,    n, d, s, x) {
+	n = f[2]; d = f[3]
+	if (f[4] != "-" && f[4] !~ /^[0-9]+$/ && !(("u", f[4]) in ids))
+		refuse("user " f[4] ", the owner of TAP " place(n, d) ", does not exist on this host")
+	if (f[5] != "-" && f[5] !~ /^[0-9]+$/ && !(("g", f[5]) in ids))
+		refuse("group " f[5] " of TAP " place(n, d) " does not exist on this host")
+	s = newns[n] ? "missing" : devstate(n, d)
+	if (s == "foreign") { refuse("device " d " exists in the host and was not created by lab " lab); return }
+	if (s == "missing") {
+		emit(n, cmd[r]); created++
+		if (n == "-") create_root(d)
+		return
+	}
+	if (s == "unmarked") emit("-", "link set dev " d " alias " mark)
+	x = tapdrift(f)
+	if (x == "") return
+	# The owner of a TAP is set only as it is created (TUNSETOWNER needs it open): re-create it.
+	emit(n, (x == "not a TAP" ? "link del dev " d : "tuntap del dev " d " mode tap"))
+	emit(n, cmd[r])
+	if (n == "-") emit("-", "link set dev " d " alias " mark)
+}
 
 function status(    r, f, s, n, what, bad, total, cnt, key) {
 	for (r = 1; r <= rows; r++) {
@@ -830,6 +1076,14 @@ function status(    r, f, s, n, what, bad, total, cnt, key) {
 			if (!((f[2], f[3]) in sysval)) s = "missing"
 			else if (sysval[f[2], f[3]] != f[4]) { s = "drifted (" sysval[f[2], f[3]] ")"; gsub(/,/, " ", s) }
 			else s = "ok"
+		} else if (f[1] == "tap") {
+			what = "tap " place(f[2], f[3]) (f[4] != "-" ? " owner " f[4] : "") (f[5] != "-" ? " group " f[5] : "")
+			s = devstate(f[2], f[3])
+			if (s == "ours" && tapdrift(f) != "") s = "drifted (" tapdrift(f) ")"
+		} else if (f[1] == "qdisc") {
+			what = "qdisc on " place(f[2], f[3]) ": " substr(cmd[r], index(cmd[r], ": ") + 2)
+			s = devstate(f[2], f[3])
+			if (s == "ours") s = qstate(f)
 		} else continue
 		if (s == "ours") s = "ok"
 		total++
@@ -901,34 +1155,28 @@ run_batch() {
 	fi
 }
 
+# The host's addresses and routes, for a lab that otherwise needs only its devices: the
+# record names a host address or route to remove.
+host_reads() {
+	echo "== json - all"
+	dump ip -j address show
+	dump ip -j route show
+	dump ip -6 -j route show
+}
+
 # MODE listed: the namespaces in $T/reads, as decide up listed them ("NS all": in full, for
 # the record's objects to remove; "- all": the host's addresses and routes).
 do_reads() {
 	mode=$1
 	[ "$mode" = listed ] || decide "$mode" >"$T/reads"
 	if [ "$mode" = statusreads ]; then
-		# The host's part ("- all", for the record's objects to remove) here; the namespaces
-		# in one batch each, over one worker per CPU.
-		if grep -q '^- ' "$T/reads"; then
-			{
-				echo "== json - all"
-				dump ip -j address show
-				dump ip -j route show
-				dump ip -6 -j route show
-			} >>"$T/obs"
-		fi
-		awk '$1 != "-" { print $1 }' "$T/reads" >"$T/reads.ns"
-		mv "$T/reads.ns" "$T/reads"
 		status_reads
-		[ "$SYSCTLS" = 0 ] || while read -r ns; do read_sysctls "$ns"; done <"$T/reads" >>"$T/obs"
+		[ "$SYSCTLS" = 0 ] || while read -r ns _; do [ "$ns" = - ] || read_sysctls "$ns"; done <"$T/reads" >>"$T/obs"
 		return
 	fi
 	while read -r ns what; do
 		if [ "$ns" = - ]; then
-			echo "== json - all"
-			dump ip -j address show
-			dump ip -j route show
-			dump ip -6 -j route show
+			host_reads
 			continue
 		fi
 		if [ "$what" = all ]; then
@@ -1207,13 +1455,15 @@ observe_nat() {
 # netconf line becomes the "fwd" section (IPv4 then IPv6 forwarding of "all").
 status_reads() {
 	[ -s "$T/reads" ] || return 0
+	! grep -q '^- ' "$T/reads" || host_reads >>"$T/obs"
+	grep -q -v '^- ' "$T/reads" || return 0
 	printf 'link show\naddress show\nroute show table all\nnetconf show\n' >"$T/sread.batch"
 	workers=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
-	awk -v n="$workers" -v f="$T/sread." '{ print > (f "ns." (NR % n)) }' "$T/reads"
+	awk -v n="$workers" -v f="$T/sread." '$1 != "-" { print $1 > (f "ns." (NR % n)) }' "$T/reads"
 	pids=
 	for list in "$T"/sread.ns.*; do
 		(while read -r ns; do
-			echo "== json $ns"
+			echo "== json $ns all"
 			ns_ip "$ns" -j -batch "$T/sread.batch"
 		done <"$list" >"$list.out") &
 		pids="$pids $!"
@@ -1268,8 +1518,10 @@ up() {
 	[ "$SYSCTLS" = 0 ] || check_sysctls
 	[ "$NAMES" = 0 ] || check_hosts
 	[ "$NAT" = 0 ] || check_nat
+	check_links
 	observe_host
 	[ "$NS_READS" = 0 ] || do_reads reads
+	observe_links
 	decide up && decided=0 || decided=$?
 	if [ "$decided" = 5 ]; then
 		# The record names objects to remove in namespaces not read yet.
@@ -1327,6 +1579,7 @@ up() {
 	say "[$phases/$phases] configuring $nns namespaces"
 	[ "$SYSCTLS" = 0 ] && [ ! -e "$STATE/sysctl" ] || save_sysctls
 	run_namespace_batches
+	run_tc_batches
 	[ "$NAMES" = 0 ] || write_hosts
 	[ ! -e "$STATE/hosts" ] || prune_hosts declared
 	if [ "$NAT" = 1 ]; then apply_nat; elif [ -e "$STATE/nat" ]; then remove_nat; fi
@@ -1452,6 +1705,7 @@ status() {
 	[ "$NAMES" = 0 ] || observe_hosts >>"$T/obs"
 	[ "$NAT" = 0 ] || observe_nat >>"$T/obs"
 	do_reads statusreads
+	observe_links
 	decide status
 }
 

@@ -16,10 +16,12 @@ from nsgen.plan import (
     AddBridge,
     AddNamespace,
     AddRoute,
+    AddTap,
     AddVeth,
     EnableForwarding,
     Plan,
     SetLink,
+    SetQdisc,
 )
 
 
@@ -51,22 +53,37 @@ class Place:
 
 
 @dataclass(frozen=True)
+class Tap:
+    """A TAP device, where a VM attaches: drawn as a node of its own."""
+
+    id: str
+    lines: tuple[str, ...]  # its name, "TAP", who may attach, its addresses
+
+
+@dataclass(frozen=True)
 class Link:
-    """A veth pair from one place or bridge to another, labelled with both ends."""
+    """A veth pair from one place or bridge to another, labelled with both ends (or a TAP
+    and where it attaches), and with each end's egress shaping."""
 
     a: str
     b: str
     a_label: str
     b_label: str
     mtu: int | None
+    a_egress: str = ""  # "egress r1:wan: rate 10mbit, delay 20ms"
+    b_egress: str = ""
 
     @property
     def lines(self) -> tuple[str, ...]:
         # Both ends of a veth share one MTU (nsgen sets it on both), so it is said once.
-        return (self.a_label, self.b_label) + (() if self.mtu is None else (f"mtu {self.mtu}",))
+        ends = tuple(label for label in (self.a_label, self.b_label) if label)
+        mtu = () if self.mtu is None else (f"mtu {self.mtu}",)
+        return ends + mtu + tuple(e for e in (self.a_egress, self.b_egress) if e)
 
     def reversed(self) -> Link:
-        return Link(self.b, self.a, self.b_label, self.a_label, self.mtu)
+        return Link(
+            self.b, self.a, self.b_label, self.a_label, self.mtu, self.b_egress, self.a_egress
+        )
 
 
 @dataclass(frozen=True)
@@ -75,6 +92,7 @@ class Diagram:
     source: str
     places: tuple[Place, ...]
     links: tuple[Link, ...]
+    taps: tuple[Tap, ...] = ()
 
 
 def node_id(kind: str, name: str) -> str:
@@ -95,8 +113,14 @@ def build(plan: Plan) -> Diagram:
     addresses: dict[tuple[str | None, str], list[str]] = defaultdict(list)
     notes: dict[str | None, list[str]] = defaultdict(list)
     veths: list[AddVeth] = []
+    taps: list[AddTap] = []
+    egress: dict[tuple[str | None, str], str] = {}
     for op in plan.ops:
         match op:
+            case AddTap():
+                taps.append(op)
+            case SetQdisc(namespace, dev, _, shaping):
+                egress[(namespace, dev)] = f"egress {where(namespace)}:{dev}: {shaping.summary()}"
             case AddBridge(namespace, name, _):
                 bridges[namespace].append(name)
             case AddVeth():
@@ -122,7 +146,24 @@ def build(plan: Plan) -> Diagram:
     for veth in veths:
         a, a_label = endpoint(veth.a.namespace, veth.a.name)
         b, b_label = endpoint(veth.b.namespace, veth.b.name)
-        edges.append(Link(a, b, a_label, b_label, links[(veth.a.namespace, veth.a.name)].mtu))
+        a_egress = egress.get((veth.a.namespace, veth.a.name), "")
+        b_egress = egress.get((veth.b.namespace, veth.b.name), "")
+        mtu = links[(veth.a.namespace, veth.a.name)].mtu
+        edges.append(Link(a, b, a_label, b_label, mtu, a_egress, b_egress))
+    nodes: list[Tap] = []
+    for tap in taps:
+        # "_s" never comes out of node_id's escaping: it joins the two names unambiguously.
+        tid = node_id("tap", where(tap.namespace)) + "_s" + node_id("", tap.name)[1:]
+        access = [f"owner {tap.owner}"] if tap.owner is not None else []
+        access += [f"group {tap.group}"] if tap.group is not None else []
+        own = addresses[(tap.namespace, tap.name)]
+        lines = (tap.name, "TAP" + (f", {', '.join(access)}" if access else ""), *own)
+        nodes.append(Tap(tid, lines))
+        master = links[(tap.namespace, tap.name)]
+        where_to = node_id("br", master.master) if master.master else place_id(tap.namespace)
+        label = "" if master.master else f"in {where(tap.namespace)}"
+        tap_egress = egress.get((tap.namespace, tap.name), "")
+        edges.append(Link(where_to, tid, label, "", master.mtu, "", tap_egress))
     attached = {e.a for e in edges} | {e.b for e in edges}
 
     places: list[Place] = []
@@ -138,7 +179,8 @@ def build(plan: Plan) -> Diagram:
         box_id = "in_" + pid
         places.append(Place(pid, box_id, where(namespace), tuple(notes[namespace]), held, has_node))
     order = [node for p in places for node in (*(b.id for b in p.bridges), p.id)]
-    return Diagram(plan.lab.name, plan.lab.source_name, tuple(places), _orient(edges, order))
+    diagram = Diagram(plan.lab.name, plan.lab.source_name, tuple(places), _orient(edges, order))
+    return Diagram(diagram.lab, diagram.source, diagram.places, diagram.links, tuple(nodes))
 
 
 def _orient(links: list[Link], order: list[str]) -> tuple[Link, ...]:
@@ -183,7 +225,13 @@ def mermaid(diagram: Diagram) -> str:
             out.append(f"        {node}")
         out += [f"        {b.id}{{{{{text(b.lines)}}}}}" for b in place.bridges]
         out.append("    end")
-    out += [f"    {link.a} ---|{text(link.lines)}| {link.b}" for link in diagram.links]
+    out += [f"    {tap.id}[/{text(tap.lines)}/]" for tap in diagram.taps]
+    out += [
+        f"    {link.a} ---|{text(link.lines)}| {link.b}"
+        if link.lines
+        else f"    {link.a} --- {link.b}"
+        for link in diagram.links
+    ]
     return "\n".join(out) + "\n"
 
 
@@ -208,6 +256,7 @@ def dot(diagram: Diagram) -> str:
             out.append(f"        {node}")
         out += [f"        {b.id} [label={text(b.lines)}, shape=hexagon];" for b in place.bridges]
         out.append("    }")
+    out += [f"    {tap.id} [label={text(tap.lines)}, shape=parallelogram];" for tap in diagram.taps]
     out += [f"    {link.a} -- {link.b} [label={text(link.lines)}];" for link in diagram.links]
     out.append("}")
     return "\n".join(out) + "\n"

@@ -31,6 +31,54 @@ def where(namespace: str | None) -> str:
 
 
 @dataclass(frozen=True)
+class Shaping:
+    """Egress shaping (tbf) and impairments (netem) of one interface, in the kernel's units,
+    with the values as written (normalised) for the commands a reviewer reads."""
+
+    rate: int | None = None  # bits per second
+    burst: int | None = None  # bytes: derived unless written
+    latency: int | None = None  # microseconds: derived unless written
+    delay: int | None = None  # microseconds
+    jitter: int | None = None  # microseconds
+    loss: str | None = None  # percent, without the sign: "1", "0.5"
+    written: tuple[tuple[str, str], ...] = ()  # (key, value) in declaration order
+
+    @property
+    def netem(self) -> bool:
+        return self.delay is not None or self.loss is not None
+
+    def text(self, key: str) -> str:
+        return dict(self.written)[key]
+
+    def summary(self) -> str:
+        """One line for tables and diagrams: "rate 10mbit, delay 20ms ±5ms, loss 1%"."""
+        values = dict(self.written)
+        parts = []
+        if "rate" in values:
+            parts.append(f"rate {values['rate']}")
+        if "delay" in values:
+            jitter = f" ±{values['jitter']}" if "jitter" in values else ""
+            parts.append(f"delay {values['delay']}{jitter}")
+        if "loss" in values:
+            parts.append(f"loss {values['loss']}")
+        return ", ".join(parts)
+
+    def detail(self) -> str:
+        """The summary with tbf's derived burst and latency spelt out."""
+        text = self.summary()
+        if self.rate is None or self.latency is None:
+            return text
+        rate = f"rate {self.text('rate')}"
+        full = f"{rate} (burst {self.burst}b, latency {micros_text(self.latency)})"
+        return text.replace(rate, full, 1)
+
+
+def micros_text(micros: int) -> str:
+    """A time as tc reads it: "50ms", or "1500us" when not a whole number of milliseconds."""
+    return f"{micros // 1000}ms" if micros % 1000 == 0 else f"{micros}us"
+
+
+@dataclass(frozen=True)
 class End:
     """One end of a veth pair as it will exist in the kernel."""
 
@@ -41,6 +89,27 @@ class End:
     mac: str | None = None
     master: str | None = None  # the bridge this end is a port of, in the same namespace
     key: str = ""  # key path in the topology file, for messages; "" for derived ends
+    shaping: Shaping | None = None  # on this end's egress
+
+    @property
+    def ref(self) -> str:
+        return f"{where(self.namespace)}:{self.name}"
+
+
+@dataclass(frozen=True)
+class Tap:
+    """A persistent TAP device: a VM attaches to it, as its owner or group, unprivileged."""
+
+    namespace: str | None
+    name: str
+    addresses: tuple[IPInterface, ...] = ()
+    mtu: int | None = None
+    mac: str | None = None
+    master: str | None = None  # the bridge the TAP itself is a port of, in the same namespace
+    owner: str | None = None  # a user name or number, as written
+    group: str | None = None
+    key: str = ""
+    shaping: Shaping | None = None
 
     @property
     def ref(self) -> str:
@@ -148,6 +217,7 @@ class Lab:
     nat: tuple[IPv4Network, ...] = ()  # [host] nat: masqueraded on their way out
     # [host] neighbour_table: the host-wide neighbour table size the lab raises, if it asks.
     neighbour_table: int | None = None
+    taps: tuple[Tap, ...] = ()
 
     @property
     def mark(self) -> str:

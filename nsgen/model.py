@@ -42,13 +42,9 @@ class RouteSpec:
 @dataclass(frozen=True)
 class InterfaceSpec:
     """A veth end (set `bridge` or `peer`, or be the target of another interface's `peer`),
-    or a macvlan on a host device (`kind = "macvlan"`, `parent`)."""
+    or with `kind = "tap"` a TAP device for a VM, or with `kind = "macvlan"` an interface on
+    a host device (`parent`)."""
 
-    kind: Literal["veth", "macvlan"] = doc(
-        '"veth" (default), or "macvlan": an interface on the host device `parent`, '
-        "moved into this namespace.",
-        default="veth",
-    )
     parent: str | None = doc(
         'With kind = "macvlan": the host device it sits on (not one of the lab\'s); it is '
         "never changed.",
@@ -58,7 +54,16 @@ class InterfaceSpec:
         'With kind = "macvlan": its mode; default "bridge".', default=None
     )
 
-    bridge: str | None = doc("Bridge whose port the other end of this veth becomes.", default=None)
+    kind: Literal["veth", "tap", "macvlan"] = doc(
+        '"veth" (default), "tap": a persistent TAP device that a VM (qemu) attaches to, or '
+        '"macvlan": an interface on the host device `parent`, moved into this namespace.',
+        default="veth",
+    )
+    bridge: str | None = doc(
+        "Bridge whose port the other end of this veth becomes; for a TAP, the bridge (in the "
+        "same namespace) the TAP itself is a port of.",
+        default=None,
+    )
     peer: str | None = doc(
         'The other end of this veth pair, as "NAMESPACE:INTERFACE" or "host:NAME".', default=None
     )
@@ -76,6 +81,31 @@ class InterfaceSpec:
         'Unicast MAC address, e.g. "02:00:00:00:00:11"; default: derived from the names.',
         default=None,
     )
+    owner: str | int | None = doc(
+        "TAP only: the user (name or number) allowed to attach to it without privileges.",
+        default=None,
+    )
+    group: str | int | None = doc(
+        "TAP only: the group (name or number) allowed to attach to it without privileges.",
+        default=None,
+    )
+    rate: str | None = doc(
+        'Egress rate limit (tbf), e.g. "10mbit", "500kbit", "1gbit".', default=None
+    )
+    burst: str | None = doc(
+        'With rate: tbf\'s bucket size, e.g. "32kb"; default: 10 ms at the rate, at least '
+        "two full frames.",
+        default=None,
+    )
+    latency: str | None = doc(
+        'With rate: how long a packet may wait in tbf\'s queue, e.g. "50ms"; default "50ms".',
+        default=None,
+    )
+    delay: str | None = doc('Egress delay (netem), e.g. "20ms", "500us".', default=None)
+    jitter: str | None = doc(
+        'With delay: random variation of the delay (netem), e.g. "5ms".', default=None
+    )
+    loss: str | None = doc('Egress packet loss (netem), e.g. "1%", "0.5%".', default=None)
 
 
 @dataclass(frozen=True)
@@ -85,7 +115,7 @@ class NamespaceSpec:
     forwarding: bool = doc("Turn IPv4 and IPv6 forwarding on inside it (a router).", default=False)
     routes: list[RouteSpec] = doc("Static routes.", default_factory=list)
     interfaces: dict[str, InterfaceSpec] = doc(
-        "Its veth ends, by device name.", default_factory=dict
+        "Its veth ends and TAP devices, by device name.", default_factory=dict
     )
     sysctls: dict[str, int | str] = doc(
         'Kernel settings inside it, by key under net. ("net.ipv4.conf.all.rp_filter" = 0), '
@@ -99,7 +129,7 @@ class HostSpec:
     """The host (root) namespace: interfaces the lab adds there, and routes towards the lab."""
 
     interfaces: dict[str, InterfaceSpec] = doc(
-        'Veth ends in the host namespace; others refer to them as "host:NAME".',
+        'Veth ends and TAP devices in the host namespace; others refer to them as "host:NAME".',
         default_factory=dict,
     )
     routes: list[RouteSpec] = doc(

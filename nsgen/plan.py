@@ -10,8 +10,14 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from typing import Literal
 
-from nsgen.lab import End, IPAddress, IPInterface, IPNetwork, Lab, Macvlan, Sysctl, where
+from nsgen.lab import End, IPAddress, IPInterface, IPNetwork, Lab, Macvlan, Shaping, Sysctl, where
+
+# The handles of nsgen's own qdiscs ("ns" in ASCII): a root qdisc with ROOT_HANDLE on a lab
+# device is nsgen's; CHILD_HANDLE is the tbf under a netem root.
+ROOT_HANDLE = "6e73:"
+CHILD_HANDLE = "6e74:"
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,29 @@ class AddMacvlan:
     """Created on its host parent, directly in its namespace (`link add link P ... netns`)."""
 
     macvlan: Macvlan
+
+
+@dataclass(frozen=True)
+class AddTap:
+    """A persistent TAP device, created with the owner and group that may attach to it."""
+
+    namespace: str | None
+    name: str
+    owner: str | None = None
+    group: str | None = None
+
+
+@dataclass(frozen=True)
+class SetQdisc:
+    """One qdisc on a device's egress: tbf for `rate`, netem for delay, jitter and loss.
+    With both, netem is the root and tbf its child (`child` True), so that `rate` means the
+    same tbf, burst and latency with or without netem."""
+
+    namespace: str | None
+    dev: str
+    kind: Literal["tbf", "netem"]
+    shaping: Shaping
+    child: bool = False
 
 
 @dataclass(frozen=True)
@@ -91,12 +120,14 @@ Op = (
     | AddBridge
     | AddVeth
     | AddMacvlan
+    | AddTap
     | SetLink
     | AddAddress
     | AddRoute
     | EnableForwarding
     | SetSysctl
     | RaiseNeighbourTable
+    | SetQdisc
 )
 
 
@@ -159,6 +190,7 @@ def build(lab: Lab) -> Plan:
     ops += [AddBridge(b.namespace, b.name, b.mac) for b in lab.bridges]
     ops += [AddVeth(v.a, v.b) for v in lab.veths]
     ops += [AddMacvlan(m) for m in lab.macvlans]
+    ops += [AddTap(t.namespace, t.name, t.owner, t.group) for t in lab.taps]
 
     # Configuration, grouped by the namespace it runs in: the host first, then the lab's.
     config: dict[str | None, list[Op]] = defaultdict(list)
@@ -172,14 +204,25 @@ def build(lab: Lab) -> Plan:
         config[end.namespace].append(
             SetLink(end.namespace, end.name, master=end.master, mtu=end.mtu, mac=end.mac)
         )
+    for tap in lab.taps:
+        config[tap.namespace].append(
+            SetLink(tap.namespace, tap.name, master=tap.master, mtu=tap.mtu, mac=tap.mac)
+        )
     for bridge in lab.bridges:
         config[bridge.namespace] += [
             AddAddress(bridge.namespace, bridge.name, a) for a in bridge.addresses
         ]
     for end in _ends(lab):
         config[end.namespace] += [AddAddress(end.namespace, end.name, a) for a in end.addresses]
+    for tap in lab.taps:
+        config[tap.namespace] += [AddAddress(tap.namespace, tap.name, a) for a in tap.addresses]
     for route in lab.routes:
         config[route.namespace].append(AddRoute(route.namespace, route.to, route.via))
+    shaped = [(e.namespace, e.name, e.shaping) for e in _ends(lab)]
+    shaped += [(t.namespace, t.name, t.shaping) for t in lab.taps]
+    for namespace, dev, shaping in shaped:
+        if shaping is not None:
+            config[namespace] += qdiscs(namespace, dev, shaping)
     # Forwarding is a sysctl inside the namespace, set from the host's batch (`netns exec`).
     config[None] += [EnableForwarding(ns.name) for ns in lab.namespaces if ns.forwarding]
     # After forwarding, which sets some of the same keys, and after every device exists.
@@ -208,6 +251,17 @@ def _hosts(lab: Lab) -> list[HostName]:
     for ns in lab.namespaces:
         for device, addresses in devices[ns.name]:
             out += [HostName(a.ip, (ns.name, f"{device}.{ns.name}")) for a in addresses]
+    return out
+
+
+def qdiscs(namespace: str | None, dev: str, shaping: Shaping) -> list[Op]:
+    """netem's own `rate` has no burst and paces each packet as it comes, a GSO super-packet
+    of 64 KB included; a tbf child keeps `rate` exactly the tbf it is without netem."""
+    out: list[Op] = []
+    if shaping.netem:
+        out.append(SetQdisc(namespace, dev, "netem", shaping))
+    if shaping.rate is not None:
+        out.append(SetQdisc(namespace, dev, "tbf", shaping, child=shaping.netem))
     return out
 
 

@@ -14,19 +14,23 @@ import jinja2
 
 from nsgen import __version__
 from nsgen.errors import printable
-from nsgen.lab import End, IPInterface, IPNetwork, Lab, where
+from nsgen.lab import End, IPInterface, IPNetwork, Lab, Shaping, micros_text, where
 from nsgen.plan import (
+    CHILD_HANDLE,
+    ROOT_HANDLE,
     AddAddress,
     AddBridge,
     AddMacvlan,
     AddNamespace,
     AddRoute,
+    AddTap,
     AddVeth,
     EnableForwarding,
     Op,
     Plan,
     RaiseNeighbourTable,
     SetLink,
+    SetQdisc,
     SetSysctl,
 )
 
@@ -134,17 +138,62 @@ def _sysctl_row(op: SetSysctl) -> Row:
     )
 
 
+def _tap_row(op: AddTap) -> Row:
+    return (
+        ["tap", _dash(op.namespace), op.name, _dash(op.owner), _dash(op.group)],
+        f"tuntap add dev {op.name} mode tap{_opt('user', op.owner)}{_opt('group', op.group)}",
+    )
+
+
+def _qdisc_row(op: SetQdisc) -> Row:
+    """Fields in the kernel's units, as `tc -j` reports them (tbf: bytes per second, bytes,
+    microseconds; netem: microseconds and percent), beside the tc command as written."""
+    if op.child:
+        where_ = f"parent {ROOT_HANDLE}1 handle {CHILD_HANDLE}"
+    else:
+        where_ = f"root handle {ROOT_HANDLE}"
+    head = ["qdisc", _dash(op.namespace), op.dev, "child" if op.child else "root", op.kind]
+    return head + qdisc_fields(op.kind, op.shaping), (
+        f"qdisc replace dev {op.dev} {where_} {qdisc_options(op.kind, op.shaping)}"
+    )
+
+
+def qdisc_fields(kind: str, shaping: Shaping) -> list[str]:
+    if kind == "tbf":
+        assert shaping.rate is not None
+        return [str(shaping.rate // 8), str(shaping.burst), str(shaping.latency)]
+    return [_dash(shaping.delay), _dash(shaping.jitter), _dash(shaping.loss)]
+
+
+def qdisc_options(kind: str, shaping: Shaping) -> str:
+    """The tc options: as the topology wrote them, with tbf's derived burst and latency."""
+    if kind == "tbf":
+        assert shaping.latency is not None
+        rate, latency = shaping.text("rate"), micros_text(shaping.latency)
+        return f"tbf rate {rate} burst {shaping.burst}b latency {latency}"
+    options = "netem"
+    if shaping.delay is not None:
+        options += f" delay {shaping.text('delay')}"
+        if shaping.jitter is not None:
+            options += f" {shaping.text('jitter')}"
+    if shaping.loss is not None:
+        options += f" loss {shaping.loss}%"
+    return options
+
+
 # By type, not a match statement: this runs once per operation of labs with thousands.
 _ROWS: dict[type, Callable[[Any], Row]] = {
     AddNamespace: _netns_row,
     AddBridge: _bridge_row,
     AddVeth: _veth_row,
     AddMacvlan: _macvlan_row,
+    AddTap: _tap_row,
     SetLink: _link_row,
     AddAddress: _address_row,
     AddRoute: _route_row,
     EnableForwarding: _forwarding_row,
     SetSysctl: _sysctl_row,
+    SetQdisc: _qdisc_row,
 }
 
 
@@ -245,6 +294,15 @@ def summary(lab: Lab) -> list[str]:
                 addresses,
             )
         )
+    for tap in lab.taps:
+        table.append(
+            (
+                where(tap.namespace),
+                tap.name,
+                tap_connects(tap.owner, tap.group, tap.master),
+                " ".join(str(a) for a in tap.addresses) or "-",
+            )
+        )
     widths = [max(len(r[i]) for r in table) for i in range(3)]
     lines = [
         f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}".rstrip()
@@ -256,6 +314,11 @@ def summary(lab: Lab) -> list[str]:
     head = [f"Namespaces ({len(lab.namespaces)}): {namespaces or '-'}", ""]
     routes = [f"  {where(r.namespace)}: {r.to_text} via {r.via}" for r in lab.routes]
     tail = ["", "Routes:", *routes] if routes else []
+    shaped = [
+        f"  {where(namespace)}:{dev}: {shaping.detail()}"
+        for namespace, dev, shaping in shaped_devices(lab)
+    ]
+    tail += ["", "Egress shaping and impairments:", *shaped] if shaped else []
     return head + lines + tail + pools_summary(lab)
 
 
@@ -273,6 +336,20 @@ def pools_summary(lab: Lab) -> list[str]:
         f"Assigned from the pools ({', '.join(map(str, pools))}), by segment:",
         *(f"  {segment:<{width}}  {' '.join(nets)}" for segment, nets in subnets.items()),
     ]
+
+
+def tap_connects(owner: str | None, group: str | None, master: str | None) -> str:
+    """How a TAP reads in the summary: "tap (owner alice, group kvm), port of br0"."""
+    access = [f"owner {owner}"] if owner is not None else []
+    access += [f"group {group}"] if group is not None else []
+    text = "tap" + (f" ({', '.join(access)})" if access else " (root only)")
+    return text + (f", port of {master}" if master is not None else "")
+
+
+def shaped_devices(lab: Lab) -> list[tuple[str | None, str, Shaping]]:
+    out = [(e.namespace, e.name, e.shaping) for v in lab.veths for e in (v.a, v.b)]
+    out += [(t.namespace, t.name, t.shaping) for t in lab.taps]
+    return [(n, d, s) for n, d, s in out if s is not None]
 
 
 def host_effects(lab: Lab) -> str:
@@ -336,6 +413,7 @@ def render(plan: Plan, prefix: str = "") -> str:
         any(b.namespace is None and b.addresses for b in lab.bridges)
         or any(e.namespace is None and e.addresses for v in lab.veths for e in (v.a, v.b))
         or any(r.namespace is None for r in lab.routes)
+        or any(t.namespace is None and t.addresses for t in lab.taps)
     )
     need = plan.neighbour_entries()
     template = _environment().get_template("script.sh.j2")
@@ -357,6 +435,8 @@ def render(plan: Plan, prefix: str = "") -> str:
         neigh_table=plan.neighbour_table() or 0,
         neigh4=need[4],
         neigh6=need[6],
+        tc_namespaces=" ".join(_where_ops(plan, SetQdisc)),
+        tap_namespaces=" ".join(_where_ops(plan, AddTap)),
         rows=plan_rows(plan),
         checks=check_rows(plan),
         hosts=hosts_lines(plan),
@@ -365,9 +445,17 @@ def render(plan: Plan, prefix: str = "") -> str:
     )
 
 
+def _where_ops(plan: Plan, kind: type[SetQdisc] | type[AddTap]) -> list[str]:
+    """The namespaces ("-": the host) holding operations of one kind, in plan order."""
+    places = [_dash(op.namespace) for op in plan.ops if isinstance(op, kind)]
+    return list(dict.fromkeys(places))
+
+
 def needs_namespace_reads(plan: Plan) -> bool:
     """Whether any device the lab creates has no end in the host, where one read sees all."""
     for op in plan.ops:
+        if isinstance(op, AddTap) and op.namespace is not None:
+            return True
         if isinstance(op, AddBridge) and op.namespace is not None:
             return True
         if isinstance(op, AddVeth) and None not in (op.a.namespace, op.b.namespace):

@@ -90,10 +90,10 @@ def _node(hint: Any, definitions: dict[str, Any]) -> dict[str, Any]:
         return node
     if origin in (types.UnionType, typing.Union):
         # `X | None` only says the key is optional, which `properties` already says.
-        options = [arg for arg in get_args(hint) if arg is not type(None)]
-        if len(options) == 1:
-            return _node(options[0], definitions)
-        return {"type": [_SCALARS[o] for o in options]}
+        kinds = [arg for arg in get_args(hint) if arg is not type(None)]
+        if len(kinds) == 1:
+            return _node(kinds[0], definitions)
+        return {"type": [_SCALARS[k] for k in kinds]}
     if origin is Literal:
         return {"type": "string", "enum": list(get_args(hint))}
     if origin is list:

@@ -152,10 +152,10 @@ def _converter(hint: Any) -> Converter:
         return read_choice
     if origin in (types.UnionType, typing.Union):
         # `X | None` only says the key is optional: TOML has no null, so a value must be an X.
-        options = [arg for arg in get_args(hint) if arg is not type(None)]
-        if len(options) == 1:
-            return _converter(options[0])
-        return _scalars(tuple(options))
+        kinds = [arg for arg in get_args(hint) if arg is not type(None)]
+        if len(kinds) == 1:
+            return _converter(kinds[0])
+        return _either(tuple(kinds))
     if origin is list:
         item = _converter(get_args(hint)[0])
 
@@ -190,16 +190,17 @@ def _converter(hint: Any) -> Converter:
     return read_scalar
 
 
-def _scalars(options: tuple[type, ...]) -> Converter:
-    """A value that may be one of several scalar types (a sysctl: 0, or "cubic")."""
-    expected = " or ".join(_EXPECTED[o] for o in options)
+def _either(kinds: tuple[type, ...]) -> Converter:
+    """A scalar of one of several types (`owner = "alice"` or `owner = 1000`)."""
+    expected = " or ".join(_EXPECTED[k] for k in kinds)
 
-    def read_one_of(value: object, loc: Loc, issues: Issues) -> Any:
-        if isinstance(value, options) and not (isinstance(value, bool) and bool not in options):
-            return value
+    def read_either(value: object, loc: Loc, issues: Issues) -> Any:
+        for kind in kinds:
+            if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
+                return value
         return _wrong(expected, value, loc, issues)
 
-    return read_one_of
+    return read_either
 
 
 def _record(cls: type, value: object, loc: Loc, issues: Issues) -> Any:

@@ -10,19 +10,48 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 
-from nsgen.lab import HOST, End, Lab, where
+from nsgen.lab import HOST, End, Lab, Shaping, micros_text, where
+
+
+@dataclass(frozen=True)
+class Egress:
+    """Shaping and impairments on a device's egress, as tc is given them."""
+
+    rate: str | None
+    burst: str | None  # derived unless written
+    latency: str | None
+    delay: str | None
+    jitter: str | None
+    loss: str | None
 
 
 @dataclass(frozen=True)
 class Device:
-    kind: str  # "bridge", "veth" or "macvlan"
+    kind: str  # "bridge", "veth" or "tap"
     name: str
     peer: str | None  # the other end of a veth, "NAMESPACE:NAME"
-    master: str | None  # the bridge a veth end is a port of
+    master: str | None  # the bridge a veth end or a TAP is a port of
     mtu: int | None  # None: the kernel's default
     mac: str | None
     addresses: tuple[str, ...]
     parent: str | None = None  # a macvlan's host device, and its mode: "eth0 (bridge)"
+    owner: str | None = None  # a TAP's user and group
+    group: str | None = None
+    egress: Egress | None = None
+
+
+def egress(shaping: Shaping | None) -> Egress | None:
+    if shaping is None:
+        return None
+    written = dict(shaping.written)
+    return Egress(
+        written.get("rate"),
+        None if shaping.burst is None else f"{shaping.burst}b",
+        None if shaping.latency is None else micros_text(shaping.latency),
+        written.get("delay"),
+        written.get("jitter"),
+        written.get("loss"),
+    )
 
 
 @dataclass(frozen=True)
@@ -84,6 +113,7 @@ def view(lab: Lab) -> View:
                 end.mtu,
                 end.mac,
                 tuple(map(str, end.addresses)),
+                egress=egress(end.shaping),
             )
             for end, other in ends
             if end.namespace == namespace
@@ -101,6 +131,22 @@ def view(lab: Lab) -> View:
             )
             for m in lab.macvlans
             if m.end.namespace == namespace
+        ]
+        devices += [
+            Device(
+                "tap",
+                tap.name,
+                None,
+                tap.master,
+                tap.mtu,
+                tap.mac,
+                tuple(map(str, tap.addresses)),
+                owner=tap.owner,
+                group=tap.group,
+                egress=egress(tap.shaping),
+            )
+            for tap in lab.taps
+            if tap.namespace == namespace
         ]
         routes = [Route(r.to_text, str(r.via)) for r in lab.routes if r.namespace == namespace]
         return Place(where(namespace), forwarding, tuple(devices), tuple(routes))
@@ -156,12 +202,21 @@ def to_text(lab: Lab) -> str:
                 ("master", device.master),
                 ("mtu", device.mtu),
                 ("mac", device.mac),
+                ("owner", device.owner),
+                ("group", device.group),
             ]
             ref = f"{place.name}:{device.name}"
             fields += [
                 ("address", address + (" (pool)" if (ref, address) in pooled else ""))
                 for address in device.addresses
             ]
+            if device.egress is not None:
+                fields.append(("egress", _egress_text(device.egress)))
             out += [f"    {key:<8} {value}" for key, value in fields if value is not None]
         out += [f"  route {route.to} via {route.via}" for route in place.routes]
     return "\n".join(out) + "\n"
+
+
+def _egress_text(egress: Egress) -> str:
+    """ "rate 10mbit burst 12500b latency 50ms delay 20ms jitter 5ms loss 1%", what is set."""
+    return " ".join(f"{key} {value}" for key, value in asdict(egress).items() if value is not None)

@@ -89,6 +89,7 @@ FIGURES = [
         "then `up` again",
     ),
     Figure("crash.up.routed", "3", "examples/routed.toml: the same"),
+    Figure("crash.up.tap", "3", "examples/tap.toml (a TAP port of a host bridge): the same"),
     Figure(
         "crash.down.star",
         "3",
@@ -96,6 +97,7 @@ FIGURES = [
         "then `down` again; and then `up` again",
     ),
     Figure("crash.down.routed", "3", "examples/routed.toml: the same"),
+    Figure("crash.down.tap", "3", "examples/tap.toml: the same"),
     Figure(
         "crash.up_then_down",
         "3",

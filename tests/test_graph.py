@@ -226,3 +226,15 @@ def test_graphviz_reads_the_golden_diagram(topology: Path) -> None:
 
 def test_cli_offers_exactly_the_printers() -> None:
     assert {f.value for f in GraphFormat} == set(graph.PRINTERS)
+
+
+def test_taps_are_nodes_and_links_carry_each_ends_egress() -> None:
+    text = graph.mermaid(
+        graph.build(pipeline.compile_plan(ROOT / "tests" / "linkprops" / "wan.toml"))
+    )
+    assert '    tap_r1_svm1[/"vm1<br>TAP, owner 1000, group kvm"/]' in text
+    assert (
+        '    br_vms ---|"mtu 9000<br>egress r1:vm1: rate 100mbit, loss 100%"| tap_r1_svm1' in text
+    )
+    assert "egress host:wan0: rate 1gbit, delay 50ms ±10ms, loss 1%" in text
+    assert "egress r1:wan: rate 500kbit, delay 1.5ms" in text

@@ -50,6 +50,18 @@ bridge = "br0"
 address = "10.0.0.11/24"
 mac = "02:00:00:00:00:11"
 mtu = 1500
+rate = "10mbit"
+burst = "32kb"
+latency = "50ms"
+delay = "20ms"
+jitter = "5ms"
+loss = "1%"
+
+[namespaces.sw.interfaces.tap0]
+kind = "tap"
+bridge = "lan"
+owner = "nobody"
+group = "nogroup"
 
 [namespaces.h1.interfaces.eth1]
 bridge = "lan"
@@ -120,6 +132,10 @@ HOSTILE = [
     "eth0\u2028",
 ]
 EXTRA = {
+    # Longer than a user name may be; upper case, which useradd refuses.
+    "account": ["x" * 33, "Root", "1e3"],
+    # A unit glued to something else, a space, exponents.
+    "shaping": ["10mbit;reboot", "10 mbit", "1e9bit", "10mbit\n", "%"],
     # 16+ characters (IFNAMSIZ); "if" and a number, which iproute2 reads as an index.
     "device": ["x" * 16, "a" * 200, "if1", "if-2", "if0x"],
     # Longer than a namespace name may be; a number, which `netns` reads as a process id.
@@ -210,6 +226,12 @@ POSITIONS: dict[str, tuple[str, Mutator]] = {
     "host route to": ("route", put(["host", "routes", 0, "to"])),
     "host route via": ("route", put(["host", "routes", 0, "via"])),
     "mtu": ("int", put(["namespaces", "h1", "interfaces", "eth0", "mtu"])),
+    "tap owner": ("account", put(["namespaces", "sw", "interfaces", "tap0", "owner"])),
+    "tap group": ("account", put(["namespaces", "sw", "interfaces", "tap0", "group"])),
+    **{
+        key: ("shaping", put(["namespaces", "h1", "interfaces", "eth0", key]))
+        for key in ("rate", "burst", "latency", "delay", "jitter", "loss")
+    },
     "forwarding": ("bool", put(["namespaces", "h1", "forwarding"])),
 }
 
@@ -276,7 +298,10 @@ def test_file_names_reach_only_comments_and_stay_on_one_line(
         before, after = plain.splitlines(), script.splitlines()
         assert len(after) == len(before), f"{name!r} added lines to the script"
         changed = [b for a, b in zip(before, after, strict=True) if a != b]
-        assert changed and all(line.startswith("#") for line in changed), changed
+        # Comments, and the one assignment that hands the name to the lab's record, single
+        # quoted: printable() leaves no newline, and a quote is closed, escaped and reopened.
+        quoted = "SOURCE='" + printable(hostile.name).replace("'", "'\\''") + "'"
+        assert changed and all(line.startswith("#") or line == quoted for line in changed), changed
         assert all(line.isprintable() for line in changed), changed
         code, out, _ = run_main(["validate", str(hostile)])
         assert code == 0

@@ -66,6 +66,9 @@ def test_json_spells_out_the_shorthand_of_star() -> None:
         "mac": derive_mac(None, "zzbr0"),
         "addresses": ["10.0.0.1/24"],  # one string in the file, a list here
         "parent": None,  # a macvlan's
+        "owner": None,
+        "group": None,
+        "egress": None,
     }
     # Derived bridge-side ends: prefixed (they live in the host), port of the bridge.
     assert [(p["name"], p["peer"], p["master"]) for p in ports] == [
@@ -106,3 +109,27 @@ def test_text_says_when_the_lab_leaves_the_host_alone() -> None:
     assert "\nhost\n  nothing: the lab adds no device, address or route here\n" in text
     assert "\nnamespace r1 (forwarding)\n" in text
     assert "  route default via fd00:2::1\n" in text
+
+
+def test_json_shows_a_tap_and_egress_with_derived_values() -> None:
+    data = json.loads(
+        show.to_json(pipeline.compile_plan(ROOT / "tests" / "linkprops" / "wan.toml").lab)
+    )
+    host, r1 = data["namespaces"]
+    assert host["devices"][0]["egress"] == {
+        "rate": "1gbit",
+        "burst": "1250000b",  # 10 ms at 1 Gbit/s
+        "latency": "50ms",
+        "delay": "50ms",
+        "jitter": "10ms",
+        "loss": "1%",
+    }
+    tap = next(d for d in r1["devices"] if d["kind"] == "tap")
+    assert (tap["name"], tap["master"], tap["owner"], tap["group"], tap["peer"]) == (
+        "vm1",
+        "vms",
+        "1000",
+        "kvm",
+        None,
+    )
+    assert tap["egress"]["burst"] == "125000b"

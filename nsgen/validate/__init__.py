@@ -23,6 +23,7 @@ from nsgen.validate import (
     devices,
     interfaces,
     limits,
+    linkprops,
     links,
     macvlans,
     names,
@@ -30,6 +31,7 @@ from nsgen.validate import (
     pools,
     routes,
     sysctls,
+    taps,
 )
 from nsgen.validate.context import (
     IFINDEX_RE,
@@ -50,6 +52,8 @@ PASSES: tuple[tuple[str, Pass], ...] = (
     ("namespaces", names.namespaces),
     ("bridges", bridges.bridges),
     ("interfaces", interfaces.interfaces),
+    ("link-properties", linkprops.link_properties),
+    ("taps", taps.taps),
     ("links", links.links),
     ("macvlans", macvlans.macvlans),
     ("segments", pools.segments),
@@ -100,4 +104,5 @@ def _lab(ctx: Context) -> Lab:
         macvlans=tuple(ctx.macvlans),
         nat=tuple(ctx.nat),
         neighbour_table=ctx.spec.host.neighbour_table,
+        taps=tuple(ctx.taps),
     )

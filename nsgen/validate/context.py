@@ -23,7 +23,9 @@ from nsgen.lab import (
     IPInterface,
     Macvlan,
     Route,
+    Shaping,
     Sysctl,
+    Tap,
     Veth,
     where,
 )
@@ -57,6 +59,9 @@ class Iface:
     path: str
     spec: InterfaceSpec
     addresses: list[IPInterface] = field(default_factory=list)
+    owner: str | None = None  # a TAP's, as the script writes it
+    group: str | None = None
+    shaping: Shaping | None = None
 
 
 @dataclass(frozen=True)
@@ -105,6 +110,7 @@ class Context:
     segments: list[Segment] = field(default_factory=list)  # bridges in order, then pairs
     pooled: dict[tuple[str, IPAddress], str] = field(default_factory=dict)  # -> pool key
     assigned: list[Assigned] = field(default_factory=list)
+    taps: list[Tap] = field(default_factory=list)
     held: dict[str, list[Held]] = field(default_factory=dict)  # by namespace key ("host")
     routes: list[Route] = field(default_factory=list)
     sysctls: dict[str, list[Sysctl]] = field(default_factory=dict)  # by namespace key

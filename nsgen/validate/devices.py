@@ -26,3 +26,5 @@ def unique_devices(ctx: Context) -> None:
             claim(end.namespace, end.name, end.key or f"{veth.a.key}.outer")
     for macvlan in ctx.macvlans:
         claim(macvlan.end.namespace, macvlan.end.name, macvlan.end.key)
+    for tap in ctx.taps:
+        claim(tap.namespace, tap.name, tap.key)

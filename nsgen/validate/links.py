@@ -20,8 +20,8 @@ def links(ctx: Context) -> None:
     targets: dict[tuple[str, str], list[Iface]] = defaultdict(list)
     for iface in ctx.ifaces.values():
         spec = iface.spec
-        if spec.kind == "macvlan":
-            continue  # nsgen.validate.macvlans
+        if spec.kind in ("tap", "macvlan"):
+            continue  # the taps and macvlans passes
         if spec.bridge is not None and spec.peer is not None:
             ctx.error(iface.path, "set either bridge or peer, not both")
             continue
@@ -52,7 +52,7 @@ def links(ctx: Context) -> None:
 
     for iface in ctx.ifaces.values():
         spec = iface.spec
-        if spec.bridge is not None or spec.kind == "macvlan":
+        if spec.bridge is not None or spec.kind in ("tap", "macvlan"):
             continue
         claimants = targets.get((iface.ns_key, iface.key), [])
         if spec.peer is None:
@@ -98,6 +98,8 @@ def _peer(ctx: Context, iface: Iface) -> Iface | None:
         return None
     if target.spec.kind == "macvlan":
         ctx.error(path, f"'{peer}' is a macvlan, which has no peer")
+    if target.spec.kind == "tap":
+        ctx.error(path, f"'{peer}' is a TAP device, which has no peer")
         return None
     if target.spec.bridge is not None:
         ctx.error(path, f"'{peer}' is already connected to bridge '{target.spec.bridge}'")
@@ -110,6 +112,7 @@ def _peer(ctx: Context, iface: Iface) -> Iface | None:
 
 
 def end_of(iface: Iface) -> End:
+    """The interface as a device: its final name, addresses, MTU, MAC and shaping."""
     spec = iface.spec
     mac = spec.mac.lower() if spec.mac is not None and MAC_RE.match(spec.mac) else None
     return End(
@@ -119,6 +122,7 @@ def end_of(iface: Iface) -> End:
         spec.mtu,
         mac or derive_mac(iface.namespace, iface.name),
         key=iface.path,
+        shaping=iface.shaping,
     )
 
 
