@@ -47,10 +47,21 @@ Prefix = Annotated[
 ]
 
 
+Host = Annotated[
+    str | None,
+    typer.Option(
+        "--host",
+        metavar="NAME",
+        help="In a lab across hosts ([hosts]): the script of this host.",
+    ),
+]
+
+
 @app.command()
 def render(
     file: TopologyFile,
     prefix: Prefix = "",
+    host: Host = None,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the script here, not stdout.")
     ] = None,
@@ -72,9 +83,9 @@ def render(
             raise UsageError("--check compares, --output writes: give one of them")
         from nsgen.stale import check as check_script
 
-        check_script(file, check, prefix)
+        check_script(file, check, prefix, host)
         return
-    script = render_file(file, prefix)
+    script = render_file(file, prefix, host)
     if output is None:
         sys.stdout.write(script)
     else:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from nsgen.lab import End, IPAddress, IPInterface, IPNetwork, Lab, where
+from nsgen.lab import End, IPAddress, IPInterface, IPNetwork, Lab, Vxlan, where
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,21 @@ class AddBridge:
 class AddVeth:
     a: End
     b: End
+
+
+@dataclass(frozen=True)
+class AddVxlan:
+    """A tunnel end, created from the host namespace (whose underlay it uses) in its place."""
+
+    vxlan: Vxlan
+
+
+@dataclass(frozen=True)
+class AddFlood:
+    """Head-end replication: broadcast and unknown frames on a tunnel device go to `dst` too."""
+
+    dev: str
+    dst: IPAddress
 
 
 @dataclass(frozen=True)
@@ -62,7 +77,17 @@ class EnableForwarding:
     namespace: str
 
 
-Op = AddNamespace | AddBridge | AddVeth | SetLink | AddAddress | AddRoute | EnableForwarding
+Op = (
+    AddNamespace
+    | AddBridge
+    | AddVeth
+    | AddVxlan
+    | SetLink
+    | AddAddress
+    | AddRoute
+    | EnableForwarding
+    | AddFlood
+)
 
 
 @dataclass(frozen=True)
@@ -93,6 +118,7 @@ def build(lab: Lab) -> Plan:
     ops: list[Op] = [AddNamespace(ns.name) for ns in lab.namespaces]
     ops += [AddBridge(b.namespace, b.name, b.mac) for b in lab.bridges]
     ops += [AddVeth(v.a, v.b) for v in lab.veths]
+    ops += [AddVxlan(x) for x in lab.vxlans]
 
     # Configuration, grouped by the namespace it runs in: the host first, then the lab's.
     config: dict[str | None, list[Op]] = defaultdict(list)
@@ -106,16 +132,21 @@ def build(lab: Lab) -> Plan:
         config[end.namespace].append(
             SetLink(end.namespace, end.name, master=end.master, mtu=end.mtu, mac=end.mac)
         )
+    for x in lab.vxlans:
+        config[x.namespace].append(SetLink(x.namespace, x.name, x.master, x.mtu, x.mac))
     for bridge in lab.bridges:
         config[bridge.namespace] += [
             AddAddress(bridge.namespace, bridge.name, a) for a in bridge.addresses
         ]
     for end in _ends(lab):
         config[end.namespace] += [AddAddress(end.namespace, end.name, a) for a in end.addresses]
+    for x in lab.vxlans:
+        config[x.namespace] += [AddAddress(x.namespace, x.name, a) for a in x.addresses]
     for route in lab.routes:
         config[route.namespace].append(AddRoute(route.namespace, route.to, route.via))
     # Forwarding is a sysctl inside the namespace, set from the host's batch (`netns exec`).
     config[None] += [EnableForwarding(ns.name) for ns in lab.namespaces if ns.forwarding]
+    config[None] += [AddFlood(x.name, dst) for x in lab.vxlans for dst in x.flood]
 
     ops += config.pop(None, [])
     for ns in lab.namespaces:
@@ -123,8 +154,21 @@ def build(lab: Lab) -> Plan:
     return Plan(lab, tuple(ops), tuple(_checks(lab)))
 
 
+def build_for(lab: Lab, machine: str) -> Plan:
+    """The plan of one machine of a lab across hosts: what that host's script does. Its
+    checks are the whole lab's that start on this machine, tunnels included."""
+    here = lab.on_machine(machine)
+    plan = build(here)
+    on = {ns.name: ns.machine for ns in lab.namespaces}
+    checks = tuple(c for c in _checks(lab) if c.namespace and on[c.namespace] == machine)
+    return Plan(here, plan.ops, checks)
+
+
 def _ends(lab: Lab) -> list[End]:
     return [end for veth in lab.veths for end in (veth.a, veth.b)]
+
+
+Member = tuple[str | None, IPInterface, str, str]
 
 
 def _checks(lab: Lab) -> list[Ping]:
@@ -133,24 +177,36 @@ def _checks(lab: Lab) -> list[Ping]:
     in the number of addresses: the members of a subnet form a ring and each pings the next
     one that is somewhere else.
     """
-    members: dict[IPNetwork, list[tuple[str | None, IPInterface, str, str]]] = defaultdict(list)
+    members: dict[IPNetwork, list[Member]] = defaultdict(list)
     for bridge in lab.bridges:
         for address in bridge.addresses:
             members[address.network].append((bridge.namespace, address, bridge.ref, bridge.name))
     for end in _ends(lab):
         for address in end.addresses:
             members[address.network].append((end.namespace, address, end.ref, end.name))
+    for x in lab.vxlans:
+        for address in x.addresses:
+            members[address.network].append((x.namespace, address, x.ref, x.name))
     host_devices = [m for ring in members.values() for m in ring if m[0] is None]
+    # In a lab across hosts every address is pinged from another host where its subnet
+    # reaches one, so that verify proves the tunnels; and each line names the far host.
+    on = {ns.name: ns.machine for ns in lab.namespaces}
+    owner = {m[1].ip: on.get(m[0]) for ring in members.values() for m in ring if m[0]}
+
+    def far(origin: str | None, target: IPAddress) -> str:
+        machine = owner.get(target)
+        if origin is None or machine is None or on.get(origin) == machine:
+            return ""
+        return f", on host {machine}"
 
     checks: list[Ping] = []
     for ring in members.values():
         for index, (namespace, address, ref, _) in enumerate(ring):
-            for step in range(1, len(ring)):
-                other = ring[(index - step) % len(ring)]
-                if other[0] != namespace:
-                    device = other[3] if other[0] is None else None
-                    checks.append(Ping(other[0], address.ip, ref, device=device))
-                    break
+            other = _pinger(ring, index, namespace, on)
+            if other is not None:
+                device = other[3] if other[0] is None else None
+                what = ref + far(other[0], address.ip)
+                checks.append(Ping(other[0], address.ip, what, device=device))
     seen: set[tuple[str | None, IPAddress]] = set()
     for route in lab.routes:
         if (route.namespace, route.via) not in seen:
@@ -160,21 +216,37 @@ def _checks(lab: Lab) -> list[Ping]:
                 Ping(
                     route.namespace,
                     route.via,
-                    f"gateway of {where(route.namespace)}",
+                    f"gateway of {where(route.namespace)}{far(route.namespace, route.via)}",
                     device=device,
                 )
             )
     # The lab's own test plan last, so a failure there is read after the wiring is known good.
     for check in lab.checks:
         what = f"{check.key}: {check.target}" if check.target else check.key
+        what += far(check.namespace, check.address)
         device = _host_device(lab, check.address, host_devices) if check.namespace is None else None
         checks.append(Ping(check.namespace, check.address, what, check.reachable, device))
     return checks
 
 
-def _host_device(
-    lab: Lab, target: IPAddress, host_devices: list[tuple[str | None, IPInterface, str, str]]
-) -> str:
+def _pinger(
+    ring: list[Member], index: int, namespace: str | None, on: dict[str, str | None]
+) -> Member | None:
+    """Who pings ring[index]: the previous member on another host if any (a lab across
+    hosts), else the previous member in another namespace."""
+    machine = on.get(namespace) if namespace is not None else None
+    others = [ring[(index - step) % len(ring)] for step in range(1, len(ring))]
+    if machine is not None:
+        for other in others:
+            if other[0] is not None and on.get(other[0]) not in (None, machine):
+                return other
+    for other in others:
+        if other[0] != namespace:
+            return other
+    return None
+
+
+def _host_device(lab: Lab, target: IPAddress, host_devices: list[Member]) -> str:
     """The lab's host device a ping from the host to `target` leaves by: the one on the
     target's subnet, else the one on the subnet of the gateway of the host route that
     covers it, else any lab device of the family (validation has made sure there is one)."""

@@ -52,6 +52,8 @@ case $DRY_RUN.$ACTION in
 esac
 
 command -v ip >/dev/null 2>&1 || die "ip not found: install iproute2"
+# A bridge spanning hosts floods through its tunnel with FDB entries: the bridge tool. #@tunnels
+command -v bridge >/dev/null 2>&1 || die "bridge not found: install iproute2 (it has the bridge tool)" #@tunnels
 if [ "$(id -u)" != 0 ]; then
 	case $0 in
 	*.sh) die "needs root (CAP_NET_ADMIN): try sudo sh $0 $ACTION" ;;
@@ -112,6 +114,8 @@ observe_host() {
 			dump ip -j route show
 			dump ip -6 -j route show
 		fi
+		echo '== fdb -' #@tunnels
+		dump bridge -j fdb show #@tunnels
 	} >"$T/obs"
 }
 
@@ -187,6 +191,14 @@ function jaddresses(n, name, rec,    k, parts, i, a, ip) {
 		else addr[n, name, ip "/" jnum(a, "prefixlen")] = (index(a, "\"tentative\":true") ? "tentative" : "ok")
 	}
 }
+# Flood entries of tunnel devices (`bridge -j fdb show`): the all-zero MAC and a dst. #@tunnels
+function jflood(    k, parts, i, rec) { #@tunnels
+	k = split($0, parts, /[}],[{]/) #@tunnels
+	for (i = 1; i <= k; i++) { #@tunnels
+		rec = parts[i] #@tunnels
+		if (jstr(rec, "mac") == "00:00:00:00:00:00" && jstr(rec, "dst") != "-") fdb[jstr(rec, "ifname"), jstr(rec, "dst")] = 1 #@tunnels
+	} #@tunnels
+} #@tunnels
 function jroutes(n,    k, parts, i, rec) {
 	k = split($0, parts, /[}],[{]/)
 	for (i = 1; i <= k; i++) {
@@ -219,6 +231,7 @@ sec == "json" {
 	next
 }
 sec == "fwd" { fwd[secns] = fwd[secns] $1; next }
+sec == "fdb" { jflood(); next } #@tunnels
 
 END {
 	if (mode == "reads" || mode == "statusreads") reads()
@@ -233,6 +246,7 @@ function reads(    r, f, n, seen) {
 		split(line[r], f, " ")
 		if (f[1] == "bridge" && f[2] != "-") want(f[2], seen)
 		if (f[1] == "veth" && f[2] != "-" && f[4] != "-") { want(f[2], seen); want(f[4], seen) }
+		if (f[1] == "vxlan" && f[2] != "-") want(f[2], seen) #@tunnels
 		if (f[1] == "netns" && mode == "statusreads") want(f[3], seen)
 	}
 }
@@ -249,7 +263,8 @@ function up(    r, f, n, s, a, b, ip, net, i) {
 				if (s == "stale-ours") root[++nroot] = "netns del " n
 				emit("-", cmd[r]); intents[++nintents] = "netns " n; newns[n] = 1; nsnew++
 			}
-		} else if (f[1] == "bridge") {
+		} else if (f[1] == "bridge") { #@single
+		} else if (f[1] == "bridge" || f[1] == "vxlan") { #@tunnels
 			s = devstate(f[2], f[3])
 			if (s == "foreign") refuse("device " f[3] " exists in the host and was not created by lab " lab)
 			else if (s == "missing") { emit("-", cmd[r]); created++; if (f[2] == "-") create_root(f[3]) }
@@ -273,6 +288,8 @@ function up(    r, f, n, s, a, b, ip, net, i) {
 				if (a == "unmarked") emit("-", "link set dev " f[3] " alias " mark)
 				if (b == "unmarked") emit("-", "link set dev " f[5] " alias " mark)
 			}
+		} else if (f[1] == "fdb") { #@tunnels
+			flood[++nflood] = cmd[r] #@tunnels
 		} else {
 			if (f[1] == "addr" && f[2] == "-") {
 				ip = f[4]; sub(/\/.*/, "", ip)
@@ -290,6 +307,7 @@ function up(    r, f, n, s, a, b, ip, net, i) {
 	}
 	if (errors != "") { printf "%s", errors > "/dev/stderr"; exit 1 }
 	write_batches()
+	for (i = 1; i <= nflood; i++) print flood[i] > (dir "/flood") #@tunnels
 	printf "" > (dir "/intent")
 	for (i = 1; i <= nintents; i++) print intents[i] > (dir "/intent")
 	print nsnew + 0, created + 0, nns + 0 > (dir "/counts")
@@ -319,7 +337,8 @@ function down(    r, f, n, s, d, e, i, k, explicit, nexp, dels, ndel, goingns, n
 	}
 	for (r = 1; r <= rows; r++) {
 		split(line[r], f, " ")
-		if (f[1] == "bridge" && f[2] == "-") { d[1] = f[3]; k = 1 }
+		if (f[1] == "bridge" && f[2] == "-") { d[1] = f[3]; k = 1 } #@single
+		if ((f[1] == "bridge" || f[1] == "vxlan") && f[2] == "-") { d[1] = f[3]; k = 1 } #@tunnels
 		else if (f[1] == "veth") {
 			k = 0
 			if (f[2] == "-") d[++k] = f[3] SUBSEP f[4]
@@ -358,8 +377,10 @@ function status(    r, f, s, n, what, bad, total, cnt, key) {
 			s = nsstate(f[3]); what = "namespace " f[3]
 			if (s == "stale-ours" || s == "stale-foreign") s = "broken"
 			else if (s == "ours") s = "ok"
-		} else if (f[1] == "bridge") {
-			s = devstate(f[2], f[3]); what = "bridge " place(f[2], f[3])
+		} else if (f[1] == "bridge") { #@single
+		} else if (f[1] == "bridge" || f[1] == "vxlan") { #@tunnels
+			s = devstate(f[2], f[3]); what = "bridge " place(f[2], f[3]) #@single
+			s = devstate(f[2], f[3]); what = f[1] " " place(f[2], f[3]) #@tunnels
 		} else if (f[1] == "veth") {
 			what = "veth " place(f[2], f[3]) " <-> " place(f[4], f[5])
 			s = devstate(f[2], f[3]); n = devstate(f[4], f[5])
@@ -385,6 +406,9 @@ function status(    r, f, s, n, what, bad, total, cnt, key) {
 		} else if (f[1] == "fwd") {
 			what = "forwarding in " f[2]
 			s = (fwd[f[2]] == "11") ? "ok" : "off"
+		} else if (f[1] == "fdb") { #@tunnels
+			what = "flood " f[3] " to " f[4] #@tunnels
+			s = ((f[3], f[4]) in fdb) ? "ok" : "missing" #@tunnels
 		} else continue
 		if (s == "ours") s = "ok"
 		total++
@@ -500,6 +524,7 @@ up() {
 		cat "$T/intent" >>"$STATE/intent"
 	fi
 	run_batch "$T/batch.-"
+	run_flood #@tunnels
 	if [ "$record" = 1 ]; then
 		# shellcheck disable=SC2046
 		stat -c "$NETNS_ID" $(netns_files) >"$STATE/netns.new" 2>/dev/null || :
@@ -511,6 +536,16 @@ up() {
 	[ "$DRY_RUN" = 1 ] || say "up"
 }
 
+# Head-end replication: a bridge spanning hosts floods to each other host through its tunnel. #@tunnels
+run_flood() { #@tunnels
+	[ -s "$T/flood" ] || return 0 #@tunnels
+	if [ "$DRY_RUN" = 1 ]; then #@tunnels
+		sed 's|^|bridge |' "$T/flood" #@tunnels
+	else #@tunnels
+		bridge -batch "$T/flood" #@tunnels
+	fi #@tunnels
+} #@tunnels
+ #@tunnels
 # One worker per CPU: each namespace batch spends most of its time entering the namespace, so
 # batches for different namespaces overlap well. They are independent: every device they
 # configure was created by the host batch before.

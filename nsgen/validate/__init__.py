@@ -16,7 +16,18 @@ from nsgen.lab import Lab, Namespace
 from nsgen.load import Source
 from nsgen.model import TopologySpec
 from nsgen.shape import key_path
-from nsgen.validate import addresses, bridges, checks, devices, interfaces, links, names, routes
+from nsgen.validate import (
+    addresses,
+    bridges,
+    checks,
+    devices,
+    hosts,
+    interfaces,
+    links,
+    names,
+    routes,
+    tunnels,
+)
 from nsgen.validate.context import (
     IFINDEX_RE,
     NAME_RE,
@@ -33,10 +44,14 @@ Pass = Callable[[Context], None]
 # netlab's model: a flat list of named passes, in the order they run.
 PASSES: tuple[tuple[str, Pass], ...] = (
     ("lab-name", names.lab_name),
+    ("hosts", hosts.machines),
     ("namespaces", names.namespaces),
+    ("placement", hosts.placement),
     ("bridges", bridges.bridges),
+    ("bridge-hosts", hosts.bridge_hosts),
     ("interfaces", interfaces.interfaces),
     ("links", links.links),
+    ("tunnels", tunnels.tunnels),
     ("unique-devices", devices.unique_devices),
     ("unique-addresses", addresses.unique_addresses),
     ("held-addresses", addresses.held_addresses),
@@ -68,11 +83,13 @@ def _lab(ctx: Context) -> Lab:
         source_name=ctx.source.name,
         source_sha256=ctx.source.sha256,
         namespaces=tuple(
-            Namespace(final, ctx.spec.namespaces[key].forwarding)
+            Namespace(final, ctx.spec.namespaces[key].forwarding, ctx.placed.get(key))
             for key, final in ctx.namespaces.items()
         ),
         bridges=tuple(ctx.bridges.values()),
         veths=tuple(ctx.veths),
         routes=tuple(ctx.routes),
         checks=tuple(ctx.checks),
+        machines=tuple(ctx.machines.values()),
+        vxlans=tuple(ctx.vxlans),
     )

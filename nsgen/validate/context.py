@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from nsgen.errors import Issue
-from nsgen.lab import Bridge, Check, IPInterface, Route, Veth, where
+from nsgen.lab import Bridge, Check, IPInterface, Machine, Route, Veth, Vxlan, where
 from nsgen.load import Source
 from nsgen.model import InterfaceSpec, TopologySpec
 from nsgen.shape import key_path
@@ -65,10 +65,13 @@ class Context:
 
     # Filled by the passes, in the order nsgen.validate.PASSES runs them.
     lab_name: str = ""
+    machines: dict[str, Machine] = field(default_factory=dict)  # [hosts], by name
+    placed: dict[str, str] = field(default_factory=dict)  # namespace key -> its machine
     namespaces: dict[str, str] = field(default_factory=dict)  # key as written -> final name
     bridges: dict[str, Bridge] = field(default_factory=dict)  # by the name written
     ifaces: dict[tuple[str, str], Iface] = field(default_factory=dict)  # (ns key, name key)
     veths: list[Veth] = field(default_factory=list)
+    vxlans: list[Vxlan] = field(default_factory=list)  # tunnel ends, in a lab across hosts
     held: dict[str, list[Held]] = field(default_factory=dict)  # by namespace key ("host")
     routes: list[Route] = field(default_factory=list)
     checks: list[Check] = field(default_factory=list)

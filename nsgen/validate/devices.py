@@ -24,3 +24,6 @@ def unique_devices(ctx: Context) -> None:
     for veth in ctx.veths:
         for end in (veth.a, veth.b):
             claim(end.namespace, end.name, end.key or f"{veth.a.key}.outer")
+    for vxlan in ctx.vxlans:
+        # A bridge's tunnel device has one name on all its hosts: claimed once.
+        claim(vxlan.namespace, vxlan.name, vxlan.key or "a derived tunnel port")
