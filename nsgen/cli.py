@@ -94,6 +94,29 @@ def render(
 
 
 @app.command()
+def ansible(
+    file: TopologyFile,
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output", "-o", metavar="DIR", help="Write HOST.sh, inventory.ini, playbook.yml here."
+        ),
+    ],
+    prefix: Prefix = "",
+) -> None:
+    """For a lab across hosts: every host's script, an inventory and a playbook.
+
+    Run it with: ansible-playbook -i DIR/inventory.ini DIR/playbook.yml -e action=up
+    (also down, status, verify).
+    """
+    from nsgen.playbook import write
+
+    lab = write(file, output, prefix)
+    names = ", ".join(f"{m.name}.sh" for m in lab.machines)
+    print(f"{printable(str(output))}: {names}, inventory.ini, playbook.yml")
+
+
+@app.command()
 def validate(file: TopologyFile, prefix: Prefix = "") -> None:
     """Check a topology file and report every error; changes nothing."""
     from nsgen.pipeline import compile_plan

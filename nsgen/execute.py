@@ -164,6 +164,8 @@ def run(
     a bar on stdout (default: when stdout is a terminal).
     """
     check_request(request)
+    if "hosts" in load.load(request.topology).data:
+        return run_across_hosts(request)
     script = script_text(request)
     if request.ssh is None and not is_root():
         raise NeedsRootError(f"needs root (CAP_NET_ADMIN): try sudo {request.invocation()}")
@@ -176,6 +178,19 @@ def run(
             "the script is safe to run again"
         )
     return code
+
+
+def run_across_hosts(request: Request) -> int:
+    """A lab that declares [hosts]: each host's script, run there through Ansible."""
+    if request.ssh is not None or request.script is not None:
+        option = "--ssh" if request.ssh is not None else "--script"
+        raise UsageError(
+            f"{option} runs one script on one host; a lab with [hosts] runs each host's "
+            "script there through Ansible (see nsgen ansible)"
+        )
+    from nsgen import playbook
+
+    return playbook.run(request.topology, request.action, request.prefix, request.dry_run)
 
 
 def stream(argv: list[str], script: str, *, progress: bool) -> int:
