@@ -119,10 +119,17 @@ def ansible(
 @app.command()
 def validate(file: TopologyFile, prefix: Prefix = "") -> None:
     """Check a topology file and report every error; changes nothing."""
-    from nsgen.pipeline import compile_plan
+    from nsgen.pipeline import compile_lab, compile_plan
 
+    lab = compile_lab(file, prefix)
+    if lab.machines:
+        print(
+            f"{printable(file.name)}: ok (lab {lab.name} across {len(lab.machines)} hosts: "
+            f"{len(lab.namespaces)} namespaces, {len(lab.bridges)} bridges, "
+            f"{len(lab.veths)} veth pairs, {len(lab.vxlans)} tunnel ends)"
+        )
+        return
     plan = compile_plan(file, prefix)
-    lab = plan.lab
     print(
         f"{printable(file.name)}: ok (lab {lab.name}: {len(lab.namespaces)} namespaces, "
         f"{len(lab.bridges)} bridges, {len(lab.veths)} veth pairs, {len(plan.ops)} operations)"
@@ -237,11 +244,16 @@ def graph(
         ),
     ] = GraphFormat.mermaid,
 ) -> None:
-    """Print a diagram of the lab: namespaces, bridges, veth links, addresses."""
-    from nsgen.graph import draw
-    from nsgen.pipeline import compile_plan
+    """Print a diagram of the lab: namespaces, bridges, veth links, addresses; a lab across
+    hosts with each host as a cluster and its tunnels."""
+    from nsgen.graph import draw, draw_lab
+    from nsgen.pipeline import compile_lab, compile_plan
 
-    sys.stdout.write(draw(compile_plan(file, prefix), fmt.value))
+    lab = compile_lab(file, prefix)
+    if lab.spans_hosts:
+        sys.stdout.write(draw_lab(lab, None, fmt.value))
+    else:
+        sys.stdout.write(draw(compile_plan(file, prefix), fmt.value))
 
 
 @app.command()
@@ -251,10 +263,10 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON, for tools.")] = False,
 ) -> None:
     """Print the lab as nsgen resolved it: final names, derived MACs, mark, state directory."""
-    from nsgen.pipeline import compile_plan
+    from nsgen.pipeline import compile_lab
     from nsgen.show import to_json, to_text
 
-    lab = compile_plan(file, prefix).lab
+    lab = compile_lab(file, prefix)
     sys.stdout.write(to_json(lab) if as_json else to_text(lab))
 
 
