@@ -177,9 +177,7 @@ class Underlay:
     def _wait_for_ssh(self, host: SimHost) -> None:
         deadline = time.monotonic() + 20
         while True:
-            probe = self.on_controller(
-                "ssh", *self.ssh_options(), f"root@{host.address}", "true"
-            )
+            probe = self.on_controller("ssh", *self.ssh_options(), f"root@{host.address}", "true")
             if probe.returncode == 0:
                 return
             if host.process.poll() is not None or time.monotonic() > deadline:
