@@ -251,3 +251,38 @@ def test_each_host_verifies_what_its_namespaces_reach_across_tunnels() -> None:
         "10.62.0.1", "10.62.0.2", "10.63.0.11", "10.63.0.12",
     }  # fmt: skip
     assert build(lab).checks  # the whole lab still plans
+
+
+def test_graph_draws_hosts_as_clusters_and_tunnels_as_edges() -> None:
+    code, mermaid, err = run_cli(["graph", str(HOSTS / "three-hosts.toml")])
+    assert code == 0, err
+    for host, address in (("a", "192.0.2.1"), ("b", "192.0.2.2"), ("c", "192.0.2.3")):
+        assert f'    subgraph on_{host} ["host {host} ({address})"]\n' in mermaid
+    lab = pipeline.compile_lab(HOSTS / "three-hosts.toml")
+    vnis = {x.vni for x in lab.vxlans}
+    tunnels = [line for line in mermaid.splitlines() if " -.-|" in line]
+    # Three point-to-point tunnels and the bridge on three hosts: one edge per pair.
+    assert len(tunnels) == 6 and {int(t.split("VXLAN ")[1].split("<")[0]) for t in tunnels} == vnis
+    code, dot, err = run_cli(["graph", str(HOSTS / "three-hosts.toml"), "--format", "dot"])
+    assert code == 0, err
+    assert dot.count("style=dashed") == 6 and "subgraph cluster_on_b {" in dot
+    if shutil.which("dot"):
+        parsed = subprocess.run(["dot", "-Tsvg"], input=dot, capture_output=True, text=True)
+        assert parsed.returncode == 0, parsed.stderr
+
+
+def test_show_lists_hosts_and_tunnels() -> None:
+    import json
+
+    code, out, err = run_cli(["show", "--json", str(HOSTS / "two-hosts.toml")])
+    assert code == 0, err
+    data = json.loads(out)
+    assert [h["name"] for h in data["hosts"]] == ["a", "b"]
+    assert {p["name"]: p["host"] for p in data["namespaces"]} == {
+        "host": None, "a1": "a", "a2": "a", "b1": "b"
+    }  # fmt: skip
+    assert sorted((t["host"], t["name"]) for t in data["tunnels"]) == [
+        ("a", "eth1"), ("a", "lan-vx"), ("b", "eth1"), ("b", "lan-vx")
+    ]  # fmt: skip
+    code, text, _ = run_cli(["show", str(HOSTS / "two-hosts.toml")])
+    assert "namespace b1 (on host b)" in text and "\ntunnels (VXLAN)\n" in text
