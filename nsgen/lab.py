@@ -181,7 +181,11 @@ class Lab:
                 if name in b.machines
             ),
             veths=tuple(v for v in self.veths if v.machine == name),
-            routes=tuple(r for r in self.routes if r.namespace in here),
+            routes=tuple(
+                r
+                for r in self.routes
+                if r.namespace in here or (r.namespace is None and not self.spans_hosts)
+            ),
             vxlans=tuple(x for x in self.vxlans if x.machine == name),
             on=name,
         )

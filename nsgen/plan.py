@@ -159,6 +159,8 @@ def build_for(lab: Lab, machine: str) -> Plan:
     checks are the whole lab's that start on this machine, tunnels included."""
     here = lab.on_machine(machine)
     plan = build(here)
+    if not lab.spans_hosts:
+        return plan
     on = {ns.name: ns.machine for ns in lab.namespaces}
     checks = tuple(c for c in _checks(lab) if c.namespace and on[c.namespace] == machine)
     return Plan(here, plan.ops, checks)
