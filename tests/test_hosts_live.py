@@ -50,10 +50,12 @@ def three(tmp_path: Path) -> Iterator[simhosts.Underlay]:
         yield underlay
 
 
-def nsgen(underlay: simhosts.Underlay, action: str, topology: Path) -> tuple[int, str]:
+def nsgen(
+    underlay: simhosts.Underlay, action: str, topology: Path, *options: str
+) -> tuple[int, str]:
     """`nsgen ACTION FILE` on the controller: it runs the playbook over ssh."""
     done = underlay.on_controller(
-        sys.executable, "-m", "nsgen", action, str(topology), env=underlay.ansible_env()
+        sys.executable, "-m", "nsgen", action, str(topology), *options, env=underlay.ansible_env()
     )
     return done.returncode, done.stdout + done.stderr
 
@@ -131,6 +133,12 @@ def lifecycle(underlay: simhosts.Underlay, topology: Path, df: list[tuple[str, s
 
 
 def test_two_hosts_up_verify_rerun_status_down(two: simhosts.Underlay) -> None:
+    before = clean(two)
+    code, out = nsgen(two, "up", HOSTS / "two-hosts.toml", "--dry-run")
+    assert code == 0, out
+    assert "a: ip netns add a1\n" in out and "b: ip netns add b1\n" in out
+    assert "a: bridge fdb append 00:00:00:00:00:00 dev lan-vx dst 192.0.2.2\n" in out
+    assert clean(two) == before
     lifecycle(
         two,
         HOSTS / "two-hosts.toml",
