@@ -5,6 +5,7 @@ Nothing else happens here; every verb is a few lines over nsgen.pipeline or nsge
 
 from __future__ import annotations
 
+import os
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -12,7 +13,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from nsgen.errors import NsgenError, StaleScriptError, TopologyError, UsageError, printable
+from nsgen.errors import (
+    NsgenError,
+    RunnerError,
+    StaleScriptError,
+    UsageError,
+    messages,
+    printable,
+)
 from nsgen.shapes import Template
 
 if TYPE_CHECKING:
@@ -25,7 +33,9 @@ EXIT_CODES = (
 )
 
 app = typer.Typer(
-    add_completion=False,
+    # --install-completion and --show-completion cost nothing measurable at start-up: `import
+    # typer` loads the completion machinery anyway (docs/benchmarks.md has --help's time).
+    add_completion=True,
     pretty_exceptions_enable=False,
     # Plain help and errors: rich formatting alone would double the start-up time.
     rich_markup_mode=None,
@@ -33,6 +43,28 @@ app = typer.Typer(
     help="Compile a TOML network-namespace lab into one idempotent POSIX shell script, "
     "and run it (up, down, status, verify).\n\n" + EXIT_CODES,
 )
+
+
+def show_version(value: bool) -> None:
+    if value:
+        from nsgen import __version__
+
+        print(f"nsgen {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=show_version, is_eager=True, help="Print nsgen's version."
+        ),
+    ] = False,
+) -> None:
+    # Options of nsgen itself, before the command; the help text is the app's.
+    pass
+
 
 TopologyFile = Annotated[
     Path, typer.Argument(help="Topology file (TOML).", show_default=False, metavar="FILE")
@@ -205,12 +237,8 @@ add_action("verify", "Ping every declared address and gateway (exit 4 if any fai
 
 
 def report(error: NsgenError) -> int:
-    lines = error.lines() if isinstance(error, TopologyError) else [str(error)]
-    if isinstance(error, TopologyError) and len(lines) > 1:
-        print(printable(f"nsgen: {error}"), file=sys.stderr)
-    for line in lines:
-        text = line if isinstance(error, TopologyError) else f"nsgen: {line}"
-        print(printable(text), file=sys.stderr)
+    for line in messages(error):
+        print(line, file=sys.stderr)
     if isinstance(error, StaleScriptError):
         sys.stderr.write(error.diff)
     return error.exit_code
@@ -218,7 +246,8 @@ def report(error: NsgenError) -> int:
 
 def main() -> None:
     try:
-        app()
+        # The name shell completion and usage lines go by, also when run as `python -m nsgen`.
+        app(prog_name="nsgen")
     except NsgenError as error:
         sys.exit(report(error))
 
@@ -305,3 +334,47 @@ def new(
     from nsgen.scaffold import Options, scaffold
 
     sys.stdout.write(scaffold(template, Options(hosts, depth, fanout, subnet)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Commands inside a lab (issue 13).
+
+
+@app.command(
+    name="exec",
+    epilog="Exit status: the command's (128+N when killed by signal N). Refused before it "
+    "starts: 1 not root or the namespace is not up, 2 usage (a namespace the file does not "
+    "declare), 127 command not found.",
+)
+def exec_(
+    file: TopologyFile,
+    namespace: Annotated[
+        str,
+        typer.Argument(
+            help="Namespace as the file names it (without --prefix), or host.",
+            metavar="NS",
+            show_default=False,
+        ),
+    ],
+    command: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="The command and its arguments, after -- when they start with -.",
+            metavar="-- CMD...",
+            show_default=False,
+        ),
+    ] = None,
+    prefix: Prefix = "",
+) -> None:
+    """Run a command inside a lab namespace (ip netns exec) and exit with its status."""
+    from nsgen.execute import ExecRequest, exec_argv
+
+    argv = exec_argv(ExecRequest(file, namespace, tuple(command or ()), prefix))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        # Replaced, not waited for: the command gets the terminal, the signals and the exit
+        # status as if the user had typed `ip netns exec` by hand.
+        os.execvp(argv[0], argv)
+    except OSError as exc:
+        raise RunnerError(f"cannot run {argv[0]}: {exc.strerror}") from None

@@ -10,6 +10,8 @@ EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_INCOMPLETE = 3
 EXIT_VERIFY_FAILED = 4
+# What a shell exits with when it cannot find a command.
+EXIT_NOT_FOUND = 127
 
 
 def printable(text: str) -> str:
@@ -70,3 +72,19 @@ class NeedsRootError(NsgenError):
 
 class RunnerError(NsgenError):
     """The shell or ssh that runs the script could not be started or failed itself."""
+
+
+class CommandNotFoundError(NsgenError):
+    """`nsgen exec` was given a command that is not on PATH."""
+
+    exit_code = EXIT_NOT_FOUND
+
+
+def messages(error: NsgenError) -> list[str]:
+    """What nsgen says about ERROR, one printable line each: `nsgen: ...`, or for a topology
+    the count and then every problem with its file and key path."""
+    if not isinstance(error, TopologyError):
+        return [printable(f"nsgen: {error}")]
+    lines = error.lines()
+    head = [printable(f"nsgen: {error}")] if len(lines) > 1 else []
+    return head + [printable(line) for line in lines]

@@ -12,19 +12,27 @@ import os
 import re
 import select
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Literal
 
 from nsgen import load, pipeline
-from nsgen.errors import NeedsRootError, RunnerError, StaleScriptError, UsageError
+from nsgen.errors import (
+    CommandNotFoundError,
+    NeedsRootError,
+    RunnerError,
+    StaleScriptError,
+    UsageError,
+)
+from nsgen.lab import HOST, Lab
 
 Action = Literal["up", "down", "status", "verify"]
 
@@ -152,6 +160,15 @@ def has_net_admin() -> bool:
     return all(effective >> cap & 1 for cap in (CAP_NET_ADMIN, CAP_SYS_ADMIN))
 
 
+def prepare(request: Request, is_root: Callable[[], bool]) -> str:
+    """The script text for REQUEST, once everything that can be refused has been."""
+    check_request(request)
+    script = script_text(request)
+    if request.ssh is None and not is_root():
+        raise NeedsRootError(f"needs root (CAP_NET_ADMIN): try sudo {request.invocation()}")
+    return script
+
+
 def run(
     request: Request,
     *,
@@ -166,9 +183,7 @@ def run(
     check_request(request)
     if "hosts" in load.load(request.topology).data:
         return run_across_hosts(request)
-    script = script_text(request)
-    if request.ssh is None and not is_root():
-        raise NeedsRootError(f"needs root (CAP_NET_ADMIN): try sudo {request.invocation()}")
+    script = prepare(request, is_root)
     if progress is None:
         progress = sys.stdout.isatty()
     code = stream(request.argv(), script, progress=progress)
@@ -333,3 +348,106 @@ def relay(out: IO[bytes], err: IO[bytes], display: Display) -> None:
             if lines:
                 display.lines(lines, error=fd == errors, now=now)
     display.erase()
+
+
+def run_captured(request: Request) -> subprocess.CompletedProcess[str]:
+    """Run the script for REQUEST as run() does, with its output captured (for the pytest
+    plugin, which reports it in the test's failure). Ctrl-C is left to the script's own
+    clean-up, as in run(); the caller sees its exit status 130."""
+    script = prepare(request, has_net_admin)
+    with sigint_deferred():
+        try:
+            child = subprocess.Popen(
+                request.argv(),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        except OSError as exc:
+            raise RunnerError(f"cannot run {request.argv()[0]}: {exc.strerror}") from None
+        with child:
+            out, err = child.communicate(script)
+    code = child.returncode
+    return subprocess.CompletedProcess(request.argv(), 128 - code if code < 0 else code, out, err)
+
+
+# ---- Commands inside a lab's namespaces (`nsgen exec`, the pytest plugin's lab.run) --------
+
+NETNS_DIR = Path("/run/netns")
+
+
+def lab_namespace(lab: Lab, written: str, prefix: str) -> str | None:
+    """The final name of the namespace the topology file calls WRITTEN (None: the host)."""
+    if written == HOST:
+        return None
+    final = prefix + written
+    if any(ns.name == final for ns in lab.namespaces):
+        return final
+    declared = ", ".join(ns.name[len(prefix) :] for ns in lab.namespaces) or "none"
+    raise UsageError(
+        f"{lab.source_name} declares no namespace '{written}'; "
+        f"its namespaces: {declared} (and host)"
+    )
+
+
+def is_up(namespace: str) -> bool:
+    """Whether /run/netns/NAMESPACE is a namespace: a file a killed `ip netns add` left
+    behind is not (nsfs is mounted on it, so it lies on another device than the directory)."""
+    try:
+        return (NETNS_DIR / namespace).stat().st_dev != NETNS_DIR.stat().st_dev
+    except OSError:
+        return False
+
+
+def namespace_argv(namespace: str | None, command: Sequence[str]) -> list[str]:
+    """COMMAND run inside NAMESPACE (None: the host), as `ip netns exec` runs it: with the
+    namespace's own /sys and the files of /etc/netns/NAMESPACE over /etc, as a user who
+    types `ip netns exec` by hand gets them (the script's nsenter gives neither)."""
+    if namespace is None:
+        return list(command)
+    return ["ip", "netns", "exec", namespace, *command]
+
+
+@dataclass(frozen=True)
+class ExecRequest:
+    """One `nsgen exec FILE NS -- COMMAND...`."""
+
+    topology: Path
+    namespace: str
+    command: tuple[str, ...]
+    prefix: str = ""
+
+    def invocation(self, action: str = "exec") -> str:
+        words = ["nsgen", action, str(self.topology)]
+        if action == "exec":
+            words.append(self.namespace)
+        if self.prefix:
+            words += ["--prefix", self.prefix]
+        if action == "exec":
+            words += ["--", *self.command]
+        return shlex.join(words)
+
+
+def exec_argv(request: ExecRequest, *, is_root: Callable[[], bool] = has_net_admin) -> list[str]:
+    """The command line that runs REQUEST's command in its namespace; everything that can be
+    refused (unknown namespace, not root, lab not up, no such command) is refused here."""
+    if not request.command:
+        raise UsageError("give the command to run after the namespace: nsgen exec FILE NS -- CMD")
+    lab = pipeline.compile_plan(request.topology, request.prefix).lab
+    namespace = lab_namespace(lab, request.namespace, request.prefix)
+    if namespace is not None:
+        if not is_root():
+            raise NeedsRootError(f"needs root (CAP_NET_ADMIN): try sudo {request.invocation()}")
+        if not is_up(namespace):
+            shown = (
+                namespace
+                if namespace == request.namespace
+                else f"{namespace} ({request.namespace} with the prefix)"
+            )
+            raise RunnerError(
+                f"namespace {shown} of lab {lab.name} is not up: run {request.invocation('up')}"
+            )
+    if shutil.which(request.command[0]) is None:
+        raise CommandNotFoundError(f"{request.command[0]}: command not found")
+    return namespace_argv(namespace, request.command)

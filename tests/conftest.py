@@ -105,25 +105,26 @@ def live_skip_reason() -> str | None:
     return None
 
 
+def live_skip(reason: str | None) -> None:
+    """Skip a live test that cannot run here, for REASON (None: it can); in CI, fail it."""
+    if reason is not None:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the live tests: {reason}")
+        pytest.skip(reason)
+
+
 def sandbox_skip() -> None:
     """Skip (or, in CI, fail) a test that needs a private host: root and unshare."""
     reason = live_skip_reason()
     if reason is None and shutil.which("unshare") is None:
         reason = "private-host tests need unshare (util-linux)"
-    if reason is not None:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must run the live tests: {reason}")
-        pytest.skip(reason)
+    live_skip(reason)
 
 
 @pytest.fixture
 def lab_factory() -> Iterator[live.LabFactory]:
     """Live labs with a name prefix unique to this test; everything is removed afterwards."""
-    reason = live_skip_reason()
-    if reason is not None:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must run the live tests: {reason}")
-        pytest.skip(reason)
+    live_skip(live_skip_reason())
     factory = live.LabFactory()
     with live.host_lock():
         try:

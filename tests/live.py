@@ -36,6 +36,16 @@ def host_lock() -> Iterator[None]:
         yield
 
 
+# `setpriv` options for the two ways of not being root that nsgen refuses. Python and its
+# packages may live under root's home (mode 700): the unprivileged runs keep the right to
+# read files, and nothing else.
+READ_ONLY = ["--inh-caps=+dac_read_search", "--ambient-caps=+dac_read_search"]
+NOT_ROOT = {
+    "nobody": ["--reuid=65534", "--regid=65534", "--clear-groups", *READ_ONLY],
+    "root-without-net-admin": ["--bounding-set=-net_admin", "--inh-caps=-net_admin"],
+}
+
+
 def new_prefix() -> str:
     # Starts with "t" and a digit-free run so that no example name becomes a keyword.
     return "t" + secrets.token_hex(2)

@@ -25,7 +25,7 @@ from nsgen.errors import NeedsRootError, RunnerError, StaleScriptError
 from nsgen.execute import Request
 from nsgen.plan import AddBridge, AddNamespace, AddVeth
 from tests.conftest import EXAMPLES, ROOT
-from tests.live import Lab, LabFactory, host_residue, netns_names, run
+from tests.live import NOT_ROOT, Lab, LabFactory, host_residue, netns_names, run
 
 STAR = EXAMPLES / "star.toml"
 ROUTED = EXAMPLES / "routed.toml"
@@ -511,19 +511,7 @@ def test_ssh_sends_the_script_to_sh_on_the_remote_host(
     )
 
 
-# Python and its packages may live under root's home (mode 700): the unprivileged runs keep
-# the right to read files, and nothing else.
-READ_ONLY = ["--inh-caps=+dac_read_search", "--ambient-caps=+dac_read_search"]
-
-
-@pytest.mark.parametrize(
-    "setpriv",
-    [
-        ["--reuid=65534", "--regid=65534", "--clear-groups", *READ_ONLY],
-        ["--bounding-set=-net_admin", "--inh-caps=-net_admin"],
-    ],
-    ids=["nobody", "root-without-net-admin"],
-)
+@pytest.mark.parametrize("setpriv", list(NOT_ROOT.values()), ids=list(NOT_ROOT))
 def test_not_root_is_refused_for_real(lab_factory: LabFactory, setpriv: list[str]) -> None:
     lab = lab_factory(STAR)
     # The checkout may sit in a directory only root can enter (mktemp -d is mode 700), and
