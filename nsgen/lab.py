@@ -149,6 +149,8 @@ class Lab:
     machines: tuple[Machine, ...] = ()  # [hosts]: empty for a lab on one host
     vxlans: tuple[Vxlan, ...] = ()
     on: str | None = None  # the machine this lab was projected on (see on_machine)
+    # [host] neighbour_table: the host-wide neighbour table size the lab raises, if it asks.
+    neighbour_table: int | None = None
 
     @property
     def mark(self) -> str:

@@ -118,6 +118,12 @@ class HostSpec:
         "Host routes towards the lab (never a default route); they go away with the lab.",
         default_factory=list,
     )
+    neighbour_table: int | None = doc(
+        "Opt-in: raise the host's neighbour (ARP/NDP) tables, shared by every namespace, to "
+        "hold at least this many entries (gc_thresh3; gc_thresh2 and gc_thresh1 in proportion), "
+        "never lowering them; put back when the last lab that raised them goes.",
+        default=None,
+    )
 
 
 @dataclass(frozen=True)

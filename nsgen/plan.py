@@ -8,7 +8,7 @@ configuration, then each namespace's configuration in declaration order.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from nsgen.lab import End, IPAddress, IPInterface, IPNetwork, Lab, Vxlan, where
@@ -77,6 +77,15 @@ class EnableForwarding:
     namespace: str
 
 
+@dataclass(frozen=True)
+class RaiseNeighbourTable:
+    """[host] neighbour_table: the host's neighbour tables (one per family, shared by every
+    namespace) hold at least `size` entries while the lab is up. Not an ip command: the
+    runtime's neighbour step applies it and keeps the host-wide record."""
+
+    size: int
+
+
 Op = (
     AddNamespace
     | AddBridge
@@ -87,6 +96,7 @@ Op = (
     | AddRoute
     | EnableForwarding
     | AddFlood
+    | RaiseNeighbourTable
 )
 
 
@@ -112,6 +122,27 @@ class Plan:
 
     def namespaces_in_order(self) -> list[str]:
         return [op.name for op in self.ops if isinstance(op, AddNamespace)]
+
+    def neighbour_table(self) -> int | None:
+        sizes = [op.size for op in self.ops if isinstance(op, RaiseNeighbourTable)]
+        return sizes[0] if sizes else None
+
+    def neighbour_entries(self) -> dict[int, int]:
+        """Neighbour entries the lab needs at least, by IP version: on a subnet that two or
+        more addresses share, each address is learnt by another member and learns it back."""
+        lab = self.lab
+        held = [a for b in lab.bridges for a in b.addresses]
+        held += [a for v in lab.veths for a in (*v.a.addresses, *v.b.addresses)]
+        # Plain tuples as keys: comparing equal ipaddress networks runs Python code each time,
+        # which alone would cost more than the rest of a 1000-namespace render's planning.
+        members = Counter(
+            (a.version, int(a.network.network_address), a.network.prefixlen) for a in held
+        )
+        need = {4: 0, 6: 0}
+        for (version, _, _), count in members.items():
+            if count > 1:
+                need[version] += 2 * count
+        return need
 
 
 def build(lab: Lab) -> Plan:
@@ -148,6 +179,9 @@ def build(lab: Lab) -> Plan:
     config[None] += [EnableForwarding(ns.name) for ns in lab.namespaces if ns.forwarding]
     config[None] += [AddFlood(x.name, dst) for x in lab.vxlans for dst in x.flood]
 
+    # Before any namespace is configured, so the lab's first traffic finds room.
+    if lab.neighbour_table is not None:
+        ops.append(RaiseNeighbourTable(lab.neighbour_table))
     ops += config.pop(None, [])
     for ns in lab.namespaces:
         ops += config.pop(ns.name, [])

@@ -27,6 +27,7 @@ from nsgen.plan import (
     EnableForwarding,
     Op,
     Plan,
+    RaiseNeighbourTable,
     SetLink,
 )
 
@@ -152,7 +153,9 @@ def row(op: Op) -> Row:
 
 
 def plan_rows(plan: Plan) -> list[str]:
-    rows = [row(op) for op in plan.ops]
+    # The neighbour table is a host sysctl, not an ip command: the runtime's own step (and the
+    # script's NEIGH_TABLE) carries it.
+    rows = [row(op) for op in plan.ops if not isinstance(op, RaiseNeighbourTable)]
     width = min(MAX_FIELD_WIDTH, max((len(" ".join(f)) for f, _ in rows), default=0))
     return [f"{' '.join(fields):<{width}} | {command}" for fields, command in rows]
 
@@ -255,6 +258,17 @@ def host_effects(lab: Lab) -> str:
         f"/run/nsgen/{lab.name}. No host sysctl and no firewall rule is changed: forwarding is "
         "set only inside namespaces."
     )
+    size = lab.neighbour_table
+    if size is not None:
+        common = (
+            "the namespaces, devices, addresses and routes below, the state in "
+            f"/run/nsgen/{lab.name}, and ([host] neighbour_table) the host's neighbour tables: "
+            "net.ipv4.neigh.default.gc_thresh1/2/3 and net.ipv6.neigh.default.gc_thresh1/2/3 "
+            f"are raised to at least {size // 8}/{size // 2}/{size} (never lowered), the values "
+            "found are kept in /run/nsgen/.host/neigh and put back when the last lab that "
+            "raised them goes. No other host sysctl and no firewall rule is changed: "
+            "forwarding is set only inside namespaces."
+        )
     if any(b.namespace is None for b in lab.bridges):
         return (
             f"{common} Traffic across a bridge in the host namespace passes the host's "
@@ -306,6 +320,7 @@ def render(plan: Plan, prefix: str = "") -> str:
         or any(e.namespace is None and e.addresses for v in lab.veths for e in (v.a, v.b))
         or any(r.namespace is None for r in lab.routes)
     )
+    need = plan.neighbour_entries()
     template = _environment().get_template("script.sh.j2")
     return template.render(
         lab=lab.name,
@@ -320,6 +335,9 @@ def render(plan: Plan, prefix: str = "") -> str:
         namespaces=" ".join(plan.namespaces_in_order()),
         host_l3=1 if host_l3 else 0,
         ns_reads=1 if needs_namespace_reads(plan) else 0,
+        neigh_table=plan.neighbour_table() or 0,
+        neigh4=need[4],
+        neigh6=need[6],
         rows=plan_rows(plan),
         checks=check_rows(plan),
         runtime=runtime,

@@ -48,6 +48,7 @@ class View:
     mark: str
     state_dir: str
     namespaces: tuple[Place, ...]
+    neighbour_table: int | None = None  # [host] neighbour_table: host-wide, so lab-level here
 
 
 def view(lab: Lab) -> View:
@@ -85,6 +86,7 @@ def view(lab: Lab) -> View:
         lab.mark,
         lab.state_dir,
         tuple(place(namespace, forwarding) for namespace, forwarding in places),
+        lab.neighbour_table,
     )
 
 
@@ -149,6 +151,11 @@ def to_text(lab: Lab) -> str:
         f"  mark       {shown.mark} (alias of every device it creates in the host namespace)",
         f"  state dir  {shown.state_dir}",
     ]
+    if shown.neighbour_table is not None:
+        out.append(
+            f"  neighbours the host's neighbour tables hold at least {shown.neighbour_table} "
+            "entries while the lab is up ([host] neighbour_table)"
+        )
     on = {ns.name: ns.machine for ns in lab.namespaces}
     if lab.machines:
         out += ["", "hosts"]

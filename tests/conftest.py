@@ -56,7 +56,9 @@ def examples(n: int) -> int:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[FIGURES] = reliability.Store()
-    config.addinivalue_line("markers", "slow: long live runs (churn, SIGKILL); CI runs them")
+    config.addinivalue_line(
+        "markers", "slow: long live runs (churn, SIGKILL, 700-namespace labs); CI runs them"
+    )
 
 
 @pytest.fixture

@@ -34,15 +34,33 @@ def test_bench_smoke(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     report = (tmp_path / "benchmarks.md").read_text()
-    for goal in ("nsgen up / floor up", "nsgen re-run / floor up", "nsgen down / floor down"):
+    goals = [
+        "nsgen up / floor up",
+        "nsgen re-run / floor up",
+        "nsgen down / floor down",
+        "nsgen verify / ping loop",
+        "nsgen status / nsgen up",
+        "nsgen one-change up / nsgen re-run",
+    ]
+    for goal in goals:
+        # Judged at N=300 and 500 in the real run; at the one size there is here.
         row = re.search(
-            rf"^\| {re.escape(goal)} \| (\d+\.\d\d) \| [\d.]+ \| (yes|NO) \|$", report, re.M
+            rf"^\| {re.escape(goal)} \| 20 \| (\d+\.\d\d) \| [\d.]+ \| (yes|NO) \|$", report, re.M
         )
         assert row, f"ratio '{goal}' missing from the report"
         assert float(row.group(1)) > 0
-    for method in ("floor", "tutorial", "nsgen"):
-        assert re.search(rf"^\| {method} \| \d+\.\d\d \|", report, re.M), method
-    assert "fails (File exists)" in report, "the tutorial's re-run should fail"
+    actions = {
+        "nsgen": ["up", "up again (converged)", "up after a one-address change", "status"],
+        "floor": ["up", "status", "down"],
+        "tutorial": ["up", "status", "verify (ping loop)", "down"],
+    }
+    for method, names in actions.items():
+        for action in names:
+            assert re.search(
+                rf"^\| {method} \| {re.escape(action)} \| \d+\.\d\d \|$", report, re.M
+            ), f"{method} {action}"
+    assert re.search(r"^\| nsgen \| verify \| \d+\.\d\d \|$", report, re.M)
+    assert "| tutorial | up again | fails (File exists) |" in report, "the re-run should fail"
     # Its names are "b", four hex digits and the method's letter (it checks after each too).
     left = [n for n in netns_names() if re.match(r"b[0-9a-f]{4}[ftnm]h\d", n)]
     assert left == [], "the benchmark left namespaces behind"

@@ -4,6 +4,7 @@ changes a host sysctl (forwarding is set only inside namespaces)."""
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 from tests.conftest import EXAMPLES
@@ -39,6 +40,21 @@ address = "10.234.0.2/24"
 """
 
 
+def settle_link_local(devices: list[str]) -> None:
+    """Wait for the kernel to give each device its IPv6 link-local address and, once duplicate
+    address detection is done, its local route: both come after link-up, asynchronously
+    (linkwatch may wait a second, DAD another), so a snapshot taken at once would miss them
+    and count them as the lab's change."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        routes = [
+            run(["ip", "-6", "route", "show", "table", "local", "dev", d]).stdout for d in devices
+        ]
+        if all("fe80::" in text for text in routes):
+            return
+        time.sleep(0.05)
+
+
 def test_down_never_removes_host_addresses_or_routes_it_did_not_add(
     lab_factory: LabFactory, tmp_path: Path, figures: Recorder
 ) -> None:
@@ -59,6 +75,7 @@ def test_down_never_removes_host_addresses_or_routes_it_did_not_add(
     ]
     for decoy in decoys:
         run(["ip", *decoy])
+    settle_link_local([f"{p}d0", f"{p}d1"])
     before = host_state(p)
     lab.up()
     assert lab.sh("verify").returncode == 0

@@ -23,6 +23,7 @@ from nsgen.validate import (
     devices,
     hosts,
     interfaces,
+    limits,
     links,
     names,
     routes,
@@ -52,6 +53,7 @@ PASSES: tuple[tuple[str, Pass], ...] = (
     ("interfaces", interfaces.interfaces),
     ("links", links.links),
     ("tunnels", tunnels.tunnels),
+    ("kernel-limits", limits.limits),
     ("unique-devices", devices.unique_devices),
     ("unique-addresses", addresses.unique_addresses),
     ("held-addresses", addresses.held_addresses),
@@ -92,4 +94,5 @@ def _lab(ctx: Context) -> Lab:
         checks=tuple(ctx.checks),
         machines=tuple(ctx.machines.values()),
         vxlans=tuple(ctx.vxlans),
+        neighbour_table=ctx.spec.host.neighbour_table,
     )

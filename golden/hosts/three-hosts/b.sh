@@ -53,6 +53,11 @@ NAMESPACES='r'
 HOST_L3=0
 # 1 when the lab has devices only visible from inside a namespace: then up looks into those.
 NS_READS=1
+# Neighbour entries the lab needs at least, IPv4 and IPv6 (up warns when the host has less
+# room), and the table size it raises the host to ([host] neighbour_table; 0: it does not).
+NEIGH4=0
+NEIGH6=0
+NEIGH_TABLE=0
 
 # The plan: one line per operation, "KIND NAMESPACE OBJECT... | ip -batch command".
 # NAMESPACE "-" is the host. Creations (netns, bridge, veth) run only for what is missing;
@@ -557,21 +562,47 @@ run_batch() {
 do_reads() {
 	mode=$1
 	decide "$mode" >"$T/reads"
+	if [ "$mode" = statusreads ]; then
+		status_reads
+		return
+	fi
 	while read -r ns; do
 		echo "== json $ns"
-		if [ "$mode" = statusreads ]; then
-			ns_ip "$ns" -j -batch - <<EOF
-link show
-address show
-route show
-EOF
-			ns_ip "$ns" -6 -j route show
-			echo "== fwd $ns"
-			ns_run "$ns" cat /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv6/conf/all/forwarding
-		else
-			ns_ip "$ns" -j link show
-		fi
+		ns_ip "$ns" -j link show
 	done <"$T/reads" >>"$T/obs"
+}
+
+# status: everything it compares in a namespace (devices, addresses, routes of both families,
+# forwarding) from one `ip -batch` inside it, the namespaces spread over one worker per CPU as
+# up's batches are. `route show table all` is the one listing of both families in a batch; the
+# netconf line becomes the "fwd" section (IPv4 then IPv6 forwarding of "all").
+status_reads() {
+	[ -s "$T/reads" ] || return 0
+	printf 'link show\naddress show\nroute show table all\nnetconf show\n' >"$T/sread.batch"
+	workers=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
+	awk -v n="$workers" -v f="$T/sread." '{ print > (f "ns." (NR % n)) }' "$T/reads"
+	pids=
+	for list in "$T"/sread.ns.*; do
+		(while read -r ns; do
+			echo "== json $ns"
+			ns_ip "$ns" -j -batch "$T/sread.batch"
+		done <"$list" >"$list.out") &
+		pids="$pids $!"
+	done
+	for pid in $pids; do
+		wait "$pid" || :
+	done
+	cat "$T"/sread.ns.*.out | awk '
+		/^== json / { ns = $3; print; next }
+		/^[[][{]"family":/ {
+			print "== fwd " ns
+			v4 = 0; v6 = 0
+			if ($0 ~ /"family":"inet","interface":"all","forwarding":true/) v4 = 1
+			if ($0 ~ /"family":"inet6","interface":"all","forwarding":true/) v6 = 1
+			print v4; print v6
+			next
+		}
+		{ print }' >>"$T/obs"
 }
 
 # A veth end without its peer: left by a run killed halfway, or on its way out (the kernel
@@ -602,6 +633,7 @@ up() {
 	decide up
 	read -r nsnew created nns <"$T/counts"
 	clear_strays
+	neighbour_table up
 	if [ "$nsnew" != 0 ] || [ "$created" != 0 ]; then
 		say "[1/2] creating $nsnew namespaces and $created devices"
 	fi
@@ -692,6 +724,7 @@ down() {
 			fi
 		done <"$T/loose"
 	fi
+	neighbour_table down
 	[ "$DRY_RUN" = 0 ] || return 0
 	rm -rf "$STATE"
 	if [ -s "$T/gone" ] && ! wait_gone "$T/gone" 400; then
@@ -795,46 +828,320 @@ diagnose_firewall() {
 	awk '!seen[$0]++ { print "  " $0 }' "$T/fixes"
 }
 
+# ---- The neighbour (ARP and NDP) tables. The kernel keeps one per family for every network
+# namespace together, sized by gc_thresh1/2/3, which exist only in the host's initial
+# namespace; an entry younger than 5 s cannot be collected. A lab that needs more entries than
+# gc_thresh3 stalls, and its pings fail, though nothing in it is wrong.
+
+NEIGH_RECORD=/run/nsgen/.host/neigh
+
+# "FAMILY ENTRIES TABLE-FULLS" for IPv4 and IPv6, host-wide (the statistics files are per table,
+# so they read the same in every namespace). The counts are hexadecimal, one line per CPU.
+neigh_fulls() {
+	for fam in 4 6; do
+		file=/proc/net/stat/arp_cache
+		[ "$fam" = 4 ] || file=/proc/net/stat/ndisc_cache
+		[ -r "$file" ] || continue
+		awk -v fam="$fam" '
+			function hex(s,    i, n) {
+				n = 0; s = tolower(s)
+				for (i = 1; i <= length(s); i++) n = n * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
+				return n
+			}
+			NR == 1 { for (i = 1; i <= NF; i++) if ($i == "table_fulls") col = i; next }
+			{ entries = hex($1); if (col) fulls += hex($col) }
+			END { print fam, entries + 0, fulls + 0 }' "$file"
+	done
+}
+
+neigh_need() { if [ "$1" = 4 ]; then echo "$NEIGH4"; else echo "$NEIGH6"; fi; }
+
+# The six gc_thresh values, IPv4's three then IPv6's, in $GC; empty outside the host's initial
+# namespace, where they are absent. One cat: a sysctl file reads whole or not at all.
+gc_load() {
+	GC=$(cat /proc/sys/net/ipv4/neigh/default/gc_thresh1 /proc/sys/net/ipv4/neigh/default/gc_thresh2 \
+		/proc/sys/net/ipv4/neigh/default/gc_thresh3 /proc/sys/net/ipv6/neigh/default/gc_thresh1 \
+		/proc/sys/net/ipv6/neigh/default/gc_thresh2 /proc/sys/net/ipv6/neigh/default/gc_thresh3 \
+		2>/dev/null) || GC=
+}
+
+# Frames the host dropped because a CPU's input backlog was full, all CPUs together (the
+# second column of softnet_stat, hexadecimal).
+backlog_drops() {
+	awk 'function hex(s,    i, n) {
+			n = 0; s = tolower(s)
+			for (i = 1; i <= length(s); i++) n = n * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
+			return n
+		}
+		{ d += hex($2) } END { print d + 0 }' /proc/net/softnet_stat 2>/dev/null || echo 0
+}
+
+# verify, after failures: a bridge copies every broadcast (ARP included) and multicast frame to
+# each of its ports at once, into one CPU's backlog; with more ports than the backlog holds, or
+# while a large bridge floods its ports' IPv6 start-up traffic, frames are dropped.
+diagnose_backlog() {
+	drops=$(($(backlog_drops) - $1))
+	[ "$drops" -gt 0 ] || return 0
+	max=$(cat /proc/sys/net/core/netdev_max_backlog 2>/dev/null) || return 0
+	ports=$(awk '$1 == "link" && $4 != "-" { n[$2 " " $4]++ } END { for (b in n) if (n[b] > m) m = n[b]; print m + 0 }' "$T/plan")
+	size=1024
+	while [ "$size" -lt $((max * 2)) ] || [ "$size" -lt $((ports * 4)) ]; do size=$((size * 2)); done
+	say "the host dropped $drops frames while verify ran because a CPU's input backlog was full (net.core.netdev_max_backlog = $max; a bridge copies each broadcast to all its ports, $ports on the lab's largest): the failures above may be that; make room with: sysctl -w net.core.netdev_max_backlog=$size"
+}
+
+# gc_thresh$2 of IPv$1 (as last loaded) in $v; fails where there is none.
+gc_read() {
+	_fam=$1 _i=$2
+	# shellcheck disable=SC2086 # numbers
+	set -- $GC
+	[ $# = 6 ] || return 1
+	[ "$_fam" = 4 ] || shift 3
+	shift $((_i - 1))
+	v=$1
+}
+
+# The sysctl assignments that give IPv$1 a table of $2 entries (gc_thresh2 and gc_thresh1 in the
+# kernel's default proportion, 1/2 and 1/8), only for values that are lower now.
+neigh_raises() {
+	for i in 1 2 3; do
+		case $i in 1) want=$(($2 / 8)) ;; 2) want=$(($2 / 2)) ;; *) want=$2 ;; esac
+		gc_read "$1" "$i" || return 0
+		[ "$want" -le "$v" ] || printf ' net.ipv%s.neigh.default.gc_thresh%s=%s' "$1" "$i" "$want"
+	done
+}
+
+# A table size that makes room for $1 entries: a power of two, twice what is needed.
+neigh_size() {
+	size=1024
+	while [ "$size" -lt $(($1 * 2)) ]; do size=$((size * 2)); done
+	echo "$size"
+}
+
+# up: when the lab needs more entries than the host's gc_thresh3, say so in one line with the
+# commands that make room. nsgen changes them only with [host] neighbour_table.
+neigh_warn() {
+	gc_load
+	need='' have='' raises='' biggest=0
+	for fam in 4 6; do
+		n=$(neigh_need "$fam")
+		[ "$n" -gt 0 ] && gc_read "$fam" 3 && [ "$n" -gt "$v" ] || continue
+		need="$need${need:+ and }$n IPv$fam"
+		have="$have${have:+, }net.ipv$fam.neigh.default.gc_thresh3 = $v"
+		[ "$n" -le "$biggest" ] || biggest=$n
+	done
+	[ -n "$need" ] || return 0
+	size=$(neigh_size "$biggest")
+	for fam in 4 6; do
+		n=$(neigh_need "$fam")
+		[ "$n" -eq 0 ] || raises="$raises$(neigh_raises "$fam" "$size")"
+	done
+	printf '%s: warning: the lab needs about %s neighbour entries, more than the host has room for (%s; one table serves every namespace), so its traffic may stall and pings fail; make room with: sysctl -w%s (or set [host] neighbour_table = %s)\n' \
+		"$LAB" "$need" "$have" "$raises" "$size" >&2
+}
+
+# verify, after failures: if a neighbour table filled up while the pings ran (its table_fulls
+# count grew) or is nearly full now, that is the likely cause; name it and the sysctl.
+diagnose_neighbours() {
+	gc_load
+	neigh_fulls | while read -r fam entries fulls; do
+		before=$(awk -v fam="$fam" '$1 == fam { print $3 }' "$1")
+		gc3=
+		gc_read "$fam" 3 && gc3=$v
+		grew=0
+		[ "$fulls" -le "${before:-$fulls}" ] || grew=1
+		near=0
+		[ -z "$gc3" ] || [ $((entries * 10)) -lt $((gc3 * 9)) ] || near=1
+		[ "$grew" = 1 ] || [ "$near" = 1 ] || continue
+		if [ -z "$gc3" ]; then
+			say "the host's IPv$fam neighbour table was full while verify ran ($entries entries; one table serves every namespace): the failures above may be that; raise net.ipv$fam.neigh.default.gc_thresh3 in the host's initial network namespace"
+			continue
+		fi
+		n=$(neigh_need "$fam")
+		[ "$n" -ge "$entries" ] || n=$entries
+		[ "$n" -ge "$gc3" ] || n=$gc3
+		size=$(neigh_size "$n")
+		say "the host's IPv$fam neighbour table was full while verify ran ($entries entries, net.ipv$fam.neigh.default.gc_thresh3 = $gc3; one table serves every namespace): the failures above may be that, not the lab; make room with: sysctl -w$(neigh_raises "$fam" "$size") (or set [host] neighbour_table = $size)"
+	done
+}
+
+# [host] neighbour_table: raise the host's gc_thresh values to hold $1 entries (0: this lab no
+# longer asks), never lowering them, and put back what was found when the last lab that raised
+# them lets go. The record, one line each ("original KEY FOUND SET": the value found before the
+# first raise and the value nsgen last wrote; "lab NAME SIZE": a lab that holds a raise), is
+# shared by every lab on the host, so it is changed under a lock.
+neigh_hold() {
+	gc_load
+	gc_read 4 3 || {
+		[ "$1" = 0 ] || printf '%s: warning: cannot raise the neighbour table: gc_thresh3 exists only in the host'\''s initial network namespace\n' "$LAB" >&2
+		return 0
+	}
+	for fam in 4 6; do
+		for i in 1 2 3; do
+			gc_read "$fam" "$i" && echo "net.ipv$fam.neigh.default.gc_thresh$i $v"
+		done
+	done >"$T/gc.now"
+	if [ "$DRY_RUN" = 0 ]; then
+		neigh_lock
+		[ -e "$NEIGH_RECORD" ] || : >"$NEIGH_RECORD"
+		record=$NEIGH_RECORD
+	else
+		record=$NEIGH_RECORD
+		[ -e "$record" ] || record=/dev/null
+	fi
+	awk -v lab="$LAB" -v size="$1" -v now="$T/gc.now" -v out="$T/neigh.new" '
+		BEGIN { while ((getline l < now) > 0) { split(l, a, " "); cur[a[1]] = a[2]; keys[++nk] = a[1] } }
+		$1 == "original" { found[$2] = $3; set[$2] = $4 }
+		$1 == "lab" && $2 != lab { hold[$2] = $3; nh++ }
+		END {
+			if (size > 0) { hold[lab] = size; nh++ }
+			for (l in hold) if (hold[l] + 0 > target) target = hold[l] + 0
+			print "# nsgen: host-wide neighbour table sizes raised by [host] neighbour_table (README: Large labs)" > out
+			for (k = 1; k <= nk; k++) {
+				key = keys[k]; v = cur[key] + 0
+				if (nh == 0) {
+					if (!(key in found)) continue
+					if (v == set[key] + 0) { if (v != found[key] + 0) print "write", key, found[key] }
+					else print "changed", key, v
+					continue
+				}
+				want = (key ~ /1$/) ? int(target / 8) : (key ~ /2$/) ? int(target / 2) : target
+				if (!(key in found)) found[key] = v
+				if (want > v) { print "write", key, want; v = want }
+				print "original", key, found[key], v > out
+			}
+			for (l in hold) print "lab", l, hold[l] > out
+			if (nh == 0) print "empty"
+		}' "$record" >"$T/neigh.do"
+	# A raise is recorded before it is made and a record removed after the values are back,
+	# so a run killed in between leaves a record that the next down can still act on.
+	empty=0
+	grep -qx empty "$T/neigh.do" && empty=1
+	[ "$DRY_RUN" = 1 ] || [ "$empty" = 1 ] || mv "$T/neigh.new" "$NEIGH_RECORD"
+	while read -r what key value; do
+		case $what in
+		write)
+			if [ "$DRY_RUN" = 1 ]; then
+				echo "sysctl -w $key=$value"
+			else
+				echo "$value" >"/proc/sys/$(echo "$key" | tr . /)"
+			fi
+			;;
+		changed) printf '%s: leaving %s at %s: it was changed after nsgen raised it\n' "$LAB" "$key" "$value" >&2 ;;
+		esac
+	done <"$T/neigh.do"
+	[ "$DRY_RUN" = 0 ] || return 0
+	[ "$empty" = 0 ] || rm -f "$NEIGH_RECORD"
+	rmdir "$NEIGH_RECORD.lock"
+}
+
+# A lock between the labs of one host: mkdir is atomic. One left by a killed run is taken over
+# after 5 s.
+neigh_lock() {
+	mkdir -p "${NEIGH_RECORD%/*}"
+	tries=0
+	until mkdir "$NEIGH_RECORD.lock" 2>/dev/null; do
+		tries=$((tries + 1))
+		if [ "$tries" -ge 100 ]; then
+			rmdir "$NEIGH_RECORD.lock" 2>/dev/null || :
+			tries=0
+		fi
+		sleep 0.05 2>/dev/null || sleep 1
+	done
+}
+
+# The neighbour-table step of up and down: hold or let go of this lab's raise, then (up) warn.
+neighbour_table() {
+	if [ "$1" = up ] && [ "$NEIGH_TABLE" != 0 ]; then
+		neigh_hold "$NEIGH_TABLE"
+	elif [ -e "$NEIGH_RECORD" ] && grep -q "^lab $LAB " "$NEIGH_RECORD"; then
+		neigh_hold 0
+	fi
+	[ "$1" != up ] || neigh_warn
+}
+
+# One check of verify: "INDEX ok|FAIL ..." for the line of $T/checks it came from. A reachable
+# ping probes every 0.2 s for 3 s and, unanswered, tries again, at most 9 s in all: a neighbour
+# entry the kernel could not make at once (its table full of entries too young to collect), or
+# an ARP exchange lost while a large bridge floods its ports' IPv6 start-up traffic right after
+# up, is not a failure of the lab. An unreachable check keeps its single 3 s wait.
+VERIFY_TRIES=3
+verify_one() {
+	if [ "$from" = - ]; then
+		set -- ping -I "$device"
+		from=host
+	else
+		set -- ns_run "$from" ping
+	fi
+	if [ "$expect" = reachable ]; then
+		tries=0
+		while :; do
+			"$@" -c 1 -i 0.2 -w 3 -q "$address" >/dev/null 2>&1 && got=0 || got=$?
+			tries=$((tries + 1))
+			[ "$got" = 1 ] && [ "$tries" -lt "$VERIFY_TRIES" ] || break
+		done
+	else
+		"$@" -c 1 -w 3 -q "$address" >/dev/null 2>&1 && got=0 || got=$?
+	fi
+	# ping exits 1 when nothing answered and 2 when there is no route: both are
+	# "unreachable". But nsenter exits 1 too when it cannot enter the namespace, ping -I
+	# 2 when the device is gone, and a ping that never ran proves no isolation.
+	if [ "$got" = 1 ] || [ "$got" = 2 ]; then
+		if [ "$from" = host ]; then
+			[ -e "/sys/class/net/$device" ] || ip link show dev "$device" >/dev/null 2>&1 ||
+				got="no device $device"
+		else
+			ns_run "$from" true 2>/dev/null || got="no namespace"
+		fi
+	fi
+	case $expect.$got in
+	reachable.0) result="ok    $from -> $address ($what)" ;;
+	reachable.*) result="FAIL  $from -> $address ($what)" ;;
+	unreachable.1 | unreachable.2) result="ok    $from -/-> $address ($what)" ;;
+	unreachable.0) result="FAIL  $from -/-> $address ($what): it answered" ;;
+	*)
+		case $got in [0-9]*) got="exit $got" ;; esac
+		result="FAIL  $from -/-> $address ($what): ping could not run ($got)"
+		;;
+	esac
+	printf '%s %s\n' "$index" "$result"
+}
+
+# Pings are independent and mostly wait (for a process to start, for an answer, for an
+# unreachable check's timeout), so several run at once; the report keeps the checks' order.
+VERIFY_WORKERS_PER_CPU=4
+VERIFY_WORKERS_MAX=32
+
 verify() {
 	command -v ping >/dev/null 2>&1 || die "verify needs ping: install iputils-ping"
 	checks >"$T/checks"
-	total=0
-	failed=0
-	while read -r from device address expect what; do
-		total=$((total + 1))
-		if [ "$from" = - ]; then
-			set -- ping -I "$device"
-			from=host
-		else
-			set -- ns_run "$from" ping
-		fi
-		"$@" -c 1 -w 3 -q "$address" >/dev/null 2>&1 && got=0 || got=$?
-		# ping exits 1 when nothing answered and 2 when there is no route: both are
-		# "unreachable". But nsenter exits 1 too when it cannot enter the namespace, ping -I
-		# 2 when the device is gone, and a ping that never ran proves no isolation.
-		if [ "$got" = 1 ] || [ "$got" = 2 ]; then
-			if [ "$from" = host ]; then
-				[ -e "/sys/class/net/$device" ] || ip link show dev "$device" >/dev/null 2>&1 ||
-					got="no device $device"
-			else
-				ns_run "$from" true 2>/dev/null || got="no namespace"
-			fi
-		fi
-		case $expect.$got in
-		reachable.0) result="ok    $from -> $address ($what)" ;;
-		reachable.*) result="FAIL  $from -> $address ($what)" ;;
-		unreachable.1 | unreachable.2) result="ok    $from -/-> $address ($what)" ;;
-		unreachable.0) result="FAIL  $from -/-> $address ($what): it answered" ;;
-		*)
-			case $got in [0-9]*) got="exit $got" ;; esac
-			result="FAIL  $from -/-> $address ($what): ping could not run ($got)"
-			;;
-		esac
-		printf '%s\n' "$result"
-		case $result in FAIL*) failed=$((failed + 1)) ;; esac
-	done <"$T/checks"
+	neigh_fulls >"$T/fulls.before"
+	drops_before=$(backlog_drops)
+	cpus=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
+	workers=$((cpus * VERIFY_WORKERS_PER_CPU))
+	[ "$workers" -le "$VERIFY_WORKERS_MAX" ] || workers=$VERIFY_WORKERS_MAX
+	awk -v n="$workers" -v f="$T/vq." '{ print NR, $0 > (f (NR % n)) }' "$T/checks"
+	pids=
+	for list in "$T"/vq.*; do
+		[ -e "$list" ] || continue
+		(while read -r index from device address expect what; do
+			verify_one
+		done <"$list" >"$T/vr.${list##*.}") &
+		pids="$pids $!"
+	done
+	for pid in $pids; do
+		wait "$pid" || die "verify could not run its pings"
+	done
+	: >"$T/vr.all"
+	for out in "$T"/vr.[0-9]*; do
+		[ -e "$out" ] && cat "$out" >>"$T/vr.all"
+	done
+	sort -k1,1n "$T/vr.all" | cut -d ' ' -f 2-
+	total=$(awk 'END { print NR }' "$T/checks")
+	failed=$(awk '$2 == "FAIL" { n++ } END { print n + 0 }' "$T/vr.all")
 	say "verify: $((total - failed)) of $total checks passed"
 	[ "$failed" = 0 ] || {
+		diagnose_neighbours "$T/fulls.before"
+		diagnose_backlog "$drops_before"
 		diagnose_firewall
 		exit 4
 	}
