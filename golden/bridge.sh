@@ -4,11 +4,15 @@
 # Do not edit: change bridge.toml, then regenerate with
 #   nsgen render bridge.toml > SCRIPT
 #
-# Usage: sh SCRIPT [up|down|status|verify] [--dry-run]
-#   up      create what is missing, repair what drifted (default; safe to re-run)
-#   down    remove exactly what this lab created; returns once the kernel has removed it
-#   status  list every declared object as present, missing or foreign (exit 3 if not all present)
+# Usage: sh SCRIPT [up|down|status|verify|labs] [--dry-run]
+#   up      create what is missing, repair what drifted, remove what the lab applied before and
+#           no longer declares (default; safe to re-run)
+#   down    remove everything this lab applied, in any version; returns once the kernel has
+#           removed it
+#   status  list every declared object as present, missing or foreign, and what the lab applied
+#           and no longer declares as extra (exit 3 if not all present, or any extra)
 #   verify  ping every declared address and gateway, then the declared checks (exit 4 if any fails)
+#   labs    list every nsgen lab with state on this host
 #   --dry-run  print the iproute2 commands up or down would run now, change nothing
 # Exit codes: 0 ok, 1 error (nothing foreign is ever touched), 2 usage, 3 incomplete, 4 verify failed.
 #
@@ -17,7 +21,9 @@
 # /run/nsgen/bridge/netns (inode numbers are reused), and what a
 # run is about to create is written to /run/nsgen/bridge/intent first, so a run killed halfway
 # is finished by the next one. Objects with the same names that this lab did not create are never
-# changed: up refuses to start, down leaves them.
+# changed: up refuses to start, down leaves them. Everything the lab applied is listed in
+# /run/nsgen/bridge/record (one line per object, the fields of its plan row below), which is
+# how up removes what a later version no longer declares; its routes carry protocol 245.
 # Host-wide effects: none beyond the namespaces, devices, addresses and routes below, and the state
 #   in /run/nsgen/bridge. No host sysctl and no firewall rule is changed: forwarding
 #   is set only inside namespaces. Traffic across a bridge in the host namespace
@@ -37,6 +43,12 @@ set -eu
 LAB='bridge'
 MARK='nsgen:bridge'
 STATE="/run/nsgen/$LAB"
+# What the record notes about this version: the source file's sha256 and name.
+SOURCE_SHA256='23236d62a776abe494fe713ddcf8bd107511e5ebf13b4591b00f8dc58515e1e7'
+SOURCE='bridge.toml'
+# The protocol of the lab's routes (`ip route show` prints `proto 245`): what tells
+# them from a routing daemon's.
+ROUTE_PROTO=245
 # Every namespace of the lab, in plan order.
 NAMESPACES='ns1 ns2'
 # 1 when the lab puts addresses or routes in the host namespace: then up checks the host's own.
@@ -94,11 +106,13 @@ die() {
 }
 usage() {
 	cat <<EOF
-usage: sh ${0##*/} [up|down|status|verify] [--dry-run]
-  up       create what is missing and repair drift (default; safe to re-run)
-  down     remove exactly what lab $LAB created
-  status   list declared objects as ok, missing or foreign (exit 3 unless all ok)
+usage: sh ${0##*/} [up|down|status|verify|labs] [--dry-run]
+  up       create what is missing, repair drift, remove what the lab no longer declares (default)
+  down     remove everything lab $LAB applied on this host, in any version
+  status   list declared objects as ok, missing or foreign, and undeclared ones as extra
+           (exit 3 unless all ok)
   verify   ping every declared address and gateway, then the declared checks (exit 4 if any fails)
+  labs     list every nsgen lab with state on this host
   --dry-run  with up or down: print the ip commands that would run, change nothing
 EOF
 }
@@ -112,7 +126,7 @@ for arg in "$@"; do
 		usage
 		exit 0
 		;;
-	up | down | status | verify)
+	up | down | status | verify | labs)
 		if [ -n "$ACTION" ]; then
 			usage >&2
 			exit 2
@@ -128,19 +142,23 @@ for arg in "$@"; do
 done
 ACTION=${ACTION:-up}
 case $DRY_RUN.$ACTION in
-1.status | 1.verify)
+1.status | 1.verify | 1.labs)
 	printf '%s: --dry-run goes with up or down; %s changes nothing anyway\n' "$LAB" "$ACTION" >&2
 	exit 2
 	;;
 esac
 
 command -v ip >/dev/null 2>&1 || die "ip not found: install iproute2"
-if [ "$(id -u)" != 0 ]; then
+if [ "$(id -u)" != 0 ] && [ "$ACTION" != labs ]; then
 	case $0 in
 	*.sh) die "needs root (CAP_NET_ADMIN): try sudo sh $0 $ACTION" ;;
 	*) die "needs root (CAP_NET_ADMIN): run it with sudo" ;;
 	esac
 fi
+
+# The lab's records decide what up and down may remove: nobody else may be able to write them.
+umask 022
+STATE_ROOT=${STATE%/*}
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/nsgen.XXXXXX")
 trap 'rm -rf "$T"' EXIT
@@ -156,6 +174,15 @@ NETNS_ID='%n %i %z'
 netns_files() {
 	# shellcheck disable=SC2086 # nsgen names are [A-Za-z0-9_.-]: safe to split
 	[ -z "$NAMESPACES" ] || printf '/run/netns/%s\n' $NAMESPACES
+}
+
+# Those, and every namespace the lab's records name (an earlier version's, a killed run's).
+recorded_netns_files() {
+	netns_files
+	[ -d "$STATE" ] || return 0
+	cat "$STATE/netns" "$STATE/record" "$STATE/intent" 2>/dev/null |
+		awk '$1 ~ /^\/run\/netns\// { print $1 } $1 == "netns" && NF == 3 { print "/run/netns/" $3 }
+			$1 == "netns" && NF == 2 { print "/run/netns/" $2 }' || :
 }
 
 # An `ip ... show` whose listing is whole. A dump that runs while the kernel adds or removes
@@ -181,13 +208,16 @@ dump() {
 # Everything up, down and status need to know about the host, in one file of sections.
 observe_host() {
 	{
+		echo '== perm'
+		stat -c '%u %a %n' "$STATE_ROOT" "$STATE" "$STATE"/* 2>/dev/null || :
+		files=$(recorded_netns_files)
 		echo '== ino'
-		# shellcheck disable=SC2046 # see netns_files
-		stat -c "$NETNS_ID" $(netns_files) 2>/dev/null || :
+		# shellcheck disable=SC2086 # see netns_files
+		stat -c "$NETNS_ID" $files 2>/dev/null || :
 		echo '== fs'
 		# A killed `ip netns add` can leave a plain file here instead of an nsfs mount.
-		# shellcheck disable=SC2046
-		stat -f -c '%n %T' $(netns_files) 2>/dev/null || :
+		# shellcheck disable=SC2086
+		stat -f -c '%n %T' $files 2>/dev/null || :
 		echo '== json -'
 		dump ip -j link show
 		if [ "$HOST_L3" = 1 ]; then
@@ -201,7 +231,8 @@ observe_host() {
 # Run the plan through the decision program. MODE is up, down, status, or reads (which
 # namespaces must be looked into before deciding).
 decide() {
-	awk -v mode="$1" -v mark="$MARK" -v lab="$LAB" -v dir="$T" -v state="$STATE" "$DECIDE" "$T/plan" "$T/obs"
+	NSGEN_SOURCE=$SOURCE awk -v mode="$1" -v mark="$MARK" -v lab="$LAB" -v dir="$T" -v state="$STATE" \
+		-v hostl3="$HOST_L3" -v proto="$ROUTE_PROTO" -v sha="$SOURCE_SHA256" "$DECIDE" "$T/plan" "$T/obs"
 }
 
 # shellcheck disable=SC2016 # an awk program: its $ fields are awk's, not the shell's
@@ -275,7 +306,8 @@ function jroutes(n,    k, parts, i, rec) {
 	for (i = 1; i <= k; i++) {
 		rec = parts[i]
 		if (n == "-") hostroute[jstr(rec, "dst")] = jstr(rec, "dev")
-		else route[n, jstr(rec, "dst"), jstr(rec, "gateway")] = 1
+		route[n, jstr(rec, "dst"), jstr(rec, "gateway")] = jstr(rec, "protocol")
+		routedev[n, jstr(rec, "dst"), jstr(rec, "gateway")] = jstr(rec, "dev")
 	}
 }
 
@@ -287,13 +319,41 @@ BEGIN {
 		owned[n] = substr(rec, index(rec, " ") + 1)
 	}
 	while ((getline rec < (state "/intent")) > 0) intent[rec] = 1
+	# The record of everything the lab applied (README, "The record"): a version line, a
+	# source line, then one line per object, the fields of its plan row.
+	while ((getline rec < (state "/record")) > 0) {
+		if (++nrecline == 1) { recversion = rec; continue }
+		if (rec ~ /^source /) { recsource = rec; continue }
+		if (!(rec in recorded)) { recorded[rec] = 1; recrow[++nrec] = rec }
+	}
+	# The kinds this script can undo (extra_row). A new kind of object adds its plan row, its
+	# name here and its removal in extra_row; rows of kinds not listed are kept in the record.
+	nk = split("netns bridge veth link addr route fwd", k, " ")
+	for (i = 1; i <= nk; i++) known[k[i]] = 1
+	FWD_OFF = "sh -c \"echo 0 >/proc/sys/net/ipv4/ip_forward && echo 0 >/proc/sys/net/ipv6/conf/all/forwarding\""
 }
-FNR == NR {
+FILENAME == ARGV[1] {
 	i = index($0, " | ")
 	rows++; line[rows] = $0; cmd[rows] = i ? substr($0, i + 3) : ""
+	key[rows] = fields(i ? substr($0, 1, i - 1) : $0); planned[key[rows]] = 1
+	if ($1 == "netns") declns[$3] = 1
+	else if ($1 == "link") plink[$2, $3] = key[rows]
+	else if ($1 == "route") planroute[$2, $3, family($4)] = 1
 	next
 }
-/^== / { sec = $2; secns = $3; if (sec == "json" && secns != "-") wasread[secns] = 1; next }
+/^== / {
+	sec = $2; secns = $3
+	if (sec == "json" && secns != "-") wasread[secns] = 1
+	if ($4 == "all") full[secns] = 1
+	next
+}
+sec == "perm" {
+	if (permerr != "") next
+	path = substr($0, length($1 $2) + 3)
+	if ($1 != 0) permerr = path " is owned by uid " $1 ", not root"
+	else if (substr($2, length($2) - 1) ~ /[2367]/) permerr = path " is writable by group or others (mode " $2 ")"
+	next
+}
 sec == "ino" { n = $1; sub(/.*\//, "", n); ino[n] = substr($0, length($1) + 2); next }
 sec == "fs" { n = $1; sub(/.*\//, "", n); fstype[n] = $2; next }
 sec == "json" {
@@ -304,6 +364,16 @@ sec == "json" {
 sec == "fwd" { fwd[secns] = fwd[secns] $1; next }
 
 END {
+	if (permerr != "" && mode != "reads" && mode != "statusreads") {
+		printf "%s: refusing: %s: this record cannot be trusted; check who changed it, then chown root and chmod go-w it, or remove it\n", lab, permerr > "/dev/stderr"
+		exit 1
+	}
+	if (recversion != "" && recversion != "nsgen-record 1") {
+		printf "%s: refusing: %s/record has format \"%s\"; this script reads \"nsgen-record 1\": use the nsgen that wrote it\n", lab, state, recversion > "/dev/stderr"
+		exit 1
+	}
+	if ("-" in full) hostl3 = 1
+	for (i = 1; i <= nrec; i++) if (!(recrow[i] in planned)) extra[++nextra] = recrow[i]
 	if (mode == "reads" || mode == "statusreads") reads()
 	else if (mode == "up") up()
 	else if (mode == "down") down()
@@ -311,7 +381,9 @@ END {
 }
 
 # Namespaces whose devices cannot be seen from the host (bridges and veths inside them).
-function reads(    r, f, n, seen) {
+function reads(    r, f, n, seen, out) {
+	prune_reads(out)
+	for (n in out) { seen[n] = 1; print n, "all" }
 	for (r = 1; r <= rows; r++) {
 		split(line[r], f, " ")
 		if (f[1] == "bridge" && f[2] != "-") want(f[2], seen)
@@ -321,7 +393,170 @@ function reads(    r, f, n, seen) {
 }
 function want(n, seen) { if (!(n in seen) && nsstate(n) == "ours") { seen[n] = 1; print n } }
 
-function up(    r, f, n, s, a, b, ip, net, i) {
+# ---- What the lab applied earlier and no longer declares. Rows of the record that are not
+# rows of the plan are "extra": removed by up, listed by status, and removed by down with all
+# the rest. Only what is there now is removed, found by the same reads as everything else:
+# the namespaces to read in full are those holding extra objects, so an unchanged lab costs
+# no read more than before.
+function family(ip) { return index(ip, ":") ? 6 : 4 }
+function fields(s,    p, n, i, out) {
+	n = split(s, p, " "); out = p[1]
+	for (i = 2; i <= n; i++) out = out " " p[i]
+	return out
+}
+# A namespace whose contents are kept (the host, or a declared namespace of the lab)).
+function alive(n) { return n == "-" || (!(n in going) && (n in declns) && nsstate(n) == "ours") }
+function prune_reads(out,    i, f, c, p, devgoing) {
+	for (i = 1; i <= nextra; i++) {
+		split(extra[i], f, " ")
+		if (f[1] == "bridge") devgoing[f[2], f[3]] = 1
+		else if (f[1] == "veth") { devgoing[f[2], f[3]] = 1; devgoing[f[4], f[5]] = 1 }
+	}
+	for (i = 1; i <= nextra; i++) {
+		split(extra[i], f, " ")
+		if (f[1] == "bridge" && f[2] != "-") c += needs(f[2], out)
+		else if (f[1] == "veth" && f[2] != "-" && f[4] != "-") c += needs(f[2], out) + needs(f[4], out)
+		else if (f[1] == "addr" && !((f[2], f[3]) in devgoing)) c += needs(f[2], out)
+		else if (f[1] == "route" && !((f[2], f[3], family(f[4])) in planroute)) c += needs(f[2], out)
+		else if (f[1] == "link" && f[2] != "-" && ((f[2], f[3]) in plink)) {
+			split(plink[f[2], f[3]], p, " ")
+			if ((f[4] != "-" && p[4] == "-") || (f[5] != "-" && p[5] == "-")) c += needs(f[2], out)
+		}
+	}
+	return c
+}
+function needs(n, out) {
+	if (n == "-") { if (hostl3 || ("-" in out)) return 0; out["-"] = 1; return 1 }
+	if (!alive(n) || (n in full) || (n in out)) return 0
+	out[n] = 1
+	return 1
+}
+# The device is gone, and with a veth its peer: later decisions see it missing.
+function forget(n, d) { delete dev[n, d]; if (n == "-") delete alias[d] }
+# For one extra row: what it is (or "" when nothing of it is left to remove), and with act,
+# the commands that remove it: device deletions inside a namespace in the prune batch of
+# that namespace (run before the batch of the host), the rest at the start of the batches.
+function extra_row(row, act,    f, s, d, p, n) {
+	split(row, f, " ")
+	if (f[1] == "netns") {
+		if (f[3] in declns) return ""
+		s = nsstate(f[3])
+		if (s != "ours" && s != "stale-ours") return ""
+		if (act) { going[f[3]] = 1; goner[++ngoners] = f[3] }
+		return "namespace " f[3]
+	}
+	if (f[1] == "bridge") {
+		if (f[2] == "-" ? !ours_root(f[3]) : !(alive(f[2]) && ((f[2], f[3]) in dev))) return ""
+		if (act) { unapply(f[2], "link del dev " f[3]); forget(f[2], f[3]) }
+		return "bridge " place(f[2], f[3])
+	}
+	if (f[1] == "veth") {
+		if (f[2] == "-" && ours_root(f[3])) { n = "-"; d = f[3] }
+		else if (f[4] == "-" && ours_root(f[5])) { n = "-"; d = f[5] }
+		else if (f[2] != "-" && alive(f[2]) && ((f[2], f[3]) in dev)) { n = f[2]; d = f[3] }
+		else if (f[4] != "-" && alive(f[4]) && ((f[4], f[5]) in dev)) { n = f[4]; d = f[5] }
+		else return ""
+		if (act) { unapply(n, "link del dev " d); forget(f[2], f[3]); forget(f[4], f[5]) }
+		return "veth " place(f[2], f[3]) " <-> " place(f[4], f[5])
+	}
+	if (!alive(f[2])) return ""
+	if (f[1] == "addr") {
+		if (f[2] == "-" ? hostaddr[f[4]] != f[3] || !ours_root(f[3]) : !((f[2], f[3], f[4]) in addr) || !((f[2], f[3]) in dev)) return ""
+		# Removed last, once the addresses declared now are on: with promote_secondaries on,
+		# removing the primary address of a subnet keeps the others (added by a person, say) and the
+		# routes through it.
+		if (act) {
+			removed++; latens[++nlate] = f[2]; latecmd[nlate] = "address del " f[4] " dev " f[3]
+			if (f[4] !~ /:/) print f[2], f[3] > (dir "/promote")
+		}
+		return "address " f[4] " on " place(f[2], f[3])
+	}
+	if (f[1] == "route") {
+		# Only a route of the protocol of nsgen: a route of a daemon to the same place stays. A
+		# route still declared with another gateway is replaced in place instead.
+		if (!((f[2], f[3], f[4]) in route) || route[f[2], f[3], f[4]] != proto) return ""
+		if ((f[2], f[3], family(f[4])) in planroute || !((f[2], routedev[f[2], f[3], f[4]]) in dev)) return ""
+		if (act) unapply(f[2], "route del " f[3] " via " f[4] " proto " proto)
+		return "route " f[3] " via " f[4] " in " (f[2] == "-" ? "host" : f[2])
+	}
+	if (f[1] == "link") {
+		# Attributes no longer declared on a device that stays: back to the defaults of the kernel.
+		if (!((f[2], f[3]) in plink) || !((f[2], f[3]) in dev)) return ""
+		split(plink[f[2], f[3]], p, " ")
+		s = ""
+		if (f[4] != "-" && p[4] == "-" && master[f[2], f[3]] == f[4]) s = s " nomaster"
+		if (f[5] != "-" && p[5] == "-" && mtu[f[2], f[3]] == f[5]) s = s " mtu 1500"
+		if (s == "") return ""
+		if (act) unapply(f[2], "link set dev " f[3] s)
+		return "link " place(f[2], f[3]) (index(s, "nomaster") ? " master " f[4] : "") (index(s, "mtu") ? " mtu " f[5] : "")
+	}
+	if (f[1] == "fwd") {
+		if ((f[2] in wasread) && fwd[f[2]] == "00") return ""
+		if (act) unapply("-", "netns exec " f[2] " " FWD_OFF)
+		return "forwarding in " f[2]
+	}
+	return ""
+}
+# A host device and a namespace are deleted at the start of the batch of the host, where a
+# failure stops the run (each was seen to be there, and to be of the lab). The rest goes to prune
+# batches run before it, one per namespace, with -force: a removal that fails finds its
+# object gone already (the kernel removes the secondary addresses of a subnet with its primary).
+function unapply(n, cmdline) {
+	removed++
+	if (n == "-" && cmdline ~ /^(link del|netns del) /) { emit(n, cmdline); return }
+	if (!(n in nprune)) pruneorder[++nprunens] = n
+	prunebatch[n, ++nprune[n]] = cmdline
+}
+function prune(    i, j, n, f, file) {
+	# Namespaces first, so that nothing inside one that goes is removed on its own; routes
+	# before addresses, which take the routes through them along.
+	for (i = 1; i <= nextra; i++) if (extra[i] ~ /^netns /) extra_row(extra[i], 1)
+	for (i = 1; i <= nextra; i++) if (extra[i] ~ /^(bridge|veth) /) extra_row(extra[i], 1)
+	for (i = 1; i <= ngoners; i++) {
+		n = goner[i]
+		# Processes in it are stopped first (see stop_processes), or it would live on unnamed.
+		split(ino[n], f, " "); print n, f[1] > (dir "/stop")
+		unapply("-", "netns del " n); nsgone++
+	}
+	for (i = 1; i <= nextra; i++) if (extra[i] ~ /^route /) extra_row(extra[i], 1)
+	for (i = 1; i <= nextra; i++) if (extra[i] !~ /^(netns|bridge|veth|route) /) extra_row(extra[i], 1)
+	for (i = 1; i <= nprunens; i++) {
+		n = pruneorder[i]; file = dir "/prune." n
+		for (j = 1; j <= nprune[n]; j++) print prunebatch[n, j] > file
+		close(file); print n > (dir "/prunes")
+	}
+}
+# The record as this run leaves it: before anything is applied, all it had and all that is
+# about to be applied (a killed run leaves a superset, which the next run prunes); after a
+# run that completed, exactly the rows of the plan and any rows of kinds this script cannot
+# undo (from a newer nsgen), kept for the version that can.
+function write_records(    r, i, new, file, head, f) {
+	srand(); now = srand()
+	head = "nsgen-record 1\nsource " sha " " now " " ENVIRON["NSGEN_SOURCE"]
+	for (r = 1; r <= rows; r++) if (!(key[r] in recorded)) new++
+	split(recsource, f, " ")
+	if (new || f[2] != sha) {
+		file = dir "/record.pre"
+		print head > file
+		for (i = 1; i <= nrec; i++) print recrow[i] > file
+		for (r = 1; r <= rows; r++) if (!(key[r] in recorded)) print key[r] > file
+		close(file)
+	}
+	if (new || f[2] != sha || nextra) {
+		file = dir "/record.post"
+		print head > file
+		for (r = 1; r <= rows; r++) print key[r] > file
+		for (i = 1; i <= nextra; i++) { split(extra[i], f, " "); if (!(f[1] in known)) print extra[i] > file }
+		close(file)
+	}
+}
+
+function up(    r, f, n, s, a, b, ip, net, i, out) {
+	if (prune_reads(out)) {
+		for (n in out) print n, "all" > (dir "/reads")
+		exit 5
+	}
+	prune()
 	for (r = 1; r <= rows; r++) {
 		split(line[r], f, " ")
 		if (f[1] == "netns") {
@@ -372,10 +607,12 @@ function up(    r, f, n, s, a, b, ip, net, i) {
 		}
 	}
 	if (errors != "") { printf "%s", errors > "/dev/stderr"; exit 1 }
+	for (i = 1; i <= nlate; i++) emit(latens[i], latecmd[i])
 	write_batches()
+	write_records()
 	printf "" > (dir "/intent")
 	for (i = 1; i <= nintents; i++) print intents[i] > (dir "/intent")
-	print nsnew + 0, created + 0, nns + 0 > (dir "/counts")
+	print nsnew + 0, created + 0, nns + 0, removed + 0, nsgone + 0 > (dir "/counts")
 }
 # One end of a veth pair exists without the other: it goes before the pair is made whole.
 function unstray(n, d) { print n, d > (dir "/stray") }
@@ -391,12 +628,25 @@ function write_batches(    i, j, n, file) {
 	}
 }
 
-function down(    r, f, n, s, d, e, i, k, explicit, nexp, dels, ndel, goingns, nloose, paired) {
+function down(    r, f, n, s, d, e, i, k, explicit, nexp, dels, ndel, goingns, nloose, paired, handled, seen, dv) {
+	# Everything the lab ever applied, in any version: the plan, the record, the namespaces
+	# its records name, and (below) every host device with its mark.
+	for (i = 1; i <= nextra; i++) line[++rows] = extra[i]
+	for (n in declns) seen[n] = 1
+	for (i = 1; i <= nrec; i++) { split(recrow[i], f, " "); if (f[1] == "netns") seen[f[3]] = 1 }
+	for (n in owned) if (!(n in seen)) { seen[n] = 1; line[++rows] = "netns - " n }
+	for (k in intent) if (k ~ /^netns /) {
+		n = substr(k, 7)
+		if (!(n in seen)) { seen[n] = 1; line[++rows] = "netns - " n }
+	}
 	for (r = 1; r <= rows; r++) {
 		split(line[r], f, " ")
 		if (f[1] == "netns") {
 			n = f[3]; s = nsstate(n)
-			if (s == "ours" || s == "stale-ours") { dels[++ndel] = "netns del " n; goingns[n] = 1 }
+			if (s == "ours" || s == "stale-ours") {
+				dels[++ndel] = "netns del " n; goingns[n] = 1
+				if (s == "ours") { split(ino[n], e, " "); print n, e[1] > (dir "/stop") }
+			}
 			else if (s == "foreign" || s == "stale-foreign") note("namespace " n)
 		}
 	}
@@ -411,6 +661,7 @@ function down(    r, f, n, s, d, e, i, k, explicit, nexp, dels, ndel, goingns, n
 		paired = 0
 		for (i = 1; i <= k; i++) {
 			split(d[i], e, SUBSEP)
+			handled[e[1]] = 1
 			if (!(("-", e[1]) in dev)) continue
 			if (!ours_root(e[1])) { note("host device " e[1]); continue }
 			print e[1] > (dir "/gone")
@@ -424,6 +675,11 @@ function down(    r, f, n, s, d, e, i, k, explicit, nexp, dels, ndel, goingns, n
 			explicit[++nexp] = "link del dev " e[1]
 			paired = (f[1] == "veth")
 		}
+	}
+	# Marked by the lab but named by no record (a version before the record, a lost record):
+	# the mark says it is of the lab.
+	for (dv in alias) if (alias[dv] == mark && !(dv in handled)) {
+		print dv > (dir "/gone"); print dv > (dir "/loose"); nloose++
 	}
 	for (i = 1; i <= nexp; i++) root[++nroot] = explicit[i]
 	for (i = 1; i <= ndel; i++) root[++nroot] = dels[i]
@@ -475,6 +731,12 @@ function status(    r, f, s, n, what, bad, total, cnt, key) {
 		cnt[s]++
 		printf "%-10s %s\n", s, what
 	}
+	for (r = 1; r <= nextra; r++) {
+		what = extra_row(extra[r], 0)
+		if (what == "") continue
+		total++; bad++; cnt["extra"]++
+		printf "%-10s %s\n", "extra", what
+	}
 	printf "%s: %d of %d objects ok", lab, total - bad, total
 	for (s in cnt) if (s != "ok") printf ", %d %s", cnt[s], s
 	printf "\n"
@@ -523,16 +785,43 @@ run_batch() {
 	fi
 }
 
+# The host's addresses and routes, for a lab that otherwise needs only its devices: the
+# record names a host address or route to remove.
+host_reads() {
+	echo "== json - all"
+	dump ip -j address show
+	dump ip -j route show
+	dump ip -6 -j route show
+}
+
+# MODE listed: the namespaces in $T/reads, as decide up listed them ("NS all": in full, for
+# the record's objects to remove; "- all": the host's addresses and routes).
 do_reads() {
 	mode=$1
-	decide "$mode" >"$T/reads"
+	[ "$mode" = listed ] || decide "$mode" >"$T/reads"
 	if [ "$mode" = statusreads ]; then
 		status_reads
 		return
 	fi
-	while read -r ns; do
-		echo "== json $ns"
-		ns_ip "$ns" -j link show
+	while read -r ns what; do
+		if [ "$ns" = - ]; then
+			host_reads
+			continue
+		fi
+		if [ "$what" = all ]; then
+			echo "== json $ns all"
+			ns_ip "$ns" -j -batch - <<EOF
+link show
+address show
+route show
+EOF
+			ns_ip "$ns" -6 -j route show
+			echo "== fwd $ns"
+			ns_run "$ns" cat /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv6/conf/all/forwarding
+		else
+			echo "== json $ns"
+			ns_ip "$ns" -j link show
+		fi
 	done <"$T/reads" >>"$T/obs"
 }
 
@@ -542,13 +831,15 @@ do_reads() {
 # netconf line becomes the "fwd" section (IPv4 then IPv6 forwarding of "all").
 status_reads() {
 	[ -s "$T/reads" ] || return 0
+	! grep -q '^- ' "$T/reads" || host_reads >>"$T/obs"
+	grep -q -v '^- ' "$T/reads" || return 0
 	printf 'link show\naddress show\nroute show table all\nnetconf show\n' >"$T/sread.batch"
 	workers=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
-	awk -v n="$workers" -v f="$T/sread." '{ print > (f "ns." (NR % n)) }' "$T/reads"
+	awk -v n="$workers" -v f="$T/sread." '$1 != "-" { print $1 > (f "ns." (NR % n)) }' "$T/reads"
 	pids=
 	for list in "$T"/sread.ns.*; do
 		(while read -r ns; do
-			echo "== json $ns"
+			echo "== json $ns all"
 			ns_ip "$ns" -j -batch "$T/sread.batch"
 		done <"$list" >"$list.out") &
 		pids="$pids $!"
@@ -591,23 +882,63 @@ clear_strays() {
 	done <"$T/stray"
 }
 
+# Replace a record file with the one decide prepared, in one rename.
+save_record() {
+	[ -s "$T/$1" ] && [ "$DRY_RUN" = 0 ] || return 0
+	[ -d "$STATE" ] || mkdir -p "$STATE"
+	cp "$T/$1" "$STATE/record.new"
+	mv "$STATE/record.new" "$STATE/record"
+}
+
 up() {
 	observe_host
 	[ "$NS_READS" = 0 ] || do_reads reads
-	decide up
-	read -r nsnew created nns <"$T/counts"
-	clear_strays
-	neighbour_table up
-	if [ "$nsnew" != 0 ] || [ "$created" != 0 ]; then
-		say "[1/2] creating $nsnew namespaces and $created devices"
+	decide up && decided=0 || decided=$?
+	if [ "$decided" = 5 ]; then
+		# The record names objects to remove in namespaces not read yet.
+		do_reads listed
+		decide up
+	elif [ "$decided" != 0 ]; then
+		exit "$decided"
 	fi
+	read -r nsnew created nns removed nsgone <"$T/counts"
+	phase=1 phases=2
+	[ "$removed" = 0 ] || phases=3
+	# Written before anything is applied: a killed run leaves a record of all it may have done.
+	save_record record.pre
 	record=0
-	if [ "$DRY_RUN" = 0 ] && { [ -s "$T/intent" ] || [ -e "$STATE/intent" ]; }; then
+	if [ "$DRY_RUN" = 0 ] && { [ -s "$T/intent" ] || [ -e "$STATE/intent" ] || [ "$nsgone" != 0 ]; }; then
 		record=1
 		[ -d "$STATE" ] || mkdir -p "$STATE"
 		# Written before anything is created: a run killed halfway leaves a record that lets
 		# the next run tell its own unmarked objects from foreign ones.
 		cat "$T/intent" >>"$STATE/intent"
+	fi
+	if [ "$removed" != 0 ]; then
+		say "[1/3] removing $removed objects the lab no longer declares ($nsgone namespaces)"
+		phase=2
+		stop_processes
+		if [ -s "$T/prunes" ]; then
+			while read -r ns; do
+				if [ "$DRY_RUN" = 1 ]; then
+					run_batch "$T/prune.$ns" "${ns#-}"
+				elif [ "$ns" = - ]; then
+					ip -force -batch "$T/prune.-" 2>/dev/null || :
+				else
+					ns_ip "$ns" -force -batch "$T/prune.$ns" 2>/dev/null || :
+				fi
+			done <"$T/prunes"
+		fi
+	fi
+	if [ -s "$T/promote" ] && [ "$DRY_RUN" = 0 ]; then
+		while read -r ns dev; do
+			in_netns "$ns" sh -c "echo 1 >/proc/sys/net/ipv4/conf/$dev/promote_secondaries"
+		done <"$T/promote"
+	fi
+	clear_strays
+	neighbour_table up
+	if [ "$nsnew" != 0 ] || [ "$created" != 0 ]; then
+		say "[$phase/$phases] creating $nsnew namespaces and $created devices"
 	fi
 	run_batch "$T/batch.-"
 	if [ "$record" = 1 ]; then
@@ -616,9 +947,48 @@ up() {
 		mv "$STATE/netns.new" "$STATE/netns"
 		rm -f "$STATE/intent"
 	fi
-	say "[2/2] configuring $nns namespaces"
+	say "[$phases/$phases] configuring $nns namespaces"
 	run_namespace_batches
+	save_record record.post
 	[ "$DRY_RUN" = 1 ] || say "up"
+}
+
+# A namespace that is deleted while processes run in it lives on without a name, and so do
+# its veth ends: stop them first (TERM, then KILL after a grace period), each named. They
+# are found by their network namespace's inode, the one its /run/netns file shows.
+stop_processes() {
+	[ -s "$T/stop" ] || return 0
+	stat -L -c '%i %n' /proc/[0-9]*/ns/net 2>/dev/null | awk -v f="$T/stop" -v lab="$LAB" -v dry="$DRY_RUN" -v out="$T/pids" -v self="$$" '
+		BEGIN { while ((getline l < f) > 0) { split(l, a, " "); ns[a[2]] = a[1] } }
+		$1 in ns {
+			pid = $2; sub(/^\/proc\//, "", pid); sub(/\/.*/, "", pid)
+			if (pid == self) next
+			comm = "?"; file = "/proc/" pid "/comm"; getline comm < file; close(file)
+			printf "%s: %s: %s pid %s (%s)\n", lab, ns[$1], dry ? "would stop" : "stopping", pid, comm
+			print pid, $1 > out
+		}'
+	[ "$DRY_RUN" = 0 ] && [ -s "$T/pids" ] || return 0
+	signal=TERM tries=0
+	while :; do
+		# shellcheck disable=SC2046 # pids: digits
+		kill -"$signal" $(cut -d' ' -f1 "$T/pids") 2>/dev/null || :
+		while [ "$tries" -lt 40 ]; do
+			sleep 0.05 2>/dev/null || sleep 1
+			tries=$((tries + 1))
+			still_running || return 0
+		done
+		[ "$signal" = TERM ] || die "processes still running in a namespace to delete: $(cut -d' ' -f1 "$T/pids" | tr '\n' ' ')"
+		signal=KILL tries=20
+	done
+}
+
+# Whether any process in $T/pids is still in the namespace it was found in (a zombie has
+# left it already).
+still_running() {
+	# shellcheck disable=SC2046
+	stat -L -c '%i %n' $(awk '{ print "/proc/" $1 "/ns/net" }' "$T/pids") 2>/dev/null |
+		awk -v f="$T/pids" 'BEGIN { while ((getline l < f) > 0) { split(l, a, " "); want["/proc/" a[1] "/ns/net"] = a[2] } }
+			want[$2] == $1 { c++ } END { exit c ? 0 : 1 }'
 }
 
 # One worker per CPU: each namespace batch spends most of its time entering the namespace, so
@@ -667,6 +1037,7 @@ down() {
 	decide down
 	read -r nsdel devdel <"$T/counts"
 	say "[1/1] removing $nsdel namespaces and $devdel devices"
+	stop_processes
 	run_batch "$T/batch.-"
 	if [ -s "$T/loose" ]; then
 		while read -r d; do
@@ -692,6 +1063,59 @@ status() {
 	observe_host
 	do_reads statusreads
 	decide status
+}
+
+# Every lab with state on this host, one line each, read from the records (README, "The
+# record"); a record that others could have written is named and skipped.
+labs() {
+	[ -d "$STATE_ROOT" ] || return 0
+	stat -c '%u %a %n' "$STATE_ROOT" "$STATE_ROOT"/* "$STATE_ROOT"/*/* >"$T/perm" 2>/dev/null || :
+	awk -v root="$STATE_ROOT" '
+		function bad(uid, mode) { return uid != 0 || substr(mode, length(mode) - 1) ~ /[2367]/ }
+		# Days since 1970-01-01 to a civil date (H. Hinnant): no strftime in POSIX awk.
+		function iso(t,    z, era, doe, yoe, doy, mp, d, m, y) {
+			z = int(t / 86400) + 719468; era = int(z / 146097); doe = z - era * 146097
+			yoe = int((doe - int(doe / 1460) + int(doe / 36524) - int(doe / 146096)) / 365)
+			y = yoe + era * 400; doy = doe - (365 * yoe + int(yoe / 4) - int(yoe / 100))
+			mp = int((5 * doy + 2) / 153); d = doy - int((153 * mp + 2) / 5) + 1
+			m = mp < 10 ? mp + 3 : mp - 9; if (m <= 2) y++
+			t %= 86400
+			return sprintf("%04d-%02d-%02dT%02d:%02d:%02dZ", y, m, d, int(t / 3600), int(t % 3600 / 60), t % 60)
+		}
+		{
+			path = substr($0, length($1 $2) + 3)
+			if (path == root) { if (bad($1, $2)) { refused = path; exit } ; next }
+			name = substr(path, length(root) + 2); sub(/\/.*/, "", name)
+			if (!(name in seen)) { seen[name] = 1; order[++n] = name }
+			if (bad($1, $2) && !(name in why)) why[name] = path " is " ($1 != 0 ? "not owned by root" : "writable by group or others (mode " $2 ")")
+		}
+		END {
+			if (refused != "") { print "nsgen: refusing: " refused " is not owned by root or is writable by group or others" > "/dev/stderr"; exit 1 }
+			if (n) printf "%-20s %10s %12s  %-20s  %-64s  %s\n", "LAB", "NAMESPACES", "HOST-DEVICES", "UP", "SHA256", "SOURCE"
+			for (i = 1; i <= n; i++) {
+				lab = order[i]
+				if (lab in why) { print "nsgen: " lab ": not listed: " why[lab] > "/dev/stderr"; status = 1; continue }
+				nns = 0; ndev = 0; sha = "-"; when = "-"; src = "-"; lines = 0
+				file = root "/" lab "/record"
+				while ((getline rec < file) > 0) {
+					lines++
+					split(rec, f, " ")
+					if (f[1] == "source") { sha = f[2]; when = iso(f[3]); src = substr(rec, length(f[1] f[2] f[3]) + 4) }
+					else if (f[1] == "netns") nns++
+					else if (f[1] == "bridge" && f[2] == "-") ndev++
+					else if (f[1] == "veth") ndev += (f[2] == "-") + (f[4] == "-")
+				}
+				close(file)
+				if (!lines) {
+					# A lab brought up by a version without the record: its namespaces only.
+					file = root "/" lab "/netns"; ndev = "?"
+					while ((getline rec < file) > 0) nns++
+					close(file)
+				}
+				printf "%-20s %10s %12s  %-20s  %-64s  %s\n", lab, nns, ndev, when, sha, src
+			}
+			exit status
+		}' "$T/perm"
 }
 
 # ---- Why pings across a bridge fail: the firewall. With bridge netfilter on (br_netfilter,

@@ -227,13 +227,55 @@ def add_action(action: Action, summary: str) -> None:
     app.command(name=action, epilog=EXIT_CODES)(command)
 
 
-add_action("up", "Create what is missing and repair drift: the script's `up` (safe to re-run).")
-add_action("down", "Remove exactly what the lab created; returns once the kernel has removed it.")
+add_action(
+    "up",
+    "Create what is missing, repair drift, remove what the lab no longer declares: the "
+    "script's `up` (safe to re-run).",
+)
 add_action(
     "status",
     "List each declared object as ok, missing, down, drifted or foreign (exit 3 unless all ok).",
 )
 add_action("verify", "Ping every declared address and gateway (exit 4 if any fails).")
+
+
+@app.command(epilog=EXIT_CODES)
+def down(
+    file: Annotated[
+        Path | None,
+        typer.Argument(help="Topology file (TOML).", show_default=False, metavar="[FILE]"),
+    ] = None,
+    lab: Annotated[
+        str | None,
+        typer.Option(
+            "--lab",
+            metavar="NAME",
+            help="Instead of FILE: remove lab NAME as its record on the host lists it "
+            "(see nsgen labs), for a lab whose file is gone or renamed.",
+        ),
+    ] = None,
+    dry_run: DryRun = False,
+    prefix: Prefix = "",
+    script: Script = None,
+    ssh: Ssh = None,
+    sudo: Sudo = None,
+) -> None:
+    """Remove everything the lab applied, in any version; returns once the kernel has removed it."""
+    from nsgen.execute import Request, run
+
+    request = Request(
+        "down", file, prefix=prefix, dry_run=dry_run, script=script, ssh=ssh, sudo=sudo, lab=lab
+    )
+    raise typer.Exit(run(request))
+
+
+@app.command(epilog=EXIT_CODES)
+def labs(ssh: Ssh = None, sudo: Sudo = None) -> None:
+    """List every lab with state on this host: name, namespaces, host devices, when it was
+    last changed by up, and the source file with its sha256 (from the lab's record)."""
+    from nsgen.execute import Request, run
+
+    raise typer.Exit(run(Request("labs", None, ssh=ssh, sudo=sudo)))
 
 
 def report(error: NsgenError) -> int:

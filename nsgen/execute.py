@@ -34,7 +34,11 @@ from nsgen.errors import (
 )
 from nsgen.lab import HOST, Lab
 
-Action = Literal["up", "down", "status", "verify"]
+Action = Literal["up", "down", "status", "verify", "labs"]
+
+# The lab name `nsgen labs` renders its script under: the labs action reads every lab's
+# record and never the state of its own.
+LABS_SCRIPT_NAME = "nsgen"
 
 # ssh's own failures (no route, refused, authentication) exit 255; the script never does.
 SSH_FAILED = 255
@@ -60,12 +64,13 @@ class Request:
     """One `nsgen ACTION FILE [options]` as the user asked for it."""
 
     action: Action
-    topology: Path
+    topology: Path | None
     prefix: str = ""
     dry_run: bool = False
     script: Path | None = None
     ssh: str | None = None
     sudo: bool | None = None  # None: not given; means sudo with --ssh
+    lab: str | None = None  # down --lab NAME: the lab's record alone, no FILE
 
     def argv(self) -> list[str]:
         """The command that receives the script on its standard input."""
@@ -77,7 +82,11 @@ class Request:
 
     def invocation(self) -> str:
         """The nsgen command line that asks for this, as a user would type it again."""
-        words = ["nsgen", self.action, str(self.topology)]
+        words = ["nsgen", self.action]
+        if self.topology is not None:
+            words.append(str(self.topology))
+        if self.lab is not None:
+            words += ["--lab", self.lab]
         if self.dry_run:
             words.append("--dry-run")
         if self.prefix:
@@ -88,6 +97,18 @@ class Request:
 
 
 def check_request(request: Request) -> None:
+    if request.action == "labs":
+        if request.dry_run or request.prefix or request.script is not None:
+            raise UsageError("labs takes no FILE, --dry-run, --prefix or --script")
+    elif request.lab is not None:
+        if request.topology is not None:
+            raise UsageError("give FILE or --lab NAME, not both")
+        if request.prefix or request.script is not None:
+            raise UsageError("--lab names the lab as recorded: no --prefix or --script")
+    elif request.topology is None:
+        raise UsageError(
+            f"{request.action} needs FILE" + (" or --lab NAME" if request.action == "down" else "")
+        )
     if request.script is not None and request.prefix:
         raise UsageError(
             "--prefix goes with rendering; a --script runs with the names it was rendered with"
@@ -140,6 +161,11 @@ def committed_script(script: Path, topology: Path) -> str:
 
 
 def script_text(request: Request) -> str:
+    if request.action == "labs":
+        return pipeline.render_lab_name(LABS_SCRIPT_NAME)
+    if request.lab is not None:
+        return pipeline.render_lab_name(request.lab)
+    assert request.topology is not None  # check_request
     if request.script is None:
         return pipeline.render_file(request.topology, request.prefix)
     return committed_script(request.script, request.topology)
@@ -164,7 +190,8 @@ def prepare(request: Request, is_root: Callable[[], bool]) -> str:
     """The script text for REQUEST, once everything that can be refused has been."""
     check_request(request)
     script = script_text(request)
-    if request.ssh is None and not is_root():
+    # labs only reads the records, which anyone may.
+    if request.ssh is None and request.action != "labs" and not is_root():
         raise NeedsRootError(f"needs root (CAP_NET_ADMIN): try sudo {request.invocation()}")
     return script
 
@@ -181,8 +208,8 @@ def run(
     a bar on stdout (default: when stdout is a terminal).
     """
     check_request(request)
-    if "hosts" in load.load(request.topology).data:
-        return run_across_hosts(request)
+    if request.topology is not None and "hosts" in load.load(request.topology).data:
+        return run_across_hosts(request, request.topology)
     script = prepare(request, is_root)
     if progress is None:
         progress = sys.stdout.isatty()
@@ -195,7 +222,7 @@ def run(
     return code
 
 
-def run_across_hosts(request: Request) -> int:
+def run_across_hosts(request: Request, topology: Path) -> int:
     """A lab that declares [hosts]: each host's script, run there through Ansible."""
     if request.ssh is not None or request.script is not None:
         option = "--ssh" if request.ssh is not None else "--script"
@@ -205,7 +232,7 @@ def run_across_hosts(request: Request) -> int:
         )
     from nsgen import playbook
 
-    return playbook.run(request.topology, request.action, request.prefix, request.dry_run)
+    return playbook.run(topology, request.action, request.prefix, request.dry_run)
 
 
 def stream(argv: list[str], script: str, *, progress: bool) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from nsgen import load, plan, render, validate
@@ -49,3 +50,11 @@ def render_hosts(path: Path, prefix: str = "") -> tuple[Lab, dict[str, str]]:
         m.name: render.render(plan.build_for(lab, m.name), prefix=prefix) for m in lab.machines
     }
     return lab, scripts
+
+
+def render_lab_name(name: str) -> str:
+    """The script of a lab that declares nothing, under NAME: its `down` removes all that
+    the lab's record lists (`nsgen down --lab`), its `labs` lists every lab. The name is
+    validated as a file's `name` is."""
+    source = load.Source(Path(f"--lab {name}"), {"name": name}, hashlib.sha256(b"").hexdigest())
+    return render.render(plan.build(validate.validate(source)))

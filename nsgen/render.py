@@ -34,6 +34,10 @@ from nsgen.plan import (
 # Wider rows would push the command column off a reviewer's screen; longer ones just overflow.
 MAX_FIELD_WIDTH = 44
 
+# The routing protocol number of every route nsgen adds (iproute2 takes a number; none of
+# /etc/iproute2/rt_protos): pruning removes only routes of this protocol, never a daemon's.
+ROUTE_PROTO = 245
+
 FORWARDING = (
     'sh -c "echo 1 >/proc/sys/net/ipv4/ip_forward && '
     'echo 1 >/proc/sys/net/ipv6/conf/all/forwarding"'
@@ -125,7 +129,7 @@ def _route_row(op: AddRoute) -> Row:
     destination = "default" if op.to is None else str(op.to)
     return (
         ["route", _dash(op.namespace), route_key(op.to), str(op.via)],
-        f"route replace {destination} via {op.via}",
+        f"route replace {destination} via {op.via} proto {ROUTE_PROTO}",
     )
 
 
@@ -327,6 +331,8 @@ def render(plan: Plan, prefix: str = "") -> str:
         mark=lab.mark,
         version=__version__,
         source=printable(lab.source_name),  # a file name: in comments, on one line
+        source_quoted=printable(lab.source_name).replace("'", "'\\''"),
+        route_proto=ROUTE_PROTO,
         sha256=lab.source_sha256,
         prefix_option=(f" --prefix {prefix}" if prefix else "")
         + (f" --host {lab.on}" if lab.on is not None and lab.spans_hosts else ""),

@@ -373,7 +373,7 @@ set -u
 mount --make-rprivate / || exit 99
 mkdir -p /run/netns /run/nsgen
 mount -t tmpfs nsgen-sandbox /run/netns || exit 99
-mount -t tmpfs nsgen-sandbox /run/nsgen || exit 99
+mount -t tmpfs -o mode=755 nsgen-sandbox /run/nsgen || exit 99
 ip link set lo up
 out=$1
 script=$2

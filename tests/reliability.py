@@ -32,6 +32,7 @@ SECTIONS = {
     "5": "Churn leaves nothing behind",
     "6": "Firewalled hosts: verify says what blocks the bridge",
     "7": "The host's own addresses, routes and sysctls are left alone",
+    "8": "Labs change: up of any version converges from any earlier one",
 }
 
 FIGURES = [
@@ -161,6 +162,51 @@ FIGURES = [
         "7",
         "Every readable file under /proc/sys/net, read before `up`, after `up` and after "
         "`down` of star, routed and a lab with host routes and a forwarding namespace",
+    ),
+    Figure(
+        "change.property",
+        "8",
+        "Random pairs of small labs (v1, v2) drawn from one pool of namespaces, bridges, "
+        "interfaces, addresses, MTUs, routes, a veth pair, a host leg and forwarding, so that "
+        "they overlap in every way: `up v1`, then `up v2`, compared with a fresh `up v2`",
+    ),
+    Figure(
+        "change.cases",
+        "8",
+        "Named edits, each both ways: namespace removed, address changed, interface renamed, "
+        "MTU changed, MTU removed, veth re-wired, bridge removed, host route removed, host "
+        "leg (with a route and forwarding) removed, and the issue's four edits at once",
+    ),
+    Figure(
+        "change.crash",
+        "8",
+        "The issue's edit: `up v2` over v1 SIGKILLed right after each of its operations, then "
+        "`up v2`; and `down` SIGKILLed right after each of its operations, then `down` of the "
+        "other version",
+    ),
+    Figure(
+        "change.processes",
+        "8",
+        "A process (`ip netns exec NS sleep 300`) in a namespace that `up` of the new version "
+        "removes, and in one that `down` removes",
+    ),
+    Figure(
+        "change.foreign",
+        "8",
+        "Objects the lab did not apply, in its namespaces and in the host, through a re-run, "
+        "`up` of a changed version and its re-run",
+    ),
+    Figure(
+        "change.labs",
+        "8",
+        "`nsgen labs` and `nsgen down --lab NAME` for a lab whose file is present, deleted, "
+        "or renamed to another lab name",
+    ),
+    Figure(
+        "change.trust",
+        "8",
+        "`up` under umask 000; then a record, netns file or state directory made writable by "
+        "group or others, and a record owned by another user",
     ),
 ]
 

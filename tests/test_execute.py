@@ -146,6 +146,29 @@ def test_usage_errors_exit_2(args: list[str], message: str) -> None:
     assert result.stdout == ""
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["down"], "down needs FILE or --lab NAME"),
+        (["down", str(STAR), "--lab", "star"], "give FILE or --lab NAME, not both"),
+        (["down", "--lab", "star", "--prefix", "zz"], "--lab names the lab as recorded"),
+    ],
+)
+def test_down_lab_usage_errors_exit_2(args: list[str], message: str) -> None:
+    result = nsgen(*args)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr == f"nsgen: {message}" + result.stderr[len(message) + 7 :]
+    assert result.stderr.count("\n") == 1
+
+
+def test_down_lab_runs_the_down_of_an_empty_lab_of_that_name() -> None:
+    text = execute.script_text(Request("down", None, lab="evo"))
+    assert "LAB='evo'" in text and "NAMESPACES=''" in text
+    assert execute.script_text(Request("labs", None)).count("\nnetns ") == 0
+    assert Request("down", None, lab="evo").argv() == ["sh", "-s", "down"]
+    assert Request("down", None, lab="evo").invocation() == "nsgen down --lab evo"
+
+
 def test_bad_action_exits_2() -> None:
     result = nsgen("sideways", str(STAR))
     assert result.returncode == 2

@@ -224,3 +224,36 @@ def test_one_host_killed_mid_up_then_up_converges(three: simhosts.Underlay, tmp_
     code, out = nsgen(three, "down", topology)
     assert code == 0, out
     assert clean(three) == before
+
+
+def test_a_host_leaves_a_bridge_then_down_of_the_old_version(
+    three: simhosts.Underlay, tmp_path: Path
+) -> None:
+    """Labs change across hosts too: each host's record prunes its own part. Host c leaves
+    bridge lan: c loses the bridge and its tunnel device, a and b their flood entry to c."""
+    before = clean(three)
+    v1 = HOSTS / "three-hosts.toml"
+    text = v1.read_text().replace('hosts = ["a", "b", "c"]', 'hosts = ["a", "b"]')
+    text = text.replace(
+        '[namespaces.c1.interfaces.eth0]\nbridge = "lan"\naddress = "10.60.0.13/24"\n\n', ""
+    )
+    v2 = tmp_path / "v2" / v1.name
+    v2.parent.mkdir()
+    v2.write_text(text)
+    code, out = nsgen(three, "up", v1)
+    assert code == 0, out
+    code, out = nsgen(three, "up", v2)
+    assert code == 0, out
+    code, out = nsgen(three, "status", v2)
+    assert code == 0 and "extra" not in out, out
+    for name in ("a", "b"):
+        flood = three.hosts[name].sh("bridge", "fdb", "show", "dev", "lan-vx").stdout
+        assert "00:00:00:00:00:00 dst 192.0.2.3 " not in flood, flood
+        assert "00:00:00:00:00:00 dst 192.0.2." in flood, flood
+    links = three.hosts["c"].sh("ip", "-br", "link", "show").stdout
+    assert "lan" not in links, links
+    code, out = nsgen(three, "verify", v2)
+    assert code == 0, out
+    code, out = nsgen(three, "down", v1)
+    assert code == 0, out
+    assert clean(three) == before
