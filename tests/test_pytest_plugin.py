@@ -209,26 +209,43 @@ def test_a_failed_up_fails_the_test_with_the_scripts_words_and_leaves_nothing(
 def test_two_concurrent_runs_get_different_prefixes(
     live_pytester: pytest.Pytester, host_lock: None
 ) -> None:
-    # Each run waits until the other's lab is up too: both labs exist at the same time.
+    # Two barriers: both labs are up before either looks, and neither tears its lab down
+    # before the other has looked (a run that finished first used to remove its lab while
+    # the other was still checking it). Files appear by rename, so a reader never sees
+    # one half-written.
     test = """
         import os
         import time
 
         from record import record
 
+        def put(shared, name, text):
+            with open(os.path.join(shared, "." + name), "w") as new:
+                new.write(text)
+            os.rename(os.path.join(shared, "." + name), os.path.join(shared, name))
+
+        def wait_for(shared, kind):
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                mine = sorted(f for f in os.listdir(shared) if f.startswith(kind))
+                if len(mine) == 2:
+                    return mine
+                time.sleep(0.05)
+            raise AssertionError(f"the other run never wrote its {kind} file")
+
         def test_together(nsgen_lab):
             lab = nsgen_lab("veth-pair.toml")
             record(lab, os.environ["RUN"])
             shared = os.environ["SHARED"]
-            with open(os.path.join(shared, os.environ["RUN"]), "w") as mine:
-                mine.write(lab.prefix)
-            deadline = time.monotonic() + 60
-            while len(os.listdir(shared)) < 2 and time.monotonic() < deadline:
-                time.sleep(0.05)
-            prefixes = [open(os.path.join(shared, f)).read() for f in os.listdir(shared)]
-            assert len(prefixes) == 2
-            for prefix in prefixes:
-                assert os.path.exists(f"/run/netns/{prefix}ns1"), prefix
+            put(shared, "prefix-" + os.environ["RUN"], lab.prefix)
+            names = wait_for(shared, "prefix-")
+            prefixes = [open(os.path.join(shared, f)).read() for f in names]
+            try:
+                for prefix in prefixes:
+                    assert os.path.exists(f"/run/netns/{prefix}ns1"), prefix
+            finally:
+                put(shared, "seen-" + os.environ["RUN"], "")
+                wait_for(shared, "seen-")
         """
     shared = live_pytester.mkdir("shared")
     runs = {}
