@@ -51,6 +51,12 @@ NAMESPACES='ns1 ns2'
 HOST_L3=0
 # 1 when the lab has devices only visible from inside a namespace: then up looks into those.
 NS_READS=1
+# 1 when a namespace of the lab has sysctls: up checks that the kernel has every key first.
+SYSCTLS=0
+# 1 when the lab writes /etc/netns/NS/hosts (names = true).
+NAMES=0
+# 1 when the lab masquerades its networks on their way out ([host] nat).
+NAT=0
 # Neighbour entries the lab needs at least, IPv4 and IPv6 (up warns when the host has less
 # room), and the table size it raises the host to ([host] neighbour_table; 0: it does not).
 NEIGH4=4
@@ -414,6 +420,8 @@ BEGIN {
 		owned[n] = substr(rec, index(rec, " ") + 1)
 	}
 	while ((getline rec < (state "/intent")) > 0) intent[rec] = 1
+	# The value each sysctl had before the lab first wrote it: what pruning puts back.
+	while ((getline rec < (state "/sysctl")) > 0) { split(rec, f, " "); sysorig[f[1], f[2]] = f[3] }
 	# The record of everything the lab applied (README, "The record"): a version line, a
 	# source line, then one line per object, the fields of its plan row.
 	while ((getline rec < (state "/record")) > 0) {
@@ -423,7 +431,7 @@ BEGIN {
 	}
 	# The kinds this script can undo (extra_row). A new kind of object adds its plan row, its
 	# name here and its removal in extra_row; rows of kinds not listed are kept in the record.
-	nk = split("netns bridge veth link addr route fwd tap qdisc", k, " ")
+	nk = split("netns bridge veth link addr route fwd tap qdisc sysctl macvlan", k, " ")
 	for (i = 1; i <= nk; i++) known[k[i]] = 1
 	FWD_OFF = "sh -c \"echo 0 >/proc/sys/net/ipv4/ip_forward && echo 0 >/proc/sys/net/ipv6/conf/all/forwarding\""
 }
@@ -434,6 +442,7 @@ FILENAME == ARGV[1] {
 	if ($1 == "netns") declns[$3] = 1
 	else if ($1 == "link") plink[$2, $3] = key[rows]
 	else if ($1 == "route") planroute[$2, $3, family($4)] = 1
+	else if ($1 == "sysctl") plansysctl[$2, $3] = 1
 	else if ($1 == "tap") ptap[$2, $3] = 1
 	else if ($1 == "qdisc") pqdisc[$2, $3, $4] = 1
 	next
@@ -459,6 +468,9 @@ sec == "json" {
 	next
 }
 sec == "fwd" { fwd[secns] = fwd[secns] $1; next }
+sec == "hosts" { hostsfile[++nhosts] = $1; hostsstate[nhosts] = $2; next }
+sec == "more" { morestate[++nmore] = $1; morewhat[nmore] = substr($0, length($1) + 2); next }
+sec == "sysctl" { v = $2; for (i = 3; i <= NF; i++) v = v "," $i; sysval[secns, $1] = v; next }
 sec == "tun" { if (index($0, "{\"ifindex\":")) jtun(secns); next }
 sec == "tc" { if (index($0, "{\"kind\":")) jqdiscs(secns); next }
 sec == "ids" { ids[$1, $2] = $3; ids[$1, $3] = $3; next }
@@ -487,6 +499,7 @@ function reads(    r, f, n, seen, out) {
 	for (r = 1; r <= rows; r++) {
 		split(line[r], f, " ")
 		if (f[1] == "bridge" && f[2] != "-") want(f[2], seen)
+		if (f[1] == "macvlan") want(f[2], seen)
 		if (f[1] == "veth" && f[2] != "-" && f[4] != "-") { want(f[2], seen); want(f[4], seen) }
 		if (f[1] == "netns" && mode == "statusreads") want(f[3], seen)
 		if (f[1] == "tap" && f[2] != "-") want(f[2], seen)
@@ -500,6 +513,9 @@ function want(n, seen) { if (!(n in seen) && nsstate(n) == "ours") { seen[n] = 1
 # the namespaces to read in full are those holding extra objects, so an unchanged lab costs
 # no read more than before.
 function family(ip) { return index(ip, ":") ? 6 : 4 }
+# Under /proc/sys: dots separate, a slash stands for a dot in a device name; values: commas
+# stand for blanks.
+function sysctl_path(k) { gsub(/\//, "\001", k); gsub(/\./, "/", k); gsub(/\001/, ".", k); return k }
 function fields(s,    p, n, i, out) {
 	n = split(s, p, " "); out = p[1]
 	for (i = 2; i <= n; i++) out = out " " p[i]
@@ -510,12 +526,12 @@ function alive(n) { return n == "-" || (!(n in going) && (n in declns) && nsstat
 function prune_reads(out,    i, f, c, p, devgoing) {
 	for (i = 1; i <= nextra; i++) {
 		split(extra[i], f, " ")
-		if (f[1] == "bridge") devgoing[f[2], f[3]] = 1
+		if (f[1] == "bridge" || f[1] == "macvlan") devgoing[f[2], f[3]] = 1
 		else if (f[1] == "veth") { devgoing[f[2], f[3]] = 1; devgoing[f[4], f[5]] = 1 }
 	}
 	for (i = 1; i <= nextra; i++) {
 		split(extra[i], f, " ")
-		if (f[1] == "bridge" && f[2] != "-") c += needs(f[2], out)
+		if ((f[1] == "bridge" && f[2] != "-") || f[1] == "macvlan") c += needs(f[2], out)
 		else if (f[1] == "veth" && f[2] != "-" && f[4] != "-") c += needs(f[2], out) + needs(f[4], out)
 		else if (f[1] == "addr" && !((f[2], f[3]) in devgoing)) c += needs(f[2], out)
 		else if (f[1] == "route" && !((f[2], f[3], family(f[4])) in planroute)) c += needs(f[2], out)
@@ -551,6 +567,11 @@ function extra_row(row, act,    f, s, d, p, n) {
 		if (f[2] == "-" ? !ours_root(f[3]) : !(alive(f[2]) && ((f[2], f[3]) in dev))) return ""
 		if (act) { unapply(f[2], "link del dev " f[3]); forget(f[2], f[3]) }
 		return "bridge " place(f[2], f[3])
+	}
+	if (f[1] == "macvlan") {
+		if (!(alive(f[2]) && ((f[2], f[3]) in dev))) return ""
+		if (act) { unapply(f[2], "link del dev " f[3]); forget(f[2], f[3]) }
+		return "macvlan " place(f[2], f[3]) " on " f[4] " (" f[5] ")"
 	}
 	if (f[1] == "veth") {
 		if (f[2] == "-" && ours_root(f[3])) { n = "-"; d = f[3] }
@@ -598,6 +619,13 @@ function extra_row(row, act,    f, s, d, p, n) {
 		if (act) unapply("-", "netns exec " f[2] " " FWD_OFF)
 		return "forwarding in " f[2]
 	}
+	if (f[1] == "sysctl") {
+		if (!((f[2], f[3]) in sysorig) || ((f[2], f[3]) in plansysctl)) return ""
+		s = sysorig[f[2], f[3]]; gsub(/,/, " ", s)
+		if (act) unapply("-", "netns exec " f[2] " sh -c \"echo " s " >/proc/sys/" sysctl_path(f[3]) "\"")
+		gsub(/,/, " ", f[4])
+		return "sysctl " f[3] " = " f[4] " in " f[2]
+	}
 	return ""
 }
 # A host device and a namespace are deleted at the start of the batch of the host, where a
@@ -614,7 +642,7 @@ function prune(    i, j, n, f, file) {
 	# Namespaces first, so that nothing inside one that goes is removed on its own; routes
 	# before addresses, which take the routes through them along.
 	for (i = 1; i <= nextra; i++) if (extra[i] ~ /^netns /) extra_row(extra[i], 1)
-	for (i = 1; i <= nextra; i++) if (extra[i] ~ /^(bridge|veth) /) extra_row(extra[i], 1)
+	for (i = 1; i <= nextra; i++) if (extra[i] ~ /^(bridge|veth|macvlan) /) extra_row(extra[i], 1)
 	for (i = 1; i <= ngoners; i++) {
 		n = goner[i]
 		# Processes in it are stopped first (see stop_processes), or it would live on unnamed.
@@ -622,7 +650,7 @@ function prune(    i, j, n, f, file) {
 		unapply("-", "netns del " n); nsgone++
 	}
 	for (i = 1; i <= nextra; i++) if (extra[i] ~ /^route /) extra_row(extra[i], 1)
-	for (i = 1; i <= nextra; i++) if (extra[i] !~ /^(netns|bridge|veth|route) /) extra_row(extra[i], 1)
+	for (i = 1; i <= nextra; i++) if (extra[i] !~ /^(netns|bridge|veth|macvlan|route) /) extra_row(extra[i], 1)
 	for (i = 1; i <= nprunens; i++) {
 		n = pruneorder[i]; file = dir "/prune." n
 		for (j = 1; j <= nprune[n]; j++) print prunebatch[n, j] > file
@@ -675,6 +703,11 @@ function up(    r, f, n, s, a, b, ip, net, i, out) {
 			if (s == "foreign") refuse("device " f[3] " exists in the host and was not created by lab " lab)
 			else if (s == "missing") { emit("-", cmd[r]); created++; if (f[2] == "-") create_root(f[3]) }
 			else if (s == "unmarked") emit("-", "link set dev " f[3] " alias " mark)
+		} else if (f[1] == "macvlan") {
+			# "macvlan NS NAME PARENT MODE": made on PARENT, a device of the host, never changed.
+			if (!(("-", f[4]) in dev)) refuse("macvlan " place(f[2], f[3]) ": its parent " f[4] " is not a device of the host")
+			else if (ours_root(f[4])) refuse("macvlan " place(f[2], f[3]) ": its parent " f[4] " is a device of lab " lab)
+			else if (newns[f[2]] || devstate(f[2], f[3]) == "missing") { emit("-", cmd[r]); created++ }
 		} else if (f[1] == "veth") {
 			a = newns[f[2]] ? "missing" : devstate(f[2], f[3])
 			b = newns[f[4]] ? "missing" : devstate(f[4], f[5])
@@ -755,6 +788,12 @@ function down(    r, f, n, s, d, e, i, k, explicit, nexp, dels, ndel, goingns, n
 			}
 			else if (s == "foreign" || s == "stale-foreign") note("namespace " n)
 		}
+	}
+	# A macvlan outlives the deletion of its namespace for a moment (the kernel cleans namespaces
+	# up later), still counted by its parent: deleted first, at once, so down returns clean.
+	for (r = 1; r <= rows; r++) {
+		split(line[r], f, " ")
+		if (f[1] == "macvlan" && nsstate(f[2]) == "ours") print f[2], f[3] > (dir "/macvlans")
 	}
 	for (r = 1; r <= rows; r++) {
 		split(line[r], f, " ")
@@ -936,6 +975,8 @@ function status(    r, f, s, n, what, bad, total, cnt, key) {
 			else if (s == "ours") s = "ok"
 		} else if (f[1] == "bridge") {
 			s = devstate(f[2], f[3]); what = "bridge " place(f[2], f[3])
+		} else if (f[1] == "macvlan") {
+			s = devstate(f[2], f[3]); what = "macvlan " place(f[2], f[3]) " on " f[4] " (" f[5] ")"
 		} else if (f[1] == "veth") {
 			what = "veth " place(f[2], f[3]) " <-> " place(f[4], f[5])
 			s = devstate(f[2], f[3]); n = devstate(f[4], f[5])
@@ -961,6 +1002,11 @@ function status(    r, f, s, n, what, bad, total, cnt, key) {
 		} else if (f[1] == "fwd") {
 			what = "forwarding in " f[2]
 			s = (fwd[f[2]] == "11") ? "ok" : "off"
+		} else if (f[1] == "sysctl") {
+			what = "sysctl " f[3] " = " f[4] " in " f[2]; gsub(/,/, " ", what)
+			if (!((f[2], f[3]) in sysval)) s = "missing"
+			else if (sysval[f[2], f[3]] != f[4]) { s = "drifted (" sysval[f[2], f[3]] ")"; gsub(/,/, " ", s) }
+			else s = "ok"
 		} else if (f[1] == "tap") {
 			what = "tap " place(f[2], f[3]) (f[4] != "-" ? " owner " f[4] : "") (f[5] != "-" ? " group " f[5] : "")
 			s = devstate(f[2], f[3])
@@ -975,6 +1021,16 @@ function status(    r, f, s, n, what, bad, total, cnt, key) {
 		if (s != "ok") bad++
 		cnt[s]++
 		printf "%-10s %s\n", s, what
+	}
+	for (r = 1; r <= nhosts; r++) {
+		total++; s = hostsstate[r]; if (s != "ok") bad++
+		cnt[s]++
+		printf "%-10s %s\n", s, "names in " hostsfile[r]
+	}
+	for (r = 1; r <= nmore; r++) {
+		total++; s = morestate[r]; if (s != "ok") bad++
+		cnt[s]++
+		printf "%-10s %s\n", s, morewhat[r]
 	}
 	for (r = 1; r <= nextra; r++) {
 		what = extra_row(extra[r], 0)
@@ -1046,6 +1102,7 @@ do_reads() {
 	[ "$mode" = listed ] || decide "$mode" >"$T/reads"
 	if [ "$mode" = statusreads ]; then
 		status_reads
+		[ "$SYSCTLS" = 0 ] || while read -r ns _; do [ "$ns" = - ] || read_sysctls "$ns"; done <"$T/reads" >>"$T/obs"
 		return
 	fi
 	while read -r ns what; do
@@ -1063,11 +1120,264 @@ EOF
 			ns_ip "$ns" -6 -j route show
 			echo "== fwd $ns"
 			ns_run "$ns" cat /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv6/conf/all/forwarding
+			[ "$SYSCTLS" = 0 ] || read_sysctls "$ns"
 		else
 			echo "== json $ns"
 			ns_ip "$ns" -j link show
 		fi
 	done <"$T/reads" >>"$T/obs"
+}
+
+# ---- sysctls inside the lab's namespaces ([namespaces.NS] sysctls). Plan rows
+# "sysctl NS KEY VALUE PROBE": VALUE with its words joined by commas, PROBE the /proc/sys path
+# that shows the kernel has KEY (for a per-device key, its `default` counterpart: the device
+# may not exist yet).
+
+# Before anything changes: every key must exist in a network namespace. A new one, made by
+# unshare and gone with it, has exactly the per-namespace keys; without unshare the host's
+# own namespace is the nearest proxy.
+check_sysctls() {
+	awk '$1 == "sysctl" { print $5, $3 }' "$T/plan" | sort -u >"$T/sysctl.probe"
+	# shellcheck disable=SC2016 # a program for the sh that unshare runs
+	probe='while read -r p k; do [ -e "/proc/sys/$p" ] || echo "$k"; done'
+	if command -v unshare >/dev/null 2>&1 && unshare --net true 2>/dev/null; then
+		unshare --net sh -c "$probe" <"$T/sysctl.probe" >"$T/sysctl.missing"
+	else
+		sh -c "$probe" <"$T/sysctl.probe" >"$T/sysctl.missing"
+	fi
+	[ -s "$T/sysctl.missing" ] || return 0
+	die "the kernel has no sysctl $(tr '\n' ' ' <"$T/sysctl.missing")inside a network namespace (a host-wide key, or one this kernel lacks): nothing was changed"
+}
+
+# $STATE/sysctl: "NS KEY VALUE" for each declared key, the value it had before the lab first
+# wrote it, read once (after the namespaces and devices exist, before their batches run);
+# pruning a key no longer declared puts that value back. Keys no longer declared are dropped.
+save_sysctls() {
+	[ "$DRY_RUN" = 0 ] || return 0
+	awk -v f="$STATE/sysctl" -v new="$T/sysctl.new" '
+		BEGIN { while ((getline l < f) > 0) { split(l, a, " "); old[a[1] " " a[2]] = l } }
+		$1 != "sysctl" { next }
+		($2 " " $3) in old { print old[$2 " " $3] > new; next }
+		{ print $2, $3 }' "$T/plan" >"$T/sysctl.read"
+	[ -s "$T/sysctl.read" ] || [ -e "$STATE/sysctl" ] || return 0
+	cut -d' ' -f1 "$T/sysctl.read" | sort -u >"$T/sysctl.ns"
+	while read -r ns; do
+		awk -v ns="$ns" '$1 == ns { print $2 }' "$T/sysctl.read" >"$T/sysctl.keys"
+		# shellcheck disable=SC2016 # a program for the namespace's own sh
+		ns_run "$ns" sh -c 'while read -r k; do
+			v=$(tr "\t " ",," <"/proc/sys/$(echo "$k" | tr ./ /.)" 2>/dev/null) && echo "$0 $k $v"
+		done' "$ns" <"$T/sysctl.keys" >>"$T/sysctl.new"
+	done <"$T/sysctl.ns"
+	[ -d "$STATE" ] || mkdir -p "$STATE"
+	if [ -s "$T/sysctl.new" ]; then mv "$T/sysctl.new" "$STATE/sysctl"; else rm -f "$STATE/sysctl"; fi
+}
+
+# "KEY VALUE" for each of namespace $1's declared keys, its section of the observations.
+read_sysctls() {
+	awk -v ns="$1" '$1 == "sysctl" && $2 == ns { print $3 }' "$T/plan" >"$T/sysctl.keys"
+	[ -s "$T/sysctl.keys" ] || return 0
+	echo "== sysctl $1"
+	# shellcheck disable=SC2016 # a program for the namespace's own sh
+	ns_run "$1" sh -c 'while read -r k; do
+		v=$(tr "\t" " " <"/proc/sys/$(echo "$k" | tr ./ /.)" 2>/dev/null) && echo "$k $v"
+	done' <"$T/sysctl.keys"
+}
+
+# ---- Names (names = true): /etc/netns/NS/hosts, which `ip netns exec NS` bind-mounts over
+# /etc/hosts, in every namespace of the lab. A file is the lab's when its first line is the
+# lab's mark; $STATE/hosts lists the directories it wrote a file in, "DIR created" when nsgen
+# made the directory (down removes it once empty) and "DIR existed" when it did not.
+
+hosts_mark() { echo "# $MARK hosts: written by nsgen for lab $LAB; up rewrites it, down removes it"; }
+
+# "ok", "missing", "foreign" (not written by this lab) or "drifted" for the file in $1.
+hosts_state() {
+	if [ ! -e "$1" ]; then
+		echo missing
+	elif ! head -n 1 "$1" | cmp -s - "$T/hosts.mark"; then
+		echo foreign
+	elif cmp -s "$T/hosts" "$1"; then
+		echo ok
+	else
+		echo drifted
+	fi
+}
+
+# Before anything changes: a hosts file the lab did not write is refused like a foreign device.
+check_hosts() {
+	hosts_mark >"$T/hosts.mark"
+	hosts_file >"$T/hosts"
+	for ns in $NAMESPACES; do
+		[ "$(hosts_state "/etc/netns/$ns/hosts")" != foreign ] && continue
+		printf '%s: refusing: /etc/netns/%s/hosts exists and was not written by lab %s\n' "$LAB" "$ns" "$LAB" >&2
+		exit 1
+	done
+}
+
+write_hosts() {
+	for ns in $NAMESPACES; do
+		d=/etc/netns/$ns
+		state=$(hosts_state "$d/hosts")
+		if [ "$DRY_RUN" = 1 ]; then
+			[ "$state" = ok ] || echo "write $d/hosts"
+			continue
+		fi
+		[ -d "$STATE" ] || mkdir -p "$STATE"
+		[ -d /etc/netns ] || grep -q "^/etc/netns " "$STATE/hosts" 2>/dev/null || echo "/etc/netns created" >>"$STATE/hosts"
+		if ! grep -q "^$d " "$STATE/hosts" 2>/dev/null; then
+			# Recorded first, so a run killed here still knows the directory is nsgen's.
+			if [ -d "$d" ]; then echo "$d existed"; else echo "$d created"; fi >>"$STATE/hosts"
+			mkdir -p "$d"
+		fi
+		[ "$state" = ok ] || { cp "$T/hosts" "$d/hosts.nsgen" && mv "$d/hosts.nsgen" "$d/hosts"; }
+	done
+}
+
+# Remove the lab's hosts files that are no longer declared (all of them with $1 = all, for
+# down), and the directories nsgen made for them once empty; a file someone else wrote stays.
+prune_hosts() {
+	[ -s "$STATE/hosts" ] || return 0
+	hosts_mark >"$T/hosts.mark"
+	: >"$T/hosts.keep"
+	if [ "$1" != all ] && [ "$NAMES" = 1 ]; then
+		{
+			echo /etc/netns
+			for ns in $NAMESPACES; do echo "/etc/netns/$ns"; done
+		} >"$T/hosts.keep"
+	fi
+	# Newest first, so that /etc/netns itself (when nsgen made it) goes after the directories in it.
+	awk 'FILENAME == ARGV[1] { keep[$1] = 1; next } !($1 in keep) { gone[++n] = $0 }
+		END { while (n) print gone[n--] }' "$T/hosts.keep" "$STATE/hosts" >"$T/hosts.gone"
+	while read -r d how; do
+		if [ -e "$d/hosts" ] && [ "$(hosts_state "$d/hosts")" != foreign ]; then
+			if [ "$DRY_RUN" = 1 ]; then echo "rm $d/hosts"; else rm -f "$d/hosts"; fi
+		fi
+		[ "$how" != created ] || [ "$DRY_RUN" = 1 ] || rmdir "$d" 2>/dev/null || :
+	done <"$T/hosts.gone"
+	[ "$DRY_RUN" = 0 ] || return 0
+	awk 'FILENAME == ARGV[1] { keep[$1] = 1; next } $1 in keep' "$T/hosts.keep" "$STATE/hosts" >"$T/hosts.left"
+	if [ -s "$T/hosts.left" ]; then mv "$T/hosts.left" "$STATE/hosts"; else rm -f "$STATE/hosts"; fi
+}
+
+# The status section: each declared namespace's file.
+observe_hosts() {
+	hosts_mark >"$T/hosts.mark"
+	hosts_file >"$T/hosts"
+	echo "== hosts"
+	for ns in $NAMESPACES; do
+		echo "/etc/netns/$ns/hosts $(hosts_state "/etc/netns/$ns/hosts")"
+	done
+}
+
+# ---- NAT ([host] nat): the lab's own nftables table, and host IPv4 forwarding, which every
+# lab with NAT on this host shares. $STATE/nat says the lab applied its table (so down, and
+# an up that no longer declares NAT, remove it); the forwarding record is host-wide, in the
+# format of the other host-wide records under /run/nsgen/.host: "original KEY FOUND SET"
+# (the value found before the first lab turned it on, and the value nsgen set) and one
+# "lab NAME 1" per lab that holds it. It is changed under a lock (mkdir is atomic; a lock
+# left by a killed run is taken over after 5 s).
+
+NAT_TABLE="nsgen-$LAB"
+FORWARD_RECORD=/run/nsgen/.host/forward
+
+forward_lock() {
+	mkdir -p "${FORWARD_RECORD%/*}"
+	tries=0
+	until mkdir "$FORWARD_RECORD.lock" 2>/dev/null; do
+		tries=$((tries + 1))
+		if [ "$tries" -ge 100 ]; then
+			rmdir "$FORWARD_RECORD.lock" 2>/dev/null || :
+			tries=0
+		fi
+		sleep 0.05 2>/dev/null || sleep 1
+	done
+}
+
+# Hold host IPv4 forwarding on for this lab, recording what was found the first time.
+forward_hold() {
+	fwd_now=$(cat /proc/sys/net/ipv4/ip_forward)
+	if [ "$DRY_RUN" = 1 ]; then
+		[ "$fwd_now" = 1 ] || echo "sysctl -w net.ipv4.ip_forward=1"
+		return 0
+	fi
+	forward_lock
+	[ -e "$FORWARD_RECORD" ] || : >"$FORWARD_RECORD"
+	awk -v lab="$LAB" -v now="$fwd_now" -v out="$T/forward.new" '
+		$1 == "original" { found = $3; have = 1 }
+		$1 == "lab" && $2 != lab { labs[++n] = $0 }
+		END {
+			print "# nsgen: host IPv4 forwarding turned on by [host] nat (README: NAT)" > out
+			print "original net.ipv4.ip_forward", (have ? found : now), 1 > out
+			for (i = 1; i <= n; i++) print labs[i] > out
+			print "lab", lab, 1 > out
+		}' "$FORWARD_RECORD"
+	mv "$T/forward.new" "$FORWARD_RECORD"
+	if [ "$fwd_now" != 1 ]; then
+		echo 1 >/proc/sys/net/ipv4/ip_forward
+		say "host IPv4 forwarding was $fwd_now: turned on for NAT (put back when the last lab with NAT on this host goes)"
+	fi
+	rmdir "$FORWARD_RECORD.lock"
+}
+
+# Let go of it: the last lab that held it puts back what was found, unless someone changed it.
+forward_release() {
+	[ -e "$FORWARD_RECORD" ] && grep -q "^lab $LAB " "$FORWARD_RECORD" || return 0
+	fwd_now=$(cat /proc/sys/net/ipv4/ip_forward)
+	others=$(awk -v lab="$LAB" '$1 == "lab" && $2 != lab { n++ } END { print n + 0 }' "$FORWARD_RECORD")
+	found=$(awk '$1 == "original" { print $3 }' "$FORWARD_RECORD")
+	if [ "$DRY_RUN" = 1 ]; then
+		[ "$others" != 0 ] || [ "$fwd_now" != 1 ] || [ "$found" = 1 ] || echo "sysctl -w net.ipv4.ip_forward=$found"
+		return 0
+	fi
+	forward_lock
+	if [ "$others" != 0 ]; then
+		grep -v "^lab $LAB " "$FORWARD_RECORD" >"$T/forward.new"
+		mv "$T/forward.new" "$FORWARD_RECORD"
+		say "host IPv4 forwarding stays on: $others other lab(s) with NAT still need it"
+	else
+		if [ "$fwd_now" = 1 ] && [ "$found" != 1 ]; then
+			echo "$found" >/proc/sys/net/ipv4/ip_forward
+			say "host IPv4 forwarding put back to $found, as it was before NAT"
+		elif [ "$fwd_now" != 1 ]; then
+			say "leaving host IPv4 forwarding at $fwd_now: it was changed after nsgen turned it on"
+		fi
+		rm -f "$FORWARD_RECORD"
+	fi
+	rmdir "$FORWARD_RECORD.lock"
+}
+
+# Before anything changes.
+check_nat() {
+	command -v nft >/dev/null 2>&1 || die "[host] nat needs nftables and nft is not installed: nothing was changed"
+}
+
+apply_nat() {
+	if [ "$DRY_RUN" = 1 ]; then
+		echo "nft -f - (table ip $NAT_TABLE, replaced whole):"
+		nat_rules | sed 's/^/  /'
+		forward_hold
+		return 0
+	fi
+	[ -d "$STATE" ] || mkdir -p "$STATE"
+	# Recorded first: a run killed after this still lets down remove the table.
+	: >"$STATE/nat"
+	forward_hold
+	nat_rules | nft -f - || die "nft refused the table ip $NAT_TABLE (the error is above)"
+}
+
+remove_nat() {
+	if command -v nft >/dev/null 2>&1 && nft list table ip "$NAT_TABLE" >/dev/null 2>&1; then
+		if [ "$DRY_RUN" = 1 ]; then echo "nft delete table ip $NAT_TABLE"; else nft delete table ip "$NAT_TABLE"; fi
+	fi
+	forward_release
+	[ "$DRY_RUN" = 1 ] || rm -f "$STATE/nat"
+}
+
+observe_nat() {
+	echo "== more"
+	if nft list table ip "$NAT_TABLE" >/dev/null 2>&1; then echo "ok nat table ip $NAT_TABLE"; else echo "missing nat table ip $NAT_TABLE"; fi
+	fwd_now=$(cat /proc/sys/net/ipv4/ip_forward)
+	if [ "$fwd_now" = 1 ]; then echo "ok host IPv4 forwarding (for NAT)"; else echo "off host IPv4 forwarding (for NAT)"; fi
 }
 
 # status: everything it compares in a namespace (devices, addresses, routes of both families,
@@ -1136,6 +1446,9 @@ save_record() {
 }
 
 up() {
+	[ "$SYSCTLS" = 0 ] || check_sysctls
+	[ "$NAMES" = 0 ] || check_hosts
+	[ "$NAT" = 0 ] || check_nat
 	check_links
 	observe_host
 	[ "$NS_READS" = 0 ] || do_reads reads
@@ -1195,8 +1508,12 @@ up() {
 		rm -f "$STATE/intent"
 	fi
 	say "[$phases/$phases] configuring $nns namespaces"
+	[ "$SYSCTLS" = 0 ] && [ ! -e "$STATE/sysctl" ] || save_sysctls
 	run_namespace_batches
 	run_tc_batches
+	[ "$NAMES" = 0 ] || write_hosts
+	[ ! -e "$STATE/hosts" ] || prune_hosts declared
+	if [ "$NAT" = 1 ]; then apply_nat; elif [ -e "$STATE/nat" ]; then remove_nat; fi
 	save_record record.post
 	[ "$DRY_RUN" = 1 ] || say "up"
 }
@@ -1286,6 +1603,11 @@ down() {
 	read -r nsdel devdel <"$T/counts"
 	say "[1/1] removing $nsdel namespaces and $devdel devices"
 	stop_processes
+	if [ -s "$T/macvlans" ]; then
+		while read -r ns dev; do
+			if [ "$DRY_RUN" = 1 ]; then echo "ip -n $ns link del dev $dev"; else ns_ip "$ns" link del dev "$dev" 2>/dev/null || :; fi
+		done <"$T/macvlans"
+	fi
 	run_batch "$T/batch.-"
 	if [ -s "$T/loose" ]; then
 		while read -r d; do
@@ -1296,6 +1618,8 @@ down() {
 			fi
 		done <"$T/loose"
 	fi
+	[ ! -e "$STATE/hosts" ] || prune_hosts all
+	[ "$NAT" = 0 ] && [ ! -e "$STATE/nat" ] || remove_nat
 	neighbour_table down
 	[ "$DRY_RUN" = 0 ] || return 0
 	rm -rf "$STATE"
@@ -1309,6 +1633,8 @@ down() {
 
 status() {
 	observe_host
+	[ "$NAMES" = 0 ] || observe_hosts >>"$T/obs"
+	[ "$NAT" = 0 ] || observe_nat >>"$T/obs"
 	do_reads statusreads
 	observe_links
 	decide status

@@ -123,6 +123,15 @@ class Veth:
 
 
 @dataclass(frozen=True)
+class Macvlan:
+    """A macvlan interface on a host device, created there and moved into its namespace."""
+
+    end: End  # in its namespace, with its addresses, MTU and MAC
+    parent: str  # the host device, never changed
+    mode: str
+
+
+@dataclass(frozen=True)
 class Bridge:
     namespace: str | None
     name: str
@@ -147,9 +156,28 @@ class Route:
 
 
 @dataclass(frozen=True)
+class Sysctl:
+    """A kernel setting inside a namespace: `key` as written ("net.ipv4.conf.eth0.rp_filter")."""
+
+    key: str
+    value: str  # as the kernel prints it, fields separated by one space
+    probe: str  # the /proc/sys path whose presence in a new namespace proves the key exists
+
+    @property
+    def path(self) -> str:
+        return proc_path(self.key)
+
+
+def proc_path(key: str) -> str:
+    """A key's file under /proc/sys: dots separate, a slash stands for a dot in a device name."""
+    return key.translate(str.maketrans("./", "/."))
+
+
+@dataclass(frozen=True)
 class Namespace:
     name: str
     forwarding: bool = False
+    sysctls: tuple[Sysctl, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -164,6 +192,16 @@ class Check:
 
 
 @dataclass(frozen=True)
+class Assigned:
+    """A subnet that a pool of [addressing] gave one L2 segment, and what it numbered there."""
+
+    pool: IPNetwork
+    segment: str  # "bridge lan1", or "pair r1:eth0 <-> r2:eth0" (final names)
+    subnet: IPNetwork
+    addresses: tuple[tuple[str, IPInterface], ...]  # ("ns:dev", address), in numbering order
+
+
+@dataclass(frozen=True)
 class Lab:
     name: str
     source_name: str
@@ -173,6 +211,10 @@ class Lab:
     veths: tuple[Veth, ...]
     routes: tuple[Route, ...]
     checks: tuple[Check, ...] = ()
+    assigned: tuple[Assigned, ...] = ()  # by the address pools, segment by segment
+    names: bool = False  # write /etc/netns/NS/hosts in every namespace
+    macvlans: tuple[Macvlan, ...] = ()
+    nat: tuple[IPv4Network, ...] = ()  # [host] nat: masqueraded on their way out
     # [host] neighbour_table: the host-wide neighbour table size the lab raises, if it asks.
     neighbour_table: int | None = None
     taps: tuple[Tap, ...] = ()

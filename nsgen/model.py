@@ -34,17 +34,29 @@ class RouteSpec:
 
     to: str = doc('Destination network ("10.2.0.0/24", "fd00:2::/64") or "default".')
     via: str = doc(
-        "Gateway address; must lie inside a subnet of an interface of the same namespace."
+        "Gateway address, inside a subnet of an interface of the same namespace; or a "
+        'namespace ("r1", or "host"): its address on a segment both share.'
     )
 
 
 @dataclass(frozen=True)
 class InterfaceSpec:
     """A veth end (set `bridge` or `peer`, or be the target of another interface's `peer`),
-    or with `kind = "tap"` a TAP device for a VM."""
+    or with `kind = "tap"` a TAP device for a VM, or with `kind = "macvlan"` an interface on
+    a host device (`parent`)."""
 
-    kind: Literal["veth", "tap"] = doc(
-        '"veth" (default) or "tap": a persistent TAP device that a VM (qemu) attaches to.',
+    parent: str | None = doc(
+        'With kind = "macvlan": the host device it sits on (not one of the lab\'s); it is '
+        "never changed.",
+        default=None,
+    )
+    mode: Literal["bridge", "private", "vepa", "passthru"] | None = doc(
+        'With kind = "macvlan": its mode; default "bridge".', default=None
+    )
+
+    kind: Literal["veth", "tap", "macvlan"] = doc(
+        '"veth" (default), "tap": a persistent TAP device that a VM (qemu) attaches to, or '
+        '"macvlan": an interface on the host device `parent`, moved into this namespace.',
         default="veth",
     )
     bridge: str | None = doc(
@@ -60,7 +72,10 @@ class InterfaceSpec:
         "at most 15 characters.",
         default=None,
     )
-    address: Addresses = doc(ADDRESS_DOC, default_factory=list)
+    address: Addresses | None = doc(
+        f"{ADDRESS_DOC} Without it, one address from each pool of [addressing]; [] for none.",
+        default=None,
+    )
     mtu: int | None = doc("MTU, 68 to 65535 (1280 or more with IPv6).", default=None)
     mac: str | None = doc(
         'Unicast MAC address, e.g. "02:00:00:00:00:11"; default: derived from the names.',
@@ -102,6 +117,11 @@ class NamespaceSpec:
     interfaces: dict[str, InterfaceSpec] = doc(
         "Its veth ends and TAP devices, by device name.", default_factory=dict
     )
+    sysctls: dict[str, int | str] = doc(
+        'Kernel settings inside it, by key under net. ("net.ipv4.conf.all.rp_filter" = 0), '
+        "applied on every up.",
+        default_factory=dict,
+    )
 
 
 @dataclass(frozen=True)
@@ -114,6 +134,11 @@ class HostSpec:
     )
     routes: list[RouteSpec] = doc(
         "Host routes towards the lab (never a default route); they go away with the lab.",
+        default_factory=list,
+    )
+    nat: list[str] = doc(
+        'Lab IPv4 networks ("10.0.0.0/24") whose traffic leaving the host by a device that '
+        "is not the lab's is masqueraded (nftables table nsgen-LAB; host IPv4 forwarding on).",
         default_factory=list,
     )
     neighbour_table: int | None = doc(
@@ -154,6 +179,27 @@ class CheckSpec:
 
 
 @dataclass(frozen=True)
+class AddressingSpec:
+    """Address pools for interfaces declared without `address`.
+
+    Each L2 segment (a bridge, or a veth pair with no bridge) gets a subnet of each pool:
+    bridges from the pool's start in the order of [bridges], pairs from its end in the
+    order their second interface is declared; the interfaces on a segment are numbered
+    in declaration order (the host's first, then each namespace's).
+    """
+
+    ipv4: str | None = doc('IPv4 pool, e.g. "10.0.0.0/16".', default=None)
+    ipv6: str | None = doc('IPv6 pool, e.g. "fd00:1::/48".', default=None)
+    ipv4_prefix: int = doc("Prefix length of a bridge's IPv4 subnet.", default=24)
+    ipv4_p2p_prefix: int = doc(
+        "Prefix length of a veth pair's IPv4 subnet: 31 (RFC 3021, both addresses usable) or 30.",
+        default=31,
+    )
+    ipv6_prefix: int = doc("Prefix length of a bridge's IPv6 subnet.", default=64)
+    ipv6_p2p_prefix: int = doc("Prefix length of a veth pair's IPv6 subnet.", default=64)
+
+
+@dataclass(frozen=True)
 class TopologySpec:
     """An nsgen lab."""
 
@@ -166,6 +212,15 @@ class TopologySpec:
     host: HostSpec = doc(
         "The host (root) namespace: veth ends and routes the lab adds there.",
         default_factory=HostSpec,
+    )
+    names: bool = doc(
+        "Write /etc/netns/NS/hosts for every namespace, naming every namespace of the lab "
+        "by its addresses, so that `ip netns exec h1 ping h2` resolves.",
+        default=False,
+    )
+    addressing: AddressingSpec = doc(
+        "Address pools: interfaces without `address` get theirs from these.",
+        default_factory=AddressingSpec,
     )
     checks: list[CheckSpec] = doc(
         "Reachability checks, the lab's own test plan: `verify` runs them after its "

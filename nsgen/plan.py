@@ -12,7 +12,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Literal
 
-from nsgen.lab import End, IPAddress, IPInterface, IPNetwork, Lab, Shaping, where
+from nsgen.lab import End, IPAddress, IPInterface, IPNetwork, Lab, Macvlan, Shaping, Sysctl, where
 
 # The handles of nsgen's own qdiscs ("ns" in ASCII): a root qdisc with ROOT_HANDLE on a lab
 # device is nsgen's; CHILD_HANDLE is the tbf under a netem root.
@@ -36,6 +36,13 @@ class AddBridge:
 class AddVeth:
     a: End
     b: End
+
+
+@dataclass(frozen=True)
+class AddMacvlan:
+    """Created on its host parent, directly in its namespace (`link add link P ... netns`)."""
+
+    macvlan: Macvlan
 
 
 @dataclass(frozen=True)
@@ -92,6 +99,14 @@ class EnableForwarding:
 
 
 @dataclass(frozen=True)
+class SetSysctl:
+    """A kernel setting inside a namespace, written on every up (drift repair)."""
+
+    namespace: str
+    sysctl: Sysctl
+
+
+@dataclass(frozen=True)
 class RaiseNeighbourTable:
     """[host] neighbour_table: the host's neighbour tables (one per family, shared by every
     namespace) hold at least `size` entries while the lab is up. Not an ip command: the
@@ -104,11 +119,13 @@ Op = (
     AddNamespace
     | AddBridge
     | AddVeth
+    | AddMacvlan
     | AddTap
     | SetLink
     | AddAddress
     | AddRoute
     | EnableForwarding
+    | SetSysctl
     | RaiseNeighbourTable
     | SetQdisc
 )
@@ -129,10 +146,19 @@ class Ping:
 
 
 @dataclass(frozen=True)
+class HostName:
+    """A line of the /etc/netns/NS/hosts files (`names = true`): an address and its names."""
+
+    address: IPAddress
+    names: tuple[str, ...]  # the namespace, then "DEVICE.NAMESPACE"
+
+
+@dataclass(frozen=True)
 class Plan:
     lab: Lab
     ops: tuple[Op, ...]
     checks: tuple[Ping, ...]
+    hosts: tuple[HostName, ...] = ()  # the same file for every namespace; () without names
 
     def namespaces_in_order(self) -> list[str]:
         return [op.name for op in self.ops if isinstance(op, AddNamespace)]
@@ -163,6 +189,7 @@ def build(lab: Lab) -> Plan:
     ops: list[Op] = [AddNamespace(ns.name) for ns in lab.namespaces]
     ops += [AddBridge(b.namespace, b.name, b.mac) for b in lab.bridges]
     ops += [AddVeth(v.a, v.b) for v in lab.veths]
+    ops += [AddMacvlan(m) for m in lab.macvlans]
     ops += [AddTap(t.namespace, t.name, t.owner, t.group) for t in lab.taps]
 
     # Configuration, grouped by the namespace it runs in: the host first, then the lab's.
@@ -198,6 +225,8 @@ def build(lab: Lab) -> Plan:
             config[namespace] += qdiscs(namespace, dev, shaping)
     # Forwarding is a sysctl inside the namespace, set from the host's batch (`netns exec`).
     config[None] += [EnableForwarding(ns.name) for ns in lab.namespaces if ns.forwarding]
+    # After forwarding, which sets some of the same keys, and after every device exists.
+    config[None] += [SetSysctl(ns.name, s) for ns in lab.namespaces for s in ns.sysctls]
 
     # Before any namespace is configured, so the lab's first traffic finds room.
     if lab.neighbour_table is not None:
@@ -205,7 +234,24 @@ def build(lab: Lab) -> Plan:
     ops += config.pop(None, [])
     for ns in lab.namespaces:
         ops += config.pop(ns.name, [])
-    return Plan(lab, tuple(ops), tuple(_checks(lab)))
+    return Plan(lab, tuple(ops), tuple(_checks(lab)), tuple(_hosts(lab)) if lab.names else ())
+
+
+def _hosts(lab: Lab) -> list[HostName]:
+    """Every address of every namespace, in plan order. The host is not named: it is not a
+    namespace of the lab, and its own name is already in its /etc/hosts."""
+    out: list[HostName] = []
+    devices: dict[str, list[tuple[str, tuple[IPInterface, ...]]]] = defaultdict(list)
+    for bridge in lab.bridges:
+        if bridge.namespace is not None:
+            devices[bridge.namespace].append((bridge.name, bridge.addresses))
+    for end in _ends(lab):
+        if end.namespace is not None:
+            devices[end.namespace].append((end.name, end.addresses))
+    for ns in lab.namespaces:
+        for device, addresses in devices[ns.name]:
+            out += [HostName(a.ip, (ns.name, f"{device}.{ns.name}")) for a in addresses]
+    return out
 
 
 def qdiscs(namespace: str | None, dev: str, shaping: Shaping) -> list[Op]:
@@ -220,7 +266,7 @@ def qdiscs(namespace: str | None, dev: str, shaping: Shaping) -> list[Op]:
 
 
 def _ends(lab: Lab) -> list[End]:
-    return [end for veth in lab.veths for end in (veth.a, veth.b)]
+    return [end for veth in lab.veths for end in (veth.a, veth.b)] + [m.end for m in lab.macvlans]
 
 
 def _checks(lab: Lab) -> list[Ping]:

@@ -20,6 +20,7 @@ from nsgen.plan import (
     ROOT_HANDLE,
     AddAddress,
     AddBridge,
+    AddMacvlan,
     AddNamespace,
     AddRoute,
     AddTap,
@@ -30,6 +31,7 @@ from nsgen.plan import (
     RaiseNeighbourTable,
     SetLink,
     SetQdisc,
+    SetSysctl,
 )
 
 # Wider rows would push the command column off a reviewer's screen; longer ones just overflow.
@@ -92,6 +94,14 @@ def _veth_row(op: AddVeth) -> Row:
     )
 
 
+def _macvlan_row(op: AddMacvlan) -> Row:
+    m, end = op.macvlan, op.macvlan.end
+    return (
+        ["macvlan", _dash(end.namespace), end.name, m.parent, m.mode],
+        f"link add link {m.parent} name {end.name}{_end_options(end)} type macvlan mode {m.mode}",
+    )
+
+
 def _link_row(op: SetLink) -> Row:
     return (
         ["link", _dash(op.namespace), op.name, _dash(op.master), _dash(op.mtu), _dash(op.mac)],
@@ -117,6 +127,15 @@ def _route_row(op: AddRoute) -> Row:
 
 def _forwarding_row(op: EnableForwarding) -> Row:
     return ["fwd", op.namespace], f"netns exec {op.namespace} {FORWARDING}"
+
+
+def _sysctl_row(op: SetSysctl) -> Row:
+    sysctl = op.sysctl
+    # Fields are split on blanks: a value of several words is joined with commas there.
+    return (
+        ["sysctl", op.namespace, sysctl.key, sysctl.value.replace(" ", ","), sysctl.probe],
+        f'netns exec {op.namespace} sh -c "echo {sysctl.value} >/proc/sys/{sysctl.path}"',
+    )
 
 
 def _tap_row(op: AddTap) -> Row:
@@ -167,11 +186,13 @@ _ROWS: dict[type, Callable[[Any], Row]] = {
     AddNamespace: _netns_row,
     AddBridge: _bridge_row,
     AddVeth: _veth_row,
+    AddMacvlan: _macvlan_row,
     AddTap: _tap_row,
     SetLink: _link_row,
     AddAddress: _address_row,
     AddRoute: _route_row,
     EnableForwarding: _forwarding_row,
+    SetSysctl: _sysctl_row,
     SetQdisc: _qdisc_row,
 }
 
@@ -195,6 +216,43 @@ def check_rows(plan: Plan) -> list[str]:
         f"{'reachable' if c.reachable else 'unreachable'} {c.what}"
         for c in plan.checks
     ]
+
+
+def nat_rules(lab: Lab) -> list[str]:
+    """The lab's nftables table, whole: created if missing, then replaced in one `nft -f`
+    transaction, so a re-run repairs it and nobody else's tables or chains are touched."""
+    if not lab.nat:
+        return []
+    table = f"ip nsgen-{lab.name}"
+    devices = [b.name for b in lab.bridges if b.namespace is None]
+    devices += [e.name for v in lab.veths for e in (v.a, v.b) if e.namespace is None]
+    nets = ", ".join(map(str, lab.nat))
+    quoted = ", ".join(f'"{d}"' for d in devices)
+    leaving = f"oifname != {{ {quoted} }} " if devices else ""
+    return [
+        f"table {table}",
+        f"delete table {table}",
+        f"table {table} {{",
+        "\tchain postrouting {",
+        "\t\ttype nat hook postrouting priority srcnat; policy accept;",
+        f"\t\tip saddr {{ {nets} }} {leaving}masquerade",
+        "\t}",
+        "}",
+    ]
+
+
+def hosts_lines(plan: Plan) -> list[str]:
+    """The hosts file of every namespace, its first line the mark the script checks."""
+    if not plan.lab.names:
+        return []
+    lab = plan.lab.name
+    width = max((len(str(h.address)) for h in plan.hosts), default=9)
+    lines = [
+        f"# nsgen:{lab} hosts: written by nsgen for lab {lab}; up rewrites it, down removes it",
+        f"{'127.0.0.1':<{width}}  localhost",
+        f"{'::1':<{width}}  localhost ip6-localhost ip6-loopback",
+    ]
+    return lines + [f"{h.address!s:<{width}}  {' '.join(h.names)}" for h in plan.hosts]
 
 
 def summary(lab: Lab) -> list[str]:
@@ -226,6 +284,16 @@ def summary(lab: Lab) -> list[str]:
                     " ".join(str(a) for a in end.addresses) or "-",
                 )
             )
+    for m in lab.macvlans:
+        addresses = " ".join(str(a) for a in m.end.addresses) or "-"
+        table.append(
+            (
+                where(m.end.namespace),
+                m.end.name,
+                f"macvlan on host:{m.parent} ({m.mode})",
+                addresses,
+            )
+        )
     for tap in lab.taps:
         table.append(
             (
@@ -251,7 +319,23 @@ def summary(lab: Lab) -> list[str]:
         for namespace, dev, shaping in shaped_devices(lab)
     ]
     tail += ["", "Egress shaping and impairments:", *shaped] if shaped else []
-    return head + lines + tail
+    return head + lines + tail + pools_summary(lab)
+
+
+def pools_summary(lab: Lab) -> list[str]:
+    """Which subnet each pool gave each segment: every address on these was assigned."""
+    if not lab.assigned:
+        return []
+    pools = sorted({a.pool for a in lab.assigned}, key=lambda p: p.version)
+    subnets: dict[str, list[str]] = {}
+    for assigned in lab.assigned:
+        subnets.setdefault(assigned.segment, []).append(str(assigned.subnet))
+    width = max(len(segment) for segment in subnets)
+    return [
+        "",
+        f"Assigned from the pools ({', '.join(map(str, pools))}), by segment:",
+        *(f"  {segment:<{width}}  {' '.join(nets)}" for segment, nets in subnets.items()),
+    ]
 
 
 def tap_connects(owner: str | None, group: str | None, master: str | None) -> str:
@@ -269,11 +353,23 @@ def shaped_devices(lab: Lab) -> list[tuple[str | None, str, Shaping]]:
 
 
 def host_effects(lab: Lab) -> str:
-    common = (
-        "none beyond the namespaces, devices, addresses and routes below, and the state in "
-        f"/run/nsgen/{lab.name}. No host sysctl and no firewall rule is changed: forwarding is "
-        "set only inside namespaces."
-    )
+    if lab.nat:
+        nets = ", ".join(map(str, lab.nat))
+        common = (
+            f"NAT ([host] nat): traffic from {nets} that leaves the host by a device that is "
+            f"not the lab's is masqueraded, by nftables table ip nsgen-{lab.name} (the lab's "
+            "own; removed by down). Host IPv4 forwarding (net.ipv4.ip_forward) is turned on "
+            "while a lab with NAT is up on this host, and put back as found when the last "
+            "one goes (recorded in /run/nsgen/.host/forward). Nothing else beyond the "
+            "namespaces, devices, addresses and routes below, and the state in "
+            f"/run/nsgen/{lab.name}."
+        )
+    else:
+        common = (
+            "none beyond the namespaces, devices, addresses and routes below, and the state in "
+            f"/run/nsgen/{lab.name}. No host sysctl and no firewall rule is changed: forwarding is "
+            "set only inside namespaces."
+        )
     size = lab.neighbour_table
     if size is not None:
         common = (
@@ -335,6 +431,7 @@ def render(plan: Plan, prefix: str = "") -> str:
         namespaces=" ".join(plan.namespaces_in_order()),
         host_l3=1 if host_l3 else 0,
         ns_reads=1 if needs_namespace_reads(plan) else 0,
+        sysctls=1 if any(isinstance(op, SetSysctl) for op in plan.ops) else 0,
         neigh_table=plan.neighbour_table() or 0,
         neigh4=need[4],
         neigh6=need[6],
@@ -342,6 +439,8 @@ def render(plan: Plan, prefix: str = "") -> str:
         tap_namespaces=" ".join(_where_ops(plan, AddTap)),
         rows=plan_rows(plan),
         checks=check_rows(plan),
+        hosts=hosts_lines(plan),
+        nat=nat_rules(lab),
         runtime=runtime,
     )
 
@@ -360,6 +459,8 @@ def needs_namespace_reads(plan: Plan) -> bool:
         if isinstance(op, AddBridge) and op.namespace is not None:
             return True
         if isinstance(op, AddVeth) and None not in (op.a.namespace, op.b.namespace):
+            return True
+        if isinstance(op, AddMacvlan):
             return True
     return False
 

@@ -34,6 +34,7 @@ class Device:
     mtu: int | None  # None: the kernel's default
     mac: str | None
     addresses: tuple[str, ...]
+    parent: str | None = None  # a macvlan's host device, and its mode: "eth0 (bridge)"
     owner: str | None = None  # a TAP's user and group
     group: str | None = None
     egress: Egress | None = None
@@ -70,6 +71,16 @@ class Place:
 
 
 @dataclass(frozen=True)
+class Assigned:
+    """A subnet an address pool gave one segment, and the addresses it numbered there."""
+
+    pool: str
+    segment: str
+    subnet: str
+    addresses: dict[str, str]  # "ns:dev" -> address
+
+
+@dataclass(frozen=True)
 class View:
     name: str
     source: str
@@ -77,6 +88,7 @@ class View:
     mark: str
     state_dir: str
     namespaces: tuple[Place, ...]
+    assigned: tuple[Assigned, ...]
     neighbour_table: int | None = None  # [host] neighbour_table: host-wide, so lab-level here
 
 
@@ -108,6 +120,20 @@ def view(lab: Lab) -> View:
         ]
         devices += [
             Device(
+                "macvlan",
+                m.end.name,
+                None,
+                None,
+                m.end.mtu,
+                m.end.mac,
+                tuple(map(str, m.end.addresses)),
+                f"{m.parent} ({m.mode})",
+            )
+            for m in lab.macvlans
+            if m.end.namespace == namespace
+        ]
+        devices += [
+            Device(
                 "tap",
                 tap.name,
                 None,
@@ -115,9 +141,9 @@ def view(lab: Lab) -> View:
                 tap.mtu,
                 tap.mac,
                 tuple(map(str, tap.addresses)),
-                tap.owner,
-                tap.group,
-                egress(tap.shaping),
+                owner=tap.owner,
+                group=tap.group,
+                egress=egress(tap.shaping),
             )
             for tap in lab.taps
             if tap.namespace == namespace
@@ -132,6 +158,15 @@ def view(lab: Lab) -> View:
         lab.mark,
         lab.state_dir,
         tuple(place(namespace, forwarding) for namespace, forwarding in places),
+        tuple(
+            Assigned(
+                str(a.pool),
+                a.segment,
+                str(a.subnet),
+                {ref: str(address) for ref, address in a.addresses},
+            )
+            for a in lab.assigned
+        ),
         lab.neighbour_table,
     )
 
@@ -148,6 +183,7 @@ def to_text(lab: Lab) -> str:
         f"  mark       {shown.mark} (alias of every device it creates in the host namespace)",
         f"  state dir  {shown.state_dir}",
     ]
+    pooled = {(ref, address) for a in shown.assigned for ref, address in a.addresses.items()}
     if shown.neighbour_table is not None:
         out.append(
             f"  neighbours the host's neighbour tables hold at least {shown.neighbour_table} "
@@ -162,13 +198,18 @@ def to_text(lab: Lab) -> str:
             out.append(f"  {device.kind} {device.name}")
             fields = [
                 ("peer", device.peer),
+                ("parent", device.parent),
                 ("master", device.master),
                 ("mtu", device.mtu),
                 ("mac", device.mac),
                 ("owner", device.owner),
                 ("group", device.group),
             ]
-            fields += [("address", address) for address in device.addresses]
+            ref = f"{place.name}:{device.name}"
+            fields += [
+                ("address", address + (" (pool)" if (ref, address) in pooled else ""))
+                for address in device.addresses
+            ]
             if device.egress is not None:
                 fields.append(("egress", _egress_text(device.egress)))
             out += [f"    {key:<8} {value}" for key, value in fields if value is not None]

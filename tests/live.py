@@ -426,3 +426,21 @@ def in_sandbox(script: Path, actions: list[str], workdir: Path) -> SandboxRun:
     return SandboxRun(
         results, (out / "state.before").read_text(), (out / "state.after").read_text()
     )
+
+
+PRIVATE_HOST = """
+set -u
+mount --make-rprivate / || exit 99
+mkdir -p /run/netns /run/nsgen
+mount -t tmpfs nsgen-sandbox /run/netns || exit 99
+mount -t tmpfs -o mode=755 nsgen-sandbox /run/nsgen || exit 99
+ip link set lo up
+"""
+
+
+def run_private_host(body: str, workdir: Path) -> subprocess.CompletedProcess[str]:
+    """Run a shell script on a private host (as in_sandbox: its own mount and network
+    namespace, empty /run/netns and /run/nsgen); everything it makes dies with it."""
+    driver = workdir / "private-host.sh"
+    driver.write_text(PRIVATE_HOST + body)
+    return run(["unshare", "--mount", "--net", "sh", str(driver)], check=False)

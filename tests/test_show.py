@@ -65,6 +65,7 @@ def test_json_spells_out_the_shorthand_of_star() -> None:
         "mtu": None,
         "mac": derive_mac(None, "zzbr0"),
         "addresses": ["10.0.0.1/24"],  # one string in the file, a list here
+        "parent": None,  # a macvlan's
         "owner": None,
         "group": None,
         "egress": None,

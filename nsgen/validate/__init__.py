@@ -25,8 +25,12 @@ from nsgen.validate import (
     limits,
     linkprops,
     links,
+    macvlans,
     names,
+    nat,
+    pools,
     routes,
+    sysctls,
     taps,
 )
 from nsgen.validate.context import (
@@ -51,11 +55,16 @@ PASSES: tuple[tuple[str, Pass], ...] = (
     ("link-properties", linkprops.link_properties),
     ("taps", taps.taps),
     ("links", links.links),
+    ("macvlans", macvlans.macvlans),
+    ("segments", pools.segments),
+    ("pools", pools.pools),
     ("kernel-limits", limits.limits),
     ("unique-devices", devices.unique_devices),
     ("unique-addresses", addresses.unique_addresses),
     ("held-addresses", addresses.held_addresses),
     ("routes", routes.routes),
+    ("sysctls", sysctls.sysctls),
+    ("nat", nat.nat),
     ("checks", checks.checks),
 )
 
@@ -83,13 +92,17 @@ def _lab(ctx: Context) -> Lab:
         source_name=ctx.source.name,
         source_sha256=ctx.source.sha256,
         namespaces=tuple(
-            Namespace(final, ctx.spec.namespaces[key].forwarding)
+            Namespace(final, ctx.spec.namespaces[key].forwarding, tuple(ctx.sysctls.get(key, ())))
             for key, final in ctx.namespaces.items()
         ),
         bridges=tuple(ctx.bridges.values()),
         veths=tuple(ctx.veths),
         routes=tuple(ctx.routes),
         checks=tuple(ctx.checks),
+        assigned=tuple(ctx.assigned),
+        names=ctx.spec.names,
+        macvlans=tuple(ctx.macvlans),
+        nat=tuple(ctx.nat),
         neighbour_table=ctx.spec.host.neighbour_table,
         taps=tuple(ctx.taps),
     )

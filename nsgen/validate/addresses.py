@@ -21,7 +21,9 @@ def unique_addresses(ctx: Context) -> None:
         for address in addresses:
             first = owners.setdefault(address.ip, path)
             if first != path or addresses.count(address) > 1:
-                ctx.error(f"{path}.address", f"address {address.ip} is also used by {first}")
+                pool = ctx.pooled.get((first, address.ip))
+                how = f" (given by {pool})" if pool else ""
+                ctx.error(f"{path}.address", f"address {address.ip} is also used by {first}{how}")
     for iface in ctx.ifaces.values():
         mac = (iface.spec.mac or "").lower()
         if mac and MAC_RE.match(mac):

@@ -11,10 +11,24 @@ import hashlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from ipaddress import IPv4Network
 from typing import TypeVar
 
 from nsgen.errors import Issue
-from nsgen.lab import Bridge, Check, IPInterface, Route, Shaping, Tap, Veth, where
+from nsgen.lab import (
+    Assigned,
+    Bridge,
+    Check,
+    IPAddress,
+    IPInterface,
+    Macvlan,
+    Route,
+    Shaping,
+    Sysctl,
+    Tap,
+    Veth,
+    where,
+)
 from nsgen.load import Source
 from nsgen.model import InterfaceSpec, TopologySpec
 from nsgen.shape import key_path
@@ -51,6 +65,26 @@ class Iface:
 
 
 @dataclass(frozen=True)
+class Member:
+    """A device on an L2 segment: a bridge itself, or an interface on it or on a pair."""
+
+    ns_key: str  # as written ("host" for the host)
+    ref: str  # "ns:dev", final names
+    path: str
+    addresses: list[IPInterface]  # the interface's own list: the pools pass appends to it
+    pooled: bool  # declared without `address`: the pools number it
+
+
+@dataclass
+class Segment:
+    """An L2 segment: a bridge with the interfaces attached to it, or a veth pair."""
+
+    label: str  # "bridge lan1", "pair r1:eth0 <-> r2:eth0"
+    is_bridge: bool
+    members: list[Member]
+
+
+@dataclass(frozen=True)
 class Held:
     """A declared address and the device that holds it ("ns:dev")."""
 
@@ -72,9 +106,15 @@ class Context:
     bridges: dict[str, Bridge] = field(default_factory=dict)  # by the name written
     ifaces: dict[tuple[str, str], Iface] = field(default_factory=dict)  # (ns key, name key)
     veths: list[Veth] = field(default_factory=list)
+    macvlans: list[Macvlan] = field(default_factory=list)
+    segments: list[Segment] = field(default_factory=list)  # bridges in order, then pairs
+    pooled: dict[tuple[str, IPAddress], str] = field(default_factory=dict)  # -> pool key
+    assigned: list[Assigned] = field(default_factory=list)
     taps: list[Tap] = field(default_factory=list)
     held: dict[str, list[Held]] = field(default_factory=dict)  # by namespace key ("host")
     routes: list[Route] = field(default_factory=list)
+    sysctls: dict[str, list[Sysctl]] = field(default_factory=dict)  # by namespace key
+    nat: list[IPv4Network] = field(default_factory=list)
     checks: list[Check] = field(default_factory=list)
 
     def error(self, path: str, message: str) -> None:

@@ -24,5 +24,7 @@ def unique_devices(ctx: Context) -> None:
     for veth in ctx.veths:
         for end in (veth.a, veth.b):
             claim(end.namespace, end.name, end.key or f"{veth.a.key}.outer")
+    for macvlan in ctx.macvlans:
+        claim(macvlan.end.namespace, macvlan.end.name, macvlan.end.key)
     for tap in ctx.taps:
         claim(tap.namespace, tap.name, tap.key)

@@ -29,7 +29,7 @@ def interfaces(ctx: Context) -> None:
                 ctx.error(path, f"'{key}' is reserved for the loopback device")
                 continue
             iface = Iface(namespace, ns_key, key, final, path, spec)
-            iface.addresses = parse_addresses(ctx, f"{path}.address", spec.address)
+            iface.addresses = parse_addresses(ctx, f"{path}.address", spec.address or [])
             check_mtu(ctx, f"{path}.mtu", spec.mtu, iface.addresses)
             check_mac(ctx, f"{path}.mac", spec.mac)
             ctx.ifaces[(ns_key, key)] = iface

@@ -20,8 +20,8 @@ def links(ctx: Context) -> None:
     targets: dict[tuple[str, str], list[Iface]] = defaultdict(list)
     for iface in ctx.ifaces.values():
         spec = iface.spec
-        if spec.kind == "tap":
-            continue  # the taps pass
+        if spec.kind in ("tap", "macvlan"):
+            continue  # the taps and macvlans passes
         if spec.bridge is not None and spec.peer is not None:
             ctx.error(iface.path, "set either bridge or peer, not both")
             continue
@@ -52,7 +52,7 @@ def links(ctx: Context) -> None:
 
     for iface in ctx.ifaces.values():
         spec = iface.spec
-        if spec.bridge is not None or spec.kind == "tap":
+        if spec.bridge is not None or spec.kind in ("tap", "macvlan"):
             continue
         claimants = targets.get((iface.ns_key, iface.key), [])
         if spec.peer is None:
@@ -96,6 +96,8 @@ def _peer(ctx: Context, iface: Iface) -> Iface | None:
     if target is iface:
         ctx.error(path, "an interface cannot be its own peer")
         return None
+    if target.spec.kind == "macvlan":
+        ctx.error(path, f"'{peer}' is a macvlan, which has no peer")
     if target.spec.kind == "tap":
         ctx.error(path, f"'{peer}' is a TAP device, which has no peer")
         return None
