@@ -526,11 +526,18 @@ def report(
                 f"| {name} | {seconds:.3f} | {seconds / base:.2f} | {limit if limit else ''} |"
             )
 
+    out += ["", MULTIHOST]
     out += ["", "## Every run (seconds)", "", "| method | N | runs |", "|---|---|---|"]
     for (method, n), values in sorted(results.runs.items(), key=lambda kv: (kv[0][1], kv[0][0])):
         out.append(f"| {method} | {n} | {' '.join(f'{v:.3f}' for v in values)} |")
     out += ["", *[f"Note: {note}." for note in results.notes]] if results.notes else []
     return "\n".join(out).rstrip() + "\n"
+
+
+MULTIHOST = (
+    "A lab across hosts is measured by `bench/multihost.py`: "
+    "[benchmarks-multihost.md](benchmarks-multihost.md)."
+)
 
 
 def plot(results: Results, sizes: list[int], target: Path) -> None:

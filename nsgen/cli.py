@@ -79,10 +79,21 @@ Prefix = Annotated[
 ]
 
 
+Host = Annotated[
+    str | None,
+    typer.Option(
+        "--host",
+        metavar="NAME",
+        help="In a lab across hosts ([hosts]): the script of this host.",
+    ),
+]
+
+
 @app.command()
 def render(
     file: TopologyFile,
     prefix: Prefix = "",
+    host: Host = None,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the script here, not stdout.")
     ] = None,
@@ -104,9 +115,9 @@ def render(
             raise UsageError("--check compares, --output writes: give one of them")
         from nsgen.stale import check as check_script
 
-        check_script(file, check, prefix)
+        check_script(file, check, prefix, host)
         return
-    script = render_file(file, prefix)
+    script = render_file(file, prefix, host)
     if output is None:
         sys.stdout.write(script)
     else:
@@ -115,12 +126,42 @@ def render(
 
 
 @app.command()
+def ansible(
+    file: TopologyFile,
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output", "-o", metavar="DIR", help="Write HOST.sh, inventory.ini, playbook.yml here."
+        ),
+    ],
+    prefix: Prefix = "",
+) -> None:
+    """For a lab across hosts: every host's script, an inventory and a playbook.
+
+    Run it with: ansible-playbook -i DIR/inventory.ini DIR/playbook.yml -e action=up
+    (also down, status, verify).
+    """
+    from nsgen.playbook import write
+
+    lab = write(file, output, prefix)
+    names = ", ".join(f"{m.name}.sh" for m in lab.machines)
+    print(f"{printable(str(output))}: {names}, inventory.ini, playbook.yml")
+
+
+@app.command()
 def validate(file: TopologyFile, prefix: Prefix = "") -> None:
     """Check a topology file and report every error; changes nothing."""
-    from nsgen.pipeline import compile_plan
+    from nsgen.pipeline import compile_lab, compile_plan
 
+    lab = compile_lab(file, prefix)
+    if lab.machines:
+        print(
+            f"{printable(file.name)}: ok (lab {lab.name} across {len(lab.machines)} hosts: "
+            f"{len(lab.namespaces)} namespaces, {len(lab.bridges)} bridges, "
+            f"{len(lab.veths)} veth pairs, {len(lab.vxlans)} tunnel ends)"
+        )
+        return
     plan = compile_plan(file, prefix)
-    lab = plan.lab
     print(
         f"{printable(file.name)}: ok (lab {lab.name}: {len(lab.namespaces)} namespaces, "
         f"{len(lab.bridges)} bridges, {len(lab.veths)} veth pairs, {len(plan.ops)} operations)"
@@ -274,11 +315,16 @@ def graph(
         ),
     ] = GraphFormat.mermaid,
 ) -> None:
-    """Print a diagram of the lab: namespaces, bridges, veth links, addresses."""
-    from nsgen.graph import draw
-    from nsgen.pipeline import compile_plan
+    """Print a diagram of the lab: namespaces, bridges, veth links, addresses; a lab across
+    hosts with each host as a cluster and its tunnels."""
+    from nsgen.graph import draw, draw_lab
+    from nsgen.pipeline import compile_lab, compile_plan
 
-    sys.stdout.write(draw(compile_plan(file, prefix), fmt.value))
+    lab = compile_lab(file, prefix)
+    if lab.spans_hosts:
+        sys.stdout.write(draw_lab(lab, None, fmt.value))
+    else:
+        sys.stdout.write(draw(compile_plan(file, prefix), fmt.value))
 
 
 @app.command()
@@ -288,10 +334,10 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON, for tools.")] = False,
 ) -> None:
     """Print the lab as nsgen resolved it: final names, derived MACs, mark, state directory."""
-    from nsgen.pipeline import compile_plan
+    from nsgen.pipeline import compile_lab
     from nsgen.show import to_json, to_text
 
-    lab = compile_plan(file, prefix).lab
+    lab = compile_lab(file, prefix)
     sys.stdout.write(to_json(lab) if as_json else to_text(lab))
 
 

@@ -207,6 +207,9 @@ def run(
     Everything that can be refused is refused before the script starts. `progress` draws
     a bar on stdout (default: when stdout is a terminal).
     """
+    check_request(request)
+    if request.topology is not None and "hosts" in load.load(request.topology).data:
+        return run_across_hosts(request, request.topology)
     script = prepare(request, is_root)
     if progress is None:
         progress = sys.stdout.isatty()
@@ -217,6 +220,19 @@ def run(
             "the script is safe to run again"
         )
     return code
+
+
+def run_across_hosts(request: Request, topology: Path) -> int:
+    """A lab that declares [hosts]: each host's script, run there through Ansible."""
+    if request.ssh is not None or request.script is not None:
+        option = "--ssh" if request.ssh is not None else "--script"
+        raise UsageError(
+            f"{option} runs one script on one host; a lab with [hosts] runs each host's "
+            "script there through Ansible (see nsgen ansible)"
+        )
+    from nsgen import playbook
+
+    return playbook.run(topology, request.action, request.prefix, request.dry_run)
 
 
 def stream(argv: list[str], script: str, *, progress: bool) -> int:

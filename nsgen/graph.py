@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict, deque
 from dataclasses import dataclass
 
-from nsgen.lab import HOST, where
+from nsgen.lab import HOST, Lab, Vxlan, where
 from nsgen.plan import (
     AddAddress,
     AddBridge,
@@ -22,6 +22,7 @@ from nsgen.plan import (
     Plan,
     SetLink,
     SetQdisc,
+    build_for,
 )
 
 
@@ -72,18 +73,36 @@ class Link:
     mtu: int | None
     a_egress: str = ""  # "egress r1:wan: rate 10mbit, delay 20ms"
     b_egress: str = ""
+    tunnel: str | None = None  # "VXLAN 123": a link between hosts, drawn as its own kind
 
     @property
     def lines(self) -> tuple[str, ...]:
         # Both ends of a veth share one MTU (nsgen sets it on both), so it is said once.
+        head = () if self.tunnel is None else (self.tunnel,)
         ends = tuple(label for label in (self.a_label, self.b_label) if label)
         mtu = () if self.mtu is None else (f"mtu {self.mtu}",)
-        return ends + mtu + tuple(e for e in (self.a_egress, self.b_egress) if e)
+        return head + ends + mtu + tuple(e for e in (self.a_egress, self.b_egress) if e)
 
     def reversed(self) -> Link:
         return Link(
-            self.b, self.a, self.b_label, self.a_label, self.mtu, self.b_egress, self.a_egress
+            self.b,
+            self.a,
+            self.b_label,
+            self.a_label,
+            self.mtu,
+            self.b_egress,
+            self.a_egress,
+            self.tunnel,
         )
+
+
+@dataclass(frozen=True)
+class Machine:
+    """A host of a lab across hosts: a cluster around the places on it."""
+
+    id: str
+    label: str
+    places: tuple[str, ...]  # ids of its places
 
 
 @dataclass(frozen=True)
@@ -93,6 +112,7 @@ class Diagram:
     places: tuple[Place, ...]
     links: tuple[Link, ...]
     taps: tuple[Tap, ...] = ()
+    machines: tuple[Machine, ...] = ()
 
 
 def node_id(kind: str, name: str) -> str:
@@ -101,11 +121,18 @@ def node_id(kind: str, name: str) -> str:
     return kind + "_" + name.replace("_", "__").replace("-", "_h").replace(".", "_d")
 
 
-def place_id(namespace: str | None) -> str:
-    return HOST if namespace is None else node_id("ns", namespace)
+def place_id(namespace: str | None, machine: str | None = None) -> str:
+    if namespace is None:
+        return HOST if machine is None else node_id("host", machine)
+    return node_id("ns", namespace)
 
 
-def build(plan: Plan) -> Diagram:
+def bridge_id(name: str, machine: str | None = None) -> str:
+    """A bridge's node: one per host for a bridge that spans several."""
+    return node_id("br", name) if machine is None else node_id("br", f"{name}.{machine}")
+
+
+def build(plan: Plan, machine: str | None = None) -> Diagram:
     namespaces: list[str | None] = [None]
     namespaces += [op.name for op in plan.ops if isinstance(op, AddNamespace)]
     bridges: dict[str | None, list[str]] = defaultdict(list)
@@ -138,9 +165,9 @@ def build(plan: Plan) -> Diagram:
         """The node a veth end attaches to, and its line of the link's label."""
         master = links[(namespace, name)].master
         if master is not None:
-            return node_id("br", master), f"port {name}"
+            return bridge_id(master, machine), f"port {name}"
         own = addresses[(namespace, name)]
-        return place_id(namespace), f"{name}: {', '.join(own)}" if own else name
+        return place_id(namespace, machine), f"{name}: {', '.join(own)}" if own else name
 
     edges: list[Link] = []
     for veth in veths:
@@ -153,14 +180,17 @@ def build(plan: Plan) -> Diagram:
     nodes: list[Tap] = []
     for tap in taps:
         # "_s" never comes out of node_id's escaping: it joins the two names unambiguously.
-        tid = node_id("tap", where(tap.namespace)) + "_s" + node_id("", tap.name)[1:]
+        home = where(tap.namespace) if tap.namespace or machine is None else f"host.{machine}"
+        tid = node_id("tap", home) + "_s" + node_id("", tap.name)[1:]
         access = [f"owner {tap.owner}"] if tap.owner is not None else []
         access += [f"group {tap.group}"] if tap.group is not None else []
         own = addresses[(tap.namespace, tap.name)]
         lines = (tap.name, "TAP" + (f", {', '.join(access)}" if access else ""), *own)
         nodes.append(Tap(tid, lines))
         master = links[(tap.namespace, tap.name)]
-        where_to = node_id("br", master.master) if master.master else place_id(tap.namespace)
+        where_to = (
+            bridge_id(master.master, machine) if master.master else place_id(tap.namespace, machine)
+        )
         label = "" if master.master else f"in {where(tap.namespace)}"
         tap_egress = egress.get((tap.namespace, tap.name), "")
         edges.append(Link(where_to, tid, label, "", master.mtu, "", tap_egress))
@@ -168,9 +198,9 @@ def build(plan: Plan) -> Diagram:
 
     places: list[Place] = []
     for namespace in namespaces:
-        pid = place_id(namespace)
+        pid = place_id(namespace, machine)
         held = tuple(
-            Bridge(node_id("br", name), (name, *addresses[(namespace, name)]))
+            Bridge(bridge_id(name, machine), (name, *addresses[(namespace, name)]))
             for name in bridges[namespace]
         )
         has_node = not held or pid in attached or bool(notes[namespace])
@@ -181,6 +211,50 @@ def build(plan: Plan) -> Diagram:
     order = [node for p in places for node in (*(b.id for b in p.bridges), p.id)]
     diagram = Diagram(plan.lab.name, plan.lab.source_name, tuple(places), _orient(edges, order))
     return Diagram(diagram.lab, diagram.source, diagram.places, diagram.links, tuple(nodes))
+
+
+def build_hosts(lab: Lab) -> Diagram:
+    """A lab across hosts: each host a cluster of its places, each tunnel an edge of its own
+    between the hosts (a bridge on several hosts: one edge per pair of hosts)."""
+    places: list[Place] = []
+    edges: list[Link] = []
+    machines: list[Machine] = []
+    taps: list[Tap] = []
+    for m in lab.machines:
+        part = build(build_for(lab, m.name), m.name)
+        places += part.places
+        edges += part.links
+        taps += part.taps
+        label = f"host {m.name} ({m.address})"
+        machines.append(Machine(node_id("on", m.name), label, tuple(p.id for p in part.places)))
+    ends: dict[tuple[int, int], list[Vxlan]] = defaultdict(list)
+    for x in lab.vxlans:
+        ends[(x.vni, x.port)].append(x)
+    for (vni, _), pair in ends.items():
+        for i, one in enumerate(pair):
+            for other in pair[i + 1 :]:
+                a, a_label = _tunnel_end(one)
+                b, b_label = _tunnel_end(other)
+                edges.append(Link(a, b, a_label, b_label, one.mtu, tunnel=f"VXLAN {vni}"))
+    order = [node for p in places for node in (*(b.id for b in p.bridges), p.id)]
+    known = {node for p in places for node in (*(b.id for b in p.bridges), p.id)}
+    known |= {tap.id for tap in taps}
+    edges = [e for e in edges if e.a in known and e.b in known]
+    return Diagram(
+        lab.name,
+        lab.source_name,
+        tuple(places),
+        _orient(edges, order),
+        tuple(taps),
+        tuple(machines),
+    )
+
+
+def _tunnel_end(x: Vxlan) -> tuple[str, str]:
+    if x.master is not None:
+        return bridge_id(x.master, x.machine), f"{x.machine}: {x.name}"
+    own = ", ".join(str(a) for a in x.addresses)
+    return place_id(x.namespace, x.machine), f"{x.name}: {own}" if own else x.name
 
 
 def _orient(links: list[Link], order: list[str]) -> tuple[Link, ...]:
@@ -213,25 +287,34 @@ def mermaid(diagram: Diagram) -> str:
     def text(lines: tuple[str, ...]) -> str:
         return '"' + "<br>".join(lines) + '"'
 
-    out = [f"%% Lab {diagram.lab} from {diagram.source}, drawn by nsgen graph", "flowchart TD"]
-    for place in diagram.places:
+    def draw(place: Place, indent: str) -> list[str]:
         shape = ("[", "]") if place.is_host else ("(", ")")
         node = f"{place.id}{shape[0]}{text(place.lines)}{shape[1]}"
         if not place.bridges:
-            out.append(f"    {node}")
-            continue
-        out.append(f'    subgraph {place.box_id} ["{place.name}"]')
+            return [f"{indent}{node}"]
+        lines = [f'{indent}subgraph {place.box_id} ["{place.name}"]']
         if place.has_node:
-            out.append(f"        {node}")
-        out += [f"        {b.id}{{{{{text(b.lines)}}}}}" for b in place.bridges]
+            lines.append(f"{indent}    {node}")
+        lines += [f"{indent}    {b.id}{{{{{text(b.lines)}}}}}" for b in place.bridges]
+        return [*lines, f"{indent}end"]
+
+    out = [f"%% Lab {diagram.lab} from {diagram.source}, drawn by nsgen graph", "flowchart TD"]
+    by_id = {place.id: place for place in diagram.places}
+    for machine in diagram.machines:
+        out.append(f'    subgraph {machine.id} ["{machine.label}"]')
+        for pid in machine.places:
+            out += draw(by_id.pop(pid), "        ")
         out.append("    end")
+    for place in by_id.values():
+        out += draw(place, "    ")
     out += [f"    {tap.id}[/{text(tap.lines)}/]" for tap in diagram.taps]
-    out += [
-        f"    {link.a} ---|{text(link.lines)}| {link.b}"
-        if link.lines
-        else f"    {link.a} --- {link.b}"
-        for link in diagram.links
-    ]
+    for link in diagram.links:
+        edge = "---" if link.tunnel is None else "-.-"
+        out.append(
+            f"    {link.a} {edge}|{text(link.lines)}| {link.b}"
+            if link.lines
+            else f"    {link.a} {edge} {link.b}"
+        )
     return "\n".join(out) + "\n"
 
 
@@ -244,20 +327,35 @@ def dot(diagram: Diagram) -> str:
         f'graph "{diagram.lab}" {{',
         "    node [shape=box, style=rounded];",
     ]
-    for place in diagram.places:
+
+    def draw(place: Place, indent: str) -> list[str]:
         style = ", style=solid" if place.is_host else ""
         node = f"{place.id} [label={text(place.lines)}{style}];"
         if not place.bridges:
-            out.append(f"    {node}")
-            continue
-        out.append(f"    subgraph cluster_{place.box_id} {{")
-        out.append(f'        label="{place.name}";')
+            return [f"{indent}{node}"]
+        lines = [
+            f"{indent}subgraph cluster_{place.box_id} {{",
+            f'{indent}    label="{place.name}";',
+        ]
         if place.has_node:
-            out.append(f"        {node}")
-        out += [f"        {b.id} [label={text(b.lines)}, shape=hexagon];" for b in place.bridges]
+            lines.append(f"{indent}    {node}")
+        lines += [
+            f"{indent}    {b.id} [label={text(b.lines)}, shape=hexagon];" for b in place.bridges
+        ]
+        return [*lines, f"{indent}}}"]
+
+    by_id = {place.id: place for place in diagram.places}
+    for machine in diagram.machines:
+        out += [f"    subgraph cluster_{machine.id} {{", f'        label="{machine.label}";']
+        for pid in machine.places:
+            out += draw(by_id.pop(pid), "        ")
         out.append("    }")
+    for place in by_id.values():
+        out += draw(place, "    ")
     out += [f"    {tap.id} [label={text(tap.lines)}, shape=parallelogram];" for tap in diagram.taps]
-    out += [f"    {link.a} -- {link.b} [label={text(link.lines)}];" for link in diagram.links]
+    for link in diagram.links:
+        style = "" if link.tunnel is None else ", style=dashed"
+        out.append(f"    {link.a} -- {link.b} [label={text(link.lines)}{style}];")
     out.append("}")
     return "\n".join(out) + "\n"
 
@@ -268,3 +366,10 @@ PRINTERS = {"mermaid": mermaid, "dot": dot}
 def draw(plan: Plan, fmt: str) -> str:
     """The lab's diagram in `fmt`, one of PRINTERS."""
     return PRINTERS[fmt](build(plan))
+
+
+def draw_lab(lab: Lab, plan: Plan | None, fmt: str) -> str:
+    """A lab across hosts is drawn whole, host by host; any other from its plan."""
+    if lab.spans_hosts or plan is None:
+        return PRINTERS[fmt](build_hosts(lab))
+    return draw(plan, fmt)

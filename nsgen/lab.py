@@ -6,7 +6,7 @@ host (root) namespace throughout.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from ipaddress import (
     IPv4Address,
     IPv4Interface,
@@ -120,6 +120,7 @@ class Tap:
 class Veth:
     a: End
     b: End
+    machine: str | None = None  # the [hosts] entry it is on, in a lab that names hosts
 
 
 @dataclass(frozen=True)
@@ -138,6 +139,46 @@ class Bridge:
     addresses: tuple[IPInterface, ...] = ()
     mtu: int | None = None
     mac: str | None = None
+    machines: tuple[str, ...] = ()  # the [hosts] entries it is on; several: joined by VXLAN
+
+    @property
+    def ref(self) -> str:
+        return f"{where(self.namespace)}:{self.name}"
+
+
+@dataclass(frozen=True)
+class Machine:
+    """A [hosts] entry: one machine of a lab across hosts, with its own script."""
+
+    name: str
+    address: IPAddress
+    ssh: str
+    device: str | None
+    mtu: int  # of the underlay towards it
+
+
+@dataclass(frozen=True)
+class Vxlan:
+    """One end of a VXLAN tunnel, on one machine: a port of a bridge spanning hosts (in the
+    host namespace, flooding to every other host of the bridge), or a link's end that is on
+    another machine than its other end (inside the end's namespace, or a bridge's port)."""
+
+    machine: str
+    namespace: str | None  # created from the host namespace, whose underlay it uses
+    name: str
+    vni: int
+    port: int
+    local: IPAddress
+    remote: IPAddress | None  # unicast, point to point; None: head-end replication to flood
+    flood: tuple[IPAddress, ...]
+    device: str | None  # the underlay device
+    mtu: int
+    mac: str
+    master: str | None = None
+    addresses: tuple[IPInterface, ...] = ()
+    carries: str = ""  # what the tunnel joins, for the script header and diagrams
+    remotes: tuple[str, ...] = ()  # the machines at the other end(s)
+    key: str = ""
 
     @property
     def ref(self) -> str:
@@ -178,6 +219,7 @@ class Namespace:
     name: str
     forwarding: bool = False
     sysctls: tuple[Sysctl, ...] = ()
+    machine: str | None = None  # the [hosts] entry it lives on
 
 
 @dataclass(frozen=True)
@@ -215,6 +257,9 @@ class Lab:
     names: bool = False  # write /etc/netns/NS/hosts in every namespace
     macvlans: tuple[Macvlan, ...] = ()
     nat: tuple[IPv4Network, ...] = ()  # [host] nat: masqueraded on their way out
+    machines: tuple[Machine, ...] = ()  # [hosts]: empty for a lab on one host
+    vxlans: tuple[Vxlan, ...] = ()
+    on: str | None = None  # the machine this lab was projected on (see on_machine)
     # [host] neighbour_table: the host-wide neighbour table size the lab raises, if it asks.
     neighbour_table: int | None = None
     taps: tuple[Tap, ...] = ()
@@ -228,3 +273,45 @@ class Lab:
     def state_dir(self) -> str:
         """Where the script records what the lab created (namespaces with inodes, intent)."""
         return f"{STATE_ROOT}/{self.name}"
+
+    @property
+    def spans_hosts(self) -> bool:
+        return len(self.machines) > 1
+
+    def machine(self, name: str) -> Machine:
+        return next(m for m in self.machines if m.name == name)
+
+    def on_machine(self, name: str) -> Lab:
+        """What the lab puts on one of its machines: that host's own lab, rendered into
+        its own script. The declared checks stay whole; the plan keeps those that start
+        on this machine."""
+        here = {ns.name for ns in self.namespaces if ns.machine == name}
+        return replace(
+            self,
+            namespaces=tuple(ns for ns in self.namespaces if ns.machine == name),
+            bridges=tuple(
+                b if len(b.machines) < 2 else replace(b, mac=machine_mac(name, b.name))
+                for b in self.bridges
+                if name in b.machines
+            ),
+            veths=tuple(v for v in self.veths if v.machine == name),
+            routes=tuple(
+                r
+                for r in self.routes
+                if r.namespace in here or (r.namespace is None and not self.spans_hosts)
+            ),
+            vxlans=tuple(x for x in self.vxlans if x.machine == name),
+            macvlans=tuple(m for m in self.macvlans if m.end.namespace in here),
+            # A lab across hosts has no host interfaces (validation): a host TAP is on the one.
+            taps=tuple(t for t in self.taps if t.namespace is None or t.namespace in here),
+            on=name,
+        )
+
+
+def machine_mac(machine: str, device: str) -> str:
+    """The MAC of a host device that every machine of a bridge spanning hosts has under the
+    same name: distinct per machine, or the bridges would share one MAC on one segment."""
+    import hashlib
+
+    digest = hashlib.sha256(f"{machine}/host/{device}".encode()).hexdigest()
+    return f"02:{digest[0:2]}:{digest[2:4]}:{digest[4:6]}:{digest[6:8]}:{digest[8:10]}"

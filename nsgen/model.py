@@ -106,11 +106,47 @@ class InterfaceSpec:
         'With delay: random variation of the delay (netem), e.g. "5ms".', default=None
     )
     loss: str | None = doc('Egress packet loss (netem), e.g. "1%", "0.5%".', default=None)
+    vni: int | None = doc(
+        "VXLAN network identifier (1 to 16777215) of the tunnel this link becomes when its "
+        "two ends are on different hosts; default: derived from the lab and the link.",
+        default=None,
+    )
+    dstport: int | None = doc(
+        "UDP port of that tunnel; default 4789.",
+        default=None,
+    )
+
+
+@dataclass(frozen=True)
+class MachineSpec:
+    """A machine the lab spans: it runs its own script, joined to the others by VXLAN."""
+
+    address: str = doc(
+        "Underlay address the other hosts reach it at (IPv4 or IPv6): the tunnels' local "
+        "and remote."
+    )
+    ssh: str | None = doc(
+        '"[user@]host" that ansible and ssh log in to; default: the address.', default=None
+    )
+    device: str | None = doc(
+        "Underlay device the tunnels are bound to (VXLAN dev); default: none, routed.",
+        default=None,
+    )
+    mtu: int | None = doc(
+        "MTU of the underlay towards this host; default 1500. Tunnels lose 50 bytes to "
+        "VXLAN over IPv4, 70 over IPv6.",
+        default=None,
+    )
 
 
 @dataclass(frozen=True)
 class NamespaceSpec:
     """A network namespace: one host or router of the lab."""
+
+    host: str | None = doc(
+        "The [hosts] entry it lives on; required when the lab names more than one.",
+        default=None,
+    )
 
     forwarding: bool = doc("Turn IPv4 and IPv6 forwarding on inside it (a router).", default=False)
     routes: list[RouteSpec] = doc("Static routes.", default_factory=list)
@@ -158,6 +194,19 @@ class BridgeSpec:
     )
     address: Addresses = doc(ADDRESS_DOC, default_factory=list)
     mtu: int | None = doc("MTU of the bridge device.", default=None)
+    host: str | None = doc(
+        "The [hosts] entry it lives on (or use hosts); default: its namespace's host.",
+        default=None,
+    )
+    hosts: list[str] = doc(
+        "Several [hosts] entries: one bridge on each, joined by VXLAN (head-end replication).",
+        default_factory=list,
+    )
+    vni: int | None = doc(
+        "With hosts: VXLAN network identifier of the bridge's tunnels; default: derived.",
+        default=None,
+    )
+    dstport: int | None = doc("With hosts: UDP port of its tunnels; default 4789.", default=None)
 
 
 @dataclass(frozen=True)
@@ -206,6 +255,10 @@ class TopologySpec:
     name: str | None = doc(
         "Lab name, used in the script header and ownership marks; default: the file's stem.",
         default=None,
+    )
+    hosts: dict[str, MachineSpec] = doc(
+        "Machines the lab spans, by name: one script each, joined by VXLAN tunnels.",
+        default_factory=dict,
     )
     bridges: dict[str, BridgeSpec] = doc("Bridges by name.", default_factory=dict)
     namespaces: dict[str, NamespaceSpec] = doc("Namespaces by name.", default_factory=dict)

@@ -12,7 +12,18 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Literal
 
-from nsgen.lab import End, IPAddress, IPInterface, IPNetwork, Lab, Macvlan, Shaping, Sysctl, where
+from nsgen.lab import (
+    End,
+    IPAddress,
+    IPInterface,
+    IPNetwork,
+    Lab,
+    Macvlan,
+    Shaping,
+    Sysctl,
+    Vxlan,
+    where,
+)
 
 # The handles of nsgen's own qdiscs ("ns" in ASCII): a root qdisc with ROOT_HANDLE on a lab
 # device is nsgen's; CHILD_HANDLE is the tbf under a netem root.
@@ -69,6 +80,21 @@ class SetQdisc:
 
 
 @dataclass(frozen=True)
+class AddVxlan:
+    """A tunnel end, created from the host namespace (whose underlay it uses) in its place."""
+
+    vxlan: Vxlan
+
+
+@dataclass(frozen=True)
+class AddFlood:
+    """Head-end replication: broadcast and unknown frames on a tunnel device go to `dst` too."""
+
+    dev: str
+    dst: IPAddress
+
+
+@dataclass(frozen=True)
 class SetLink:
     """Bring a device up, with its MTU, MAC and bridge master as declared."""
 
@@ -121,11 +147,13 @@ Op = (
     | AddVeth
     | AddMacvlan
     | AddTap
+    | AddVxlan
     | SetLink
     | AddAddress
     | AddRoute
     | EnableForwarding
     | SetSysctl
+    | AddFlood
     | RaiseNeighbourTable
     | SetQdisc
 )
@@ -191,6 +219,7 @@ def build(lab: Lab) -> Plan:
     ops += [AddVeth(v.a, v.b) for v in lab.veths]
     ops += [AddMacvlan(m) for m in lab.macvlans]
     ops += [AddTap(t.namespace, t.name, t.owner, t.group) for t in lab.taps]
+    ops += [AddVxlan(x) for x in lab.vxlans]
 
     # Configuration, grouped by the namespace it runs in: the host first, then the lab's.
     config: dict[str | None, list[Op]] = defaultdict(list)
@@ -208,6 +237,8 @@ def build(lab: Lab) -> Plan:
         config[tap.namespace].append(
             SetLink(tap.namespace, tap.name, master=tap.master, mtu=tap.mtu, mac=tap.mac)
         )
+    for x in lab.vxlans:
+        config[x.namespace].append(SetLink(x.namespace, x.name, x.master, x.mtu, x.mac))
     for bridge in lab.bridges:
         config[bridge.namespace] += [
             AddAddress(bridge.namespace, bridge.name, a) for a in bridge.addresses
@@ -216,6 +247,8 @@ def build(lab: Lab) -> Plan:
         config[end.namespace] += [AddAddress(end.namespace, end.name, a) for a in end.addresses]
     for tap in lab.taps:
         config[tap.namespace] += [AddAddress(tap.namespace, tap.name, a) for a in tap.addresses]
+    for x in lab.vxlans:
+        config[x.namespace] += [AddAddress(x.namespace, x.name, a) for a in x.addresses]
     for route in lab.routes:
         config[route.namespace].append(AddRoute(route.namespace, route.to, route.via))
     shaped = [(e.namespace, e.name, e.shaping) for e in _ends(lab)]
@@ -227,6 +260,7 @@ def build(lab: Lab) -> Plan:
     config[None] += [EnableForwarding(ns.name) for ns in lab.namespaces if ns.forwarding]
     # After forwarding, which sets some of the same keys, and after every device exists.
     config[None] += [SetSysctl(ns.name, s) for ns in lab.namespaces for s in ns.sysctls]
+    config[None] += [AddFlood(x.name, dst) for x in lab.vxlans for dst in x.flood]
 
     # Before any namespace is configured, so the lab's first traffic finds room.
     if lab.neighbour_table is not None:
@@ -265,8 +299,24 @@ def qdiscs(namespace: str | None, dev: str, shaping: Shaping) -> list[Op]:
     return out
 
 
+def build_for(lab: Lab, machine: str) -> Plan:
+    """The plan of one machine of a lab across hosts: what that host's script does. Its
+    checks are the whole lab's that start on this machine, tunnels included."""
+    here = lab.on_machine(machine)
+    plan = build(here)
+    if not lab.spans_hosts:
+        return plan
+    on = {ns.name: ns.machine for ns in lab.namespaces}
+    checks = tuple(c for c in _checks(lab) if c.namespace and on[c.namespace] == machine)
+    # Names resolve across hosts: every machine's hosts files list the whole lab.
+    return Plan(here, plan.ops, checks, tuple(_hosts(lab)) if lab.names else ())
+
+
 def _ends(lab: Lab) -> list[End]:
     return [end for veth in lab.veths for end in (veth.a, veth.b)] + [m.end for m in lab.macvlans]
+
+
+Member = tuple[str | None, IPInterface, str, str]
 
 
 def _checks(lab: Lab) -> list[Ping]:
@@ -275,24 +325,36 @@ def _checks(lab: Lab) -> list[Ping]:
     in the number of addresses: the members of a subnet form a ring and each pings the next
     one that is somewhere else.
     """
-    members: dict[IPNetwork, list[tuple[str | None, IPInterface, str, str]]] = defaultdict(list)
+    members: dict[IPNetwork, list[Member]] = defaultdict(list)
     for bridge in lab.bridges:
         for address in bridge.addresses:
             members[address.network].append((bridge.namespace, address, bridge.ref, bridge.name))
     for end in _ends(lab):
         for address in end.addresses:
             members[address.network].append((end.namespace, address, end.ref, end.name))
+    for x in lab.vxlans:
+        for address in x.addresses:
+            members[address.network].append((x.namespace, address, x.ref, x.name))
     host_devices = [m for ring in members.values() for m in ring if m[0] is None]
+    # In a lab across hosts every address is pinged from another host where its subnet
+    # reaches one, so that verify proves the tunnels; and each line names the far host.
+    on = {ns.name: ns.machine for ns in lab.namespaces}
+    owner = {m[1].ip: on.get(m[0]) for ring in members.values() for m in ring if m[0]}
+
+    def far(origin: str | None, target: IPAddress) -> str:
+        machine = owner.get(target)
+        if origin is None or machine is None or on.get(origin) == machine:
+            return ""
+        return f", on host {machine}"
 
     checks: list[Ping] = []
     for ring in members.values():
         for index, (namespace, address, ref, _) in enumerate(ring):
-            for step in range(1, len(ring)):
-                other = ring[(index - step) % len(ring)]
-                if other[0] != namespace:
-                    device = other[3] if other[0] is None else None
-                    checks.append(Ping(other[0], address.ip, ref, device=device))
-                    break
+            other = _pinger(ring, index, namespace, on)
+            if other is not None:
+                device = other[3] if other[0] is None else None
+                what = ref + far(other[0], address.ip)
+                checks.append(Ping(other[0], address.ip, what, device=device))
     seen: set[tuple[str | None, IPAddress]] = set()
     for route in lab.routes:
         if (route.namespace, route.via) not in seen:
@@ -302,21 +364,37 @@ def _checks(lab: Lab) -> list[Ping]:
                 Ping(
                     route.namespace,
                     route.via,
-                    f"gateway of {where(route.namespace)}",
+                    f"gateway of {where(route.namespace)}{far(route.namespace, route.via)}",
                     device=device,
                 )
             )
     # The lab's own test plan last, so a failure there is read after the wiring is known good.
     for check in lab.checks:
         what = f"{check.key}: {check.target}" if check.target else check.key
+        what += far(check.namespace, check.address)
         device = _host_device(lab, check.address, host_devices) if check.namespace is None else None
         checks.append(Ping(check.namespace, check.address, what, check.reachable, device))
     return checks
 
 
-def _host_device(
-    lab: Lab, target: IPAddress, host_devices: list[tuple[str | None, IPInterface, str, str]]
-) -> str:
+def _pinger(
+    ring: list[Member], index: int, namespace: str | None, on: dict[str, str | None]
+) -> Member | None:
+    """Who pings ring[index]: the previous member on another host if any (a lab across
+    hosts), else the previous member in another namespace."""
+    machine = on.get(namespace) if namespace is not None else None
+    others = [ring[(index - step) % len(ring)] for step in range(1, len(ring))]
+    if machine is not None:
+        for other in others:
+            if other[0] is not None and on.get(other[0]) not in (None, machine):
+                return other
+    for other in others:
+        if other[0] != namespace:
+            return other
+    return None
+
+
+def _host_device(lab: Lab, target: IPAddress, host_devices: list[Member]) -> str:
     """The lab's host device a ping from the host to `target` leaves by: the one on the
     target's subnet, else the one on the subnet of the gateway of the host route that
     covers it, else any lab device of the family (validation has made sure there is one)."""

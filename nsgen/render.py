@@ -5,6 +5,7 @@ Everything the template prints is prepared here as plain strings: the template o
 
 from __future__ import annotations
 
+import re
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -14,17 +15,19 @@ import jinja2
 
 from nsgen import __version__
 from nsgen.errors import printable
-from nsgen.lab import End, IPInterface, IPNetwork, Lab, Shaping, micros_text, where
+from nsgen.lab import End, IPInterface, IPNetwork, Lab, Shaping, Vxlan, micros_text, where
 from nsgen.plan import (
     CHILD_HANDLE,
     ROOT_HANDLE,
     AddAddress,
     AddBridge,
+    AddFlood,
     AddMacvlan,
     AddNamespace,
     AddRoute,
     AddTap,
     AddVeth,
+    AddVxlan,
     EnableForwarding,
     Op,
     Plan,
@@ -100,6 +103,25 @@ def _macvlan_row(op: AddMacvlan) -> Row:
         ["macvlan", _dash(end.namespace), end.name, m.parent, m.mode],
         f"link add link {m.parent} name {end.name}{_end_options(end)} type macvlan mode {m.mode}",
     )
+
+
+def vxlan_command(x: Vxlan) -> str:
+    remote = "" if x.remote is None else f" remote {x.remote}"
+    return (
+        f"link add name {x.name}{_opt('netns', x.namespace)} address {x.mac} type vxlan "
+        f"id {x.vni} local {x.local}{remote} dstport {x.port}{_opt('dev', x.device)}"
+    )
+
+
+def _vxlan_row(op: AddVxlan) -> Row:
+    x = op.vxlan
+    return ["vxlan", _dash(x.namespace), x.name], vxlan_command(x)
+
+
+def _flood_row(op: AddFlood) -> Row:
+    # A `bridge -batch` command, not ip's: the runtime runs these rows through bridge.
+    command = f"fdb append 00:00:00:00:00:00 dev {op.dev} dst {op.dst}"
+    return ["fdb", "-", op.dev, str(op.dst)], command
 
 
 def _link_row(op: SetLink) -> Row:
@@ -188,6 +210,8 @@ _ROWS: dict[type, Callable[[Any], Row]] = {
     AddVeth: _veth_row,
     AddMacvlan: _macvlan_row,
     AddTap: _tap_row,
+    AddVxlan: _vxlan_row,
+    AddFlood: _flood_row,
     SetLink: _link_row,
     AddAddress: _address_row,
     AddRoute: _route_row,
@@ -303,6 +327,17 @@ def summary(lab: Lab) -> list[str]:
                 " ".join(str(a) for a in tap.addresses) or "-",
             )
         )
+    for x in lab.vxlans:
+        if x.master is None:
+            far = ", ".join(x.remotes)
+            table.append(
+                (
+                    where(x.namespace),
+                    x.name,
+                    f"vxlan {x.vni} to host {far} ({x.carries})",
+                    " ".join(str(a) for a in x.addresses) or "-",
+                )
+            )
     widths = [max(len(r[i]) for r in table) for i in range(3)]
     lines = [
         f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}".rstrip()
@@ -319,6 +354,9 @@ def summary(lab: Lab) -> list[str]:
         for namespace, dev, shaping in shaped_devices(lab)
     ]
     tail += ["", "Egress shaping and impairments:", *shaped] if shaped else []
+    if lab.on is not None and lab.spans_hosts:
+        head = _machine_head(lab) + head
+        tail += _tunnel_table(lab)
     return head + lines + tail + pools_summary(lab)
 
 
@@ -350,6 +388,33 @@ def shaped_devices(lab: Lab) -> list[tuple[str | None, str, Shaping]]:
     out = [(e.namespace, e.name, e.shaping) for v in lab.veths for e in (v.a, v.b)]
     out += [(t.namespace, t.name, t.shaping) for t in lab.taps]
     return [(n, d, s) for n, d, s in out if s is not None]
+
+
+def _machine_head(lab: Lab) -> list[str]:
+    machines = ", ".join(f"{m.name} ({m.address})" for m in lab.machines)
+    return [
+        f"Host {lab.on} of a lab across {len(lab.machines)} hosts: {machines}.",
+        "Each host runs its own script; VXLAN tunnels join them (nsgen ansible writes all).",
+        "",
+    ]
+
+
+def _tunnel_table(lab: Lab) -> list[str]:
+    if not lab.vxlans:
+        return ["", "Tunnels: none on this host."]
+    table = [("VNI", "PORT", "DEVICE", "LOCAL", "REMOTE", "MTU", "CARRIES")]
+    for x in lab.vxlans:
+        remote = (
+            f"{x.remote} ({x.remotes[0]})"
+            if x.remote is not None
+            else "flood " + ", ".join(f"{d} ({m})" for d, m in zip(x.flood, x.remotes, strict=True))
+        )
+        table.append((str(x.vni), str(x.port), x.ref, str(x.local), remote, str(x.mtu), x.carries))
+    widths = [max(len(r[i]) for r in table) for i in range(6)]
+    lines = [
+        "  " + "".join(f"{c:<{w}}  " for c, w in zip(r, widths, strict=False)) + r[6] for r in table
+    ]
+    return ["", "Tunnels (VXLAN):", *lines]
 
 
 def host_effects(lab: Lab) -> str:
@@ -406,9 +471,27 @@ def _environment() -> jinja2.Environment:
     )
 
 
+# Lines of the runtime that only scripts with tunnels carry (#@tunnels), or only those
+# without (#@single): a lab on one host renders exactly as it did before labs spanned hosts.
+_VARIANT = re.compile(r" ?#@(tunnels|single)$")
+
+
+def runtime_text(tunnels: bool) -> str:
+    keep = "tunnels" if tunnels else "single"
+    out = []
+    for line in (TEMPLATES / "runtime.sh").read_text("utf-8").split("\n"):
+        match = _VARIANT.search(line)
+        if match is None:
+            out.append(line)
+        elif match[1] == keep:
+            out.append(line[: match.start()])
+    return "\n".join(out)
+
+
 def render(plan: Plan, prefix: str = "") -> str:
     lab = plan.lab
-    runtime = (TEMPLATES / "runtime.sh").read_text("utf-8")
+    tunnels = any(isinstance(op, AddVxlan) for op in plan.ops)
+    runtime = runtime_text(tunnels)
     host_l3 = (
         any(b.namespace is None and b.addresses for b in lab.bridges)
         or any(e.namespace is None and e.addresses for v in lab.veths for e in (v.a, v.b))
@@ -425,7 +508,8 @@ def render(plan: Plan, prefix: str = "") -> str:
         source_quoted=printable(lab.source_name).replace("'", "'\\''"),
         route_proto=ROUTE_PROTO,
         sha256=lab.source_sha256,
-        prefix_option=f" --prefix {prefix}" if prefix else "",
+        prefix_option=(f" --prefix {prefix}" if prefix else "")
+        + (f" --host {lab.on}" if lab.on is not None and lab.spans_hosts else ""),
         host_effects=_wrap(host_effects(lab)),
         summary=summary(lab),
         namespaces=" ".join(plan.namespaces_in_order()),
@@ -461,6 +545,8 @@ def needs_namespace_reads(plan: Plan) -> bool:
         if isinstance(op, AddVeth) and None not in (op.a.namespace, op.b.namespace):
             return True
         if isinstance(op, AddMacvlan):
+            return True
+        if isinstance(op, AddVxlan) and op.vxlan.namespace is not None:
             return True
     return False
 

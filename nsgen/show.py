@@ -172,7 +172,56 @@ def view(lab: Lab) -> View:
 
 
 def to_json(lab: Lab) -> str:
-    return json.dumps(asdict(view(lab)), indent=2) + "\n"
+    data = asdict(view(lab))
+    if lab.machines:
+        data.update(_hosts(lab))
+        on = {ns.name: ns.machine for ns in lab.namespaces}
+        placed = {b.name: list(b.machines) for b in lab.bridges}
+        for place in data["namespaces"]:
+            if place["name"] == HOST:
+                place["host"] = None
+                for device in place["devices"]:
+                    if device["kind"] == "bridge":
+                        device["hosts"] = placed.get(device["name"], [])
+            else:
+                place["host"] = on.get(place["name"])
+    return json.dumps(data, indent=2) + "\n"
+
+
+def _hosts(lab: Lab) -> dict[str, object]:
+    """A lab that declares [hosts]: its machines and its tunnel ends (only then, so that
+    the view of a lab on one host stays what it was)."""
+    return {
+        "hosts": [
+            {
+                "name": m.name,
+                "address": str(m.address),
+                "ssh": m.ssh,
+                "device": m.device,
+                "mtu": m.mtu,
+            }
+            for m in lab.machines
+        ],
+        "tunnels": [
+            {
+                "host": x.machine,
+                "namespace": x.namespace,
+                "name": x.name,
+                "vni": x.vni,
+                "port": x.port,
+                "local": str(x.local),
+                "remote": None if x.remote is None else str(x.remote),
+                "flood": [str(a) for a in x.flood],
+                "remote_hosts": list(x.remotes),
+                "mtu": x.mtu,
+                "mac": x.mac,
+                "master": x.master,
+                "addresses": [str(a) for a in x.addresses],
+                "carries": x.carries,
+            }
+            for x in lab.vxlans
+        ],
+    }
 
 
 def to_text(lab: Lab) -> str:
@@ -189,8 +238,18 @@ def to_text(lab: Lab) -> str:
             f"  neighbours the host's neighbour tables hold at least {shown.neighbour_table} "
             "entries while the lab is up ([host] neighbour_table)"
         )
+    on = {ns.name: ns.machine for ns in lab.namespaces}
+    if lab.machines:
+        out += ["", "hosts"]
+        out += [
+            f"  {m.name:<8} {m.address}  ssh {m.ssh}  underlay mtu {m.mtu}"
+            + (f"  device {m.device}" if m.device else "")
+            for m in lab.machines
+        ]
     for place in shown.namespaces:
         title = HOST if place.name == HOST else f"namespace {place.name}"
+        if lab.machines and place.name != HOST and on.get(place.name):
+            title += f" (on host {on[place.name]})"
         out += ["", title + (" (forwarding)" if place.forwarding else "")]
         if place.name == HOST and not place.devices and not place.routes:
             out.append("  nothing: the lab adds no device, address or route here")
@@ -214,6 +273,18 @@ def to_text(lab: Lab) -> str:
                 fields.append(("egress", _egress_text(device.egress)))
             out += [f"    {key:<8} {value}" for key, value in fields if value is not None]
         out += [f"  route {route.to} via {route.via}" for route in place.routes]
+    if lab.vxlans:
+        out += ["", "tunnels (VXLAN)"]
+        for x in lab.vxlans:
+            far = (
+                f"remote {x.remote}"
+                if x.remote is not None
+                else "flood " + ", ".join(str(a) for a in x.flood)
+            )
+            out.append(
+                f"  {x.machine}: {x.ref}  vni {x.vni} port {x.port} local {x.local} {far} "
+                f"mtu {x.mtu}  ({x.carries})"
+            )
     return "\n".join(out) + "\n"
 
 

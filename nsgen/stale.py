@@ -14,10 +14,11 @@ from nsgen import pipeline
 from nsgen.errors import StaleScriptError
 
 
-def check(topology: Path, script: Path, prefix: str = "") -> None:
+def check(topology: Path, script: Path, prefix: str = "", host: str | None = None) -> None:
     """Return when `script` is current; raise StaleScriptError with a unified diff if not."""
-    rendered = pipeline.render_file(topology, prefix)
+    rendered = pipeline.render_file(topology, prefix, host)
     options = ["--prefix", prefix] if prefix else []
+    options += ["--host", host] if host else []
     regenerate = shlex.join(["nsgen", "render", str(topology), *options, "-o", str(script)])
     try:
         committed = script.read_bytes()

@@ -54,6 +54,8 @@ case $DRY_RUN.$ACTION in
 esac
 
 command -v ip >/dev/null 2>&1 || die "ip not found: install iproute2"
+# A bridge spanning hosts floods through its tunnel with FDB entries: the bridge tool. #@tunnels
+command -v bridge >/dev/null 2>&1 || die "bridge not found: install iproute2 (it has the bridge tool)" #@tunnels
 if [ "$(id -u)" != 0 ] && [ "$ACTION" != labs ]; then
 	case $0 in
 	*.sh) die "needs root (CAP_NET_ADMIN): try sudo sh $0 $ACTION" ;;
@@ -130,6 +132,8 @@ observe_host() {
 			dump ip -j route show
 			dump ip -6 -j route show
 		fi
+		echo '== fdb -' #@tunnels
+		dump bridge -j fdb show #@tunnels
 	} >"$T/obs"
 }
 
@@ -310,6 +314,14 @@ function jaddresses(n, name, rec,    k, parts, i, a, ip) {
 		else addr[n, name, ip "/" jnum(a, "prefixlen")] = (index(a, "\"tentative\":true") ? "tentative" : "ok")
 	}
 }
+# Flood entries of tunnel devices (`bridge -j fdb show`): the all-zero MAC and a dst. #@tunnels
+function jflood(    k, parts, i, rec) { #@tunnels
+	k = split($0, parts, /[}],[{]/) #@tunnels
+	for (i = 1; i <= k; i++) { #@tunnels
+		rec = parts[i] #@tunnels
+		if (jstr(rec, "mac") == "00:00:00:00:00:00" && jstr(rec, "dst") != "-") fdb[jstr(rec, "ifname"), jstr(rec, "dst")] = 1 #@tunnels
+	} #@tunnels
+} #@tunnels
 function jroutes(n,    k, parts, i, rec) {
 	k = split($0, parts, /[}],[{]/)
 	for (i = 1; i <= k; i++) {
@@ -382,6 +394,7 @@ sec == "sysctl" { v = $2; for (i = 3; i <= NF; i++) v = v "," $i; sysval[secns, 
 sec == "tun" { if (index($0, "{\"ifindex\":")) jtun(secns); next }
 sec == "tc" { if (index($0, "{\"kind\":")) jqdiscs(secns); next }
 sec == "ids" { ids[$1, $2] = $3; ids[$1, $3] = $3; next }
+sec == "fdb" { jflood(); next } #@tunnels
 
 END {
 	if (permerr != "" && mode != "reads" && mode != "statusreads") {
@@ -409,6 +422,7 @@ function reads(    r, f, n, seen, out) {
 		if (f[1] == "bridge" && f[2] != "-") want(f[2], seen)
 		if (f[1] == "macvlan") want(f[2], seen)
 		if (f[1] == "veth" && f[2] != "-" && f[4] != "-") { want(f[2], seen); want(f[4], seen) }
+		if (f[1] == "vxlan" && f[2] != "-") want(f[2], seen) #@tunnels
 		if (f[1] == "netns" && mode == "statusreads") want(f[3], seen)
 		if (f[1] == "tap" && f[2] != "-") want(f[2], seen)
 	}
@@ -435,11 +449,13 @@ function prune_reads(out,    i, f, c, p, devgoing) {
 	for (i = 1; i <= nextra; i++) {
 		split(extra[i], f, " ")
 		if (f[1] == "bridge" || f[1] == "macvlan") devgoing[f[2], f[3]] = 1
+		if (f[1] == "vxlan") devgoing[f[2], f[3]] = 1 #@tunnels
 		else if (f[1] == "veth") { devgoing[f[2], f[3]] = 1; devgoing[f[4], f[5]] = 1 }
 	}
 	for (i = 1; i <= nextra; i++) {
 		split(extra[i], f, " ")
 		if ((f[1] == "bridge" && f[2] != "-") || f[1] == "macvlan") c += needs(f[2], out)
+		if (f[1] == "vxlan" && f[2] != "-") c += needs(f[2], out) #@tunnels
 		else if (f[1] == "veth" && f[2] != "-" && f[4] != "-") c += needs(f[2], out) + needs(f[4], out)
 		else if (f[1] == "addr" && !((f[2], f[3]) in devgoing)) c += needs(f[2], out)
 		else if (f[1] == "route" && !((f[2], f[3], family(f[4])) in planroute)) c += needs(f[2], out)
@@ -471,6 +487,17 @@ function extra_row(row, act,    f, s, d, p, n) {
 		if (act) { going[f[3]] = 1; goner[++ngoners] = f[3] }
 		return "namespace " f[3]
 	}
+	# A tunnel end goes as a bridge does; a flood entry of a tunnel device that stays goes alone. #@tunnels
+	if (f[1] == "vxlan") { #@tunnels
+		if (f[2] == "-" ? !ours_root(f[3]) : !(alive(f[2]) && ((f[2], f[3]) in dev))) return "" #@tunnels
+		if (act) { unapply(f[2], "link del dev " f[3]); forget(f[2], f[3]) } #@tunnels
+		return "vxlan " place(f[2], f[3]) #@tunnels
+	} #@tunnels
+	if (f[1] == "fdb") { #@tunnels
+		if (!((f[3], f[4]) in fdb) || !ours_root(f[3])) return "" #@tunnels
+		if (act) { removed++; floodel[++nfloodel] = "fdb del 00:00:00:00:00:00 dev " f[3] " dst " f[4] } #@tunnels
+		return "flood " f[3] " to " f[4] #@tunnels
+	} #@tunnels
 	if (f[1] == "bridge") {
 		if (f[2] == "-" ? !ours_root(f[3]) : !(alive(f[2]) && ((f[2], f[3]) in dev))) return ""
 		if (act) { unapply(f[2], "link del dev " f[3]); forget(f[2], f[3]) }
@@ -551,6 +578,7 @@ function prune(    i, j, n, f, file) {
 	# before addresses, which take the routes through them along.
 	for (i = 1; i <= nextra; i++) if (extra[i] ~ /^netns /) extra_row(extra[i], 1)
 	for (i = 1; i <= nextra; i++) if (extra[i] ~ /^(bridge|veth|macvlan) /) extra_row(extra[i], 1)
+	for (i = 1; i <= nextra; i++) if (extra[i] ~ /^vxlan /) extra_row(extra[i], 1) #@tunnels
 	for (i = 1; i <= ngoners; i++) {
 		n = goner[i]
 		# Processes in it are stopped first (see stop_processes), or it would live on unnamed.
@@ -606,7 +634,8 @@ function up(    r, f, n, s, a, b, ip, net, i, out) {
 				if (s == "stale-ours") root[++nroot] = "netns del " n
 				emit("-", cmd[r]); intents[++nintents] = "netns " n; newns[n] = 1; nsnew++
 			}
-		} else if (f[1] == "bridge") {
+		} else if (f[1] == "bridge") { #@single
+		} else if (f[1] == "bridge" || f[1] == "vxlan") { #@tunnels
 			s = devstate(f[2], f[3])
 			if (s == "foreign") refuse("device " f[3] " exists in the host and was not created by lab " lab)
 			else if (s == "missing") { emit("-", cmd[r]); created++; if (f[2] == "-") create_root(f[3]) }
@@ -637,6 +666,7 @@ function up(    r, f, n, s, a, b, ip, net, i, out) {
 			}
 		} else if (f[1] == "tap") tap_up(r, f)
 		else if (f[1] == "qdisc") qdisc_up(r, f)
+		else if (f[1] == "fdb") flood[++nflood] = cmd[r] #@tunnels
 		else {
 			if (f[1] == "addr" && f[2] == "-") {
 				ip = f[4]; sub(/\/.*/, "", ip)
@@ -655,6 +685,8 @@ function up(    r, f, n, s, a, b, ip, net, i, out) {
 	if (errors != "") { printf "%s", errors > "/dev/stderr"; exit 1 }
 	for (i = 1; i <= nlate; i++) emit(latens[i], latecmd[i])
 	write_batches()
+	for (i = 1; i <= nfloodel; i++) print floodel[i] > (dir "/flood") #@tunnels
+	for (i = 1; i <= nflood; i++) print flood[i] > (dir "/flood") #@tunnels
 	write_records()
 	write_tc_batches()
 	printf "" > (dir "/intent")
@@ -705,7 +737,8 @@ function down(    r, f, n, s, d, e, i, k, explicit, nexp, dels, ndel, goingns, n
 	}
 	for (r = 1; r <= rows; r++) {
 		split(line[r], f, " ")
-		if ((f[1] == "bridge" || f[1] == "tap") && f[2] == "-") { d[1] = f[3]; k = 1 }
+		if ((f[1] == "bridge" || f[1] == "tap") && f[2] == "-") { d[1] = f[3]; k = 1 } #@single
+		if ((f[1] == "bridge" || f[1] == "tap" || f[1] == "vxlan") && f[2] == "-") { d[1] = f[3]; k = 1 } #@tunnels
 		else if (f[1] == "veth") {
 			k = 0
 			if (f[2] == "-") d[++k] = f[3] SUBSEP f[4]
@@ -881,8 +914,10 @@ function status(    r, f, s, n, what, bad, total, cnt, key) {
 			s = nsstate(f[3]); what = "namespace " f[3]
 			if (s == "stale-ours" || s == "stale-foreign") s = "broken"
 			else if (s == "ours") s = "ok"
-		} else if (f[1] == "bridge") {
-			s = devstate(f[2], f[3]); what = "bridge " place(f[2], f[3])
+		} else if (f[1] == "bridge") { #@single
+		} else if (f[1] == "bridge" || f[1] == "vxlan") { #@tunnels
+			s = devstate(f[2], f[3]); what = "bridge " place(f[2], f[3]) #@single
+			s = devstate(f[2], f[3]); what = f[1] " " place(f[2], f[3]) #@tunnels
 		} else if (f[1] == "macvlan") {
 			s = devstate(f[2], f[3]); what = "macvlan " place(f[2], f[3]) " on " f[4] " (" f[5] ")"
 		} else if (f[1] == "veth") {
@@ -923,6 +958,9 @@ function status(    r, f, s, n, what, bad, total, cnt, key) {
 			what = "qdisc on " place(f[2], f[3]) ": " substr(cmd[r], index(cmd[r], ": ") + 2)
 			s = devstate(f[2], f[3])
 			if (s == "ours") s = qstate(f)
+		} else if (f[1] == "fdb") { #@tunnels
+			what = "flood " f[3] " to " f[4] #@tunnels
+			s = ((f[3], f[4]) in fdb) ? "ok" : "missing" #@tunnels
 		} else continue
 		if (s == "ours") s = "ok"
 		total++
@@ -1409,6 +1447,7 @@ up() {
 		say "[$phase/$phases] creating $nsnew namespaces and $created devices"
 	fi
 	run_batch "$T/batch.-"
+	run_flood #@tunnels
 	if [ "$record" = 1 ]; then
 		# shellcheck disable=SC2046
 		stat -c "$NETNS_ID" $(netns_files) >"$STATE/netns.new" 2>/dev/null || :
@@ -1426,6 +1465,16 @@ up() {
 	[ "$DRY_RUN" = 1 ] || say "up"
 }
 
+# Head-end replication: a bridge spanning hosts floods to each other host through its tunnel. #@tunnels
+run_flood() { #@tunnels
+	[ -s "$T/flood" ] || return 0 #@tunnels
+	if [ "$DRY_RUN" = 1 ]; then #@tunnels
+		sed 's|^|bridge |' "$T/flood" #@tunnels
+	else #@tunnels
+		bridge -batch "$T/flood" #@tunnels
+	fi #@tunnels
+} #@tunnels
+ #@tunnels
 # A namespace that is deleted while processes run in it lives on without a name, and so do
 # its veth ends: stop them first (TERM, then KILL after a grace period), each named. They
 # are found by their network namespace's inode, the one its /run/netns file shows.

@@ -13,6 +13,7 @@ from tests.conftest import ROOT
 def check(actual: str, golden: Path, update: bool) -> None:
     """Fail with a unified diff unless `actual` is exactly the golden file's text."""
     if update:
+        golden.parent.mkdir(parents=True, exist_ok=True)
         golden.write_text(actual, encoding="utf-8")
     expected = golden.read_text(encoding="utf-8") if golden.exists() else ""
     if actual != expected:

@@ -30,10 +30,13 @@ SUFFIX = {"mermaid": ".mmd", "dot": ".dot"}
 MERMAID_DIR = ROOT / "tests" / "mermaid"
 README = ROOT / "README.md"
 # README embeds these examples' diagrams, each after a marker naming the command.
-README_DIAGRAMS = ["star", "routed"]
+README_DIAGRAMS = ["star", "routed", "hosts/three-hosts"]
 
 
 def drawn(topology: Path, fmt: str) -> str:
+    whole = pipeline.compile_lab(topology)
+    if whole.spans_hosts:
+        return graph.draw_lab(whole, None, fmt)
     return graph.draw(pipeline.compile_plan(topology), fmt)
 
 
@@ -157,7 +160,9 @@ def readme_block(text: str, name: str) -> re.Match[str]:
     return found
 
 
-@pytest.mark.parametrize("name", README_DIAGRAMS)
+@pytest.mark.parametrize(
+    "name", README_DIAGRAMS, ids=[n.replace("/", "-") for n in README_DIAGRAMS]
+)
 def test_readme_shows_the_current_diagram(name: str, update_golden: bool) -> None:
     current = drawn(EXAMPLES / f"{name}.toml", "mermaid")
     text = README.read_text()

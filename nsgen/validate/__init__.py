@@ -21,6 +21,7 @@ from nsgen.validate import (
     bridges,
     checks,
     devices,
+    hosts,
     interfaces,
     limits,
     linkprops,
@@ -32,6 +33,7 @@ from nsgen.validate import (
     routes,
     sysctls,
     taps,
+    tunnels,
 )
 from nsgen.validate.context import (
     IFINDEX_RE,
@@ -49,12 +51,16 @@ Pass = Callable[[Context], None]
 # netlab's model: a flat list of named passes, in the order they run.
 PASSES: tuple[tuple[str, Pass], ...] = (
     ("lab-name", names.lab_name),
+    ("hosts", hosts.machines),
     ("namespaces", names.namespaces),
+    ("placement", hosts.placement),
     ("bridges", bridges.bridges),
+    ("bridge-hosts", hosts.bridge_hosts),
     ("interfaces", interfaces.interfaces),
     ("link-properties", linkprops.link_properties),
     ("taps", taps.taps),
     ("links", links.links),
+    ("tunnels", tunnels.tunnels),
     ("macvlans", macvlans.macvlans),
     ("segments", pools.segments),
     ("pools", pools.pools),
@@ -92,7 +98,12 @@ def _lab(ctx: Context) -> Lab:
         source_name=ctx.source.name,
         source_sha256=ctx.source.sha256,
         namespaces=tuple(
-            Namespace(final, ctx.spec.namespaces[key].forwarding, tuple(ctx.sysctls.get(key, ())))
+            Namespace(
+                final,
+                ctx.spec.namespaces[key].forwarding,
+                tuple(ctx.sysctls.get(key, ())),
+                ctx.placed.get(key),
+            )
             for key, final in ctx.namespaces.items()
         ),
         bridges=tuple(ctx.bridges.values()),
@@ -103,6 +114,8 @@ def _lab(ctx: Context) -> Lab:
         names=ctx.spec.names,
         macvlans=tuple(ctx.macvlans),
         nat=tuple(ctx.nat),
+        machines=tuple(ctx.machines.values()),
+        vxlans=tuple(ctx.vxlans),
         neighbour_table=ctx.spec.host.neighbour_table,
         taps=tuple(ctx.taps),
     )

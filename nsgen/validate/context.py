@@ -21,12 +21,14 @@ from nsgen.lab import (
     Check,
     IPAddress,
     IPInterface,
+    Machine,
     Macvlan,
     Route,
     Shaping,
     Sysctl,
     Tap,
     Veth,
+    Vxlan,
     where,
 )
 from nsgen.load import Source
@@ -102,6 +104,8 @@ class Context:
 
     # Filled by the passes, in the order nsgen.validate.PASSES runs them.
     lab_name: str = ""
+    machines: dict[str, Machine] = field(default_factory=dict)  # [hosts], by name
+    placed: dict[str, str] = field(default_factory=dict)  # namespace key -> its machine
     namespaces: dict[str, str] = field(default_factory=dict)  # key as written -> final name
     bridges: dict[str, Bridge] = field(default_factory=dict)  # by the name written
     ifaces: dict[tuple[str, str], Iface] = field(default_factory=dict)  # (ns key, name key)
@@ -111,6 +115,7 @@ class Context:
     pooled: dict[tuple[str, IPAddress], str] = field(default_factory=dict)  # -> pool key
     assigned: list[Assigned] = field(default_factory=list)
     taps: list[Tap] = field(default_factory=list)
+    vxlans: list[Vxlan] = field(default_factory=list)  # tunnel ends, in a lab across hosts
     held: dict[str, list[Held]] = field(default_factory=dict)  # by namespace key ("host")
     routes: list[Route] = field(default_factory=list)
     sysctls: dict[str, list[Sysctl]] = field(default_factory=dict)  # by namespace key

@@ -28,3 +28,6 @@ def unique_devices(ctx: Context) -> None:
         claim(macvlan.end.namespace, macvlan.end.name, macvlan.end.key)
     for tap in ctx.taps:
         claim(tap.namespace, tap.name, tap.key)
+    for vxlan in ctx.vxlans:
+        # A bridge's tunnel device has one name on all its hosts: claimed once.
+        claim(vxlan.namespace, vxlan.name, vxlan.key or "a derived tunnel port")
