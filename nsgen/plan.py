@@ -383,12 +383,16 @@ def _pinger(
     """Who pings ring[index]: the previous member on another host if any (a lab across
     hosts), else the previous member in another namespace."""
     machine = on.get(namespace) if namespace is not None else None
-    others = [ring[(index - step) % len(ring)] for step in range(1, len(ring))]
+    # Walked lazily: the answer is almost always one step back, and a list of the whole ring
+    # for every member made planning a 1000-namespace star quadratic.
+    steps = range(1, len(ring))
     if machine is not None:
-        for other in others:
+        for step in steps:
+            other = ring[(index - step) % len(ring)]
             if other[0] is not None and on.get(other[0]) not in (None, machine):
                 return other
-    for other in others:
+    for step in steps:
+        other = ring[(index - step) % len(ring)]
         if other[0] != namespace:
             return other
     return None
