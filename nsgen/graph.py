@@ -14,6 +14,7 @@ from nsgen.lab import HOST, Lab, Vxlan, where
 from nsgen.plan import (
     AddAddress,
     AddBridge,
+    AddMacvlan,
     AddNamespace,
     AddRoute,
     AddTap,
@@ -55,10 +56,11 @@ class Place:
 
 @dataclass(frozen=True)
 class Tap:
-    """A TAP device, where a VM attaches: drawn as a node of its own."""
+    """A device the lab's wires end at outside its places: a TAP, where a VM attaches, or
+    the host NIC a macvlan sits on. Drawn as a node of its own."""
 
     id: str
-    lines: tuple[str, ...]  # its name, "TAP", who may attach, its addresses
+    lines: tuple[str, ...]  # its name, what it is ("TAP", "host NIC"), its addresses
 
 
 @dataclass(frozen=True)
@@ -141,11 +143,14 @@ def build(plan: Plan, machine: str | None = None) -> Diagram:
     notes: dict[str | None, list[str]] = defaultdict(list)
     veths: list[AddVeth] = []
     taps: list[AddTap] = []
+    macvlans: list[AddMacvlan] = []
     egress: dict[tuple[str | None, str], str] = {}
     for op in plan.ops:
         match op:
             case AddTap():
                 taps.append(op)
+            case AddMacvlan():
+                macvlans.append(op)
             case SetQdisc(namespace, dev, _, shaping):
                 egress[(namespace, dev)] = f"egress {where(namespace)}:{dev}: {shaping.summary()}"
             case AddBridge(namespace, name, _):
@@ -194,6 +199,25 @@ def build(plan: Plan, machine: str | None = None) -> Diagram:
         label = "" if master.master else f"in {where(tap.namespace)}"
         tap_egress = egress.get((tap.namespace, tap.name), "")
         edges.append(Link(where_to, tid, label, "", master.mtu, "", tap_egress))
+    for m in macvlans:
+        # The parent is the host's, never the lab's: one node per NIC, however many sit on it.
+        nic = node_id(
+            "nic", m.macvlan.parent if machine is None else f"{m.macvlan.parent}.{machine}"
+        )
+        if all(n.id != nic for n in nodes):
+            nodes.append(Tap(nic, (m.macvlan.parent, "host NIC")))
+        end = m.macvlan.end
+        own = addresses[(end.namespace, end.name)]
+        label = f"{end.name}: {', '.join(own)}" if own else end.name
+        edges.append(
+            Link(
+                place_id(end.namespace, machine),
+                nic,
+                label,
+                f"macvlan {m.macvlan.mode}",
+                links[(end.namespace, end.name)].mtu,
+            )
+        )
     attached = {e.a for e in edges} | {e.b for e in edges}
 
     places: list[Place] = []

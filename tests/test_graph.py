@@ -134,6 +134,34 @@ def test_host_interfaces_mtu_and_a_namespace_holding_a_bridge(tmp_path: Path) ->
     assert '    br_lan ---|"port h-eth0<br>eth0: 10.8.0.2/24"| ns_h\n' in text
 
 
+def test_macvlans_end_at_their_host_nic(tmp_path: Path) -> None:
+    plan = lab(
+        tmp_path,
+        """
+        [namespaces.h1.interfaces.mv0]
+        kind = "macvlan"
+        parent = "eth0"
+        address = "192.168.77.5/24"
+        [namespaces.h2.interfaces.mv0]
+        kind = "macvlan"
+        parent = "eth0"
+        mode = "private"
+        [namespaces.h3.interfaces.mv1]
+        kind = "macvlan"
+        parent = "eth1"
+        """,
+    )
+    text = graph.mermaid(graph.build(plan))
+    # One node per host NIC, however many macvlans sit on it; each macvlan is an edge to it.
+    assert text.count('nic_eth0[/"eth0<br>host NIC"/]') == 1
+    assert '    nic_eth1[/"eth1<br>host NIC"/]\n' in text
+    assert '    ns_h1 ---|"mv0: 192.168.77.5/24<br>macvlan bridge"| nic_eth0\n' in text
+    assert '    nic_eth0 ---|"macvlan private<br>mv0"| ns_h2\n' in text
+    assert '    ns_h3 ---|"mv1<br>macvlan bridge"| nic_eth1\n' in text
+    dot = graph.dot(graph.build(plan))
+    assert 'nic_eth0 [label="eth0\\nhost NIC", shape=parallelogram];' in dot
+
+
 def test_diagram_derives_from_the_plan_not_the_file() -> None:
     plan = pipeline.compile_plan(EXAMPLES / "routed.toml")
     without_routes = Plan(
