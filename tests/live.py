@@ -366,16 +366,20 @@ def state_changes(before: dict[str, list[str]], after: dict[str, list[str]]) -> 
 
 # ---- A private host -------------------------------------------------------------------------
 
-SANDBOX = """
 # A private host: its own mount namespace with empty /run/netns and /run/nsgen, and its own
 # network namespace as "the host". Everything made in it dies with this process.
+PRIVATE_HOST = """
 set -u
 mount --make-rprivate / || exit 99
 mkdir -p /run/netns /run/nsgen
 mount -t tmpfs nsgen-sandbox /run/netns || exit 99
 mount -t tmpfs -o mode=755 nsgen-sandbox /run/nsgen || exit 99
 ip link set lo up
-out=$1
+"""
+
+SANDBOX = (
+    PRIVATE_HOST
+    + """out=$1
 script=$2
 shift 2
 state() {
@@ -395,6 +399,7 @@ for action in "$@"; do
 done
 state >"$out/state.after"
 """
+)
 
 
 @dataclass(frozen=True)
@@ -426,16 +431,6 @@ def in_sandbox(script: Path, actions: list[str], workdir: Path) -> SandboxRun:
     return SandboxRun(
         results, (out / "state.before").read_text(), (out / "state.after").read_text()
     )
-
-
-PRIVATE_HOST = """
-set -u
-mount --make-rprivate / || exit 99
-mkdir -p /run/netns /run/nsgen
-mount -t tmpfs nsgen-sandbox /run/netns || exit 99
-mount -t tmpfs -o mode=755 nsgen-sandbox /run/nsgen || exit 99
-ip link set lo up
-"""
 
 
 def run_private_host(body: str, workdir: Path) -> subprocess.CompletedProcess[str]:

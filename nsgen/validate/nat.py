@@ -7,24 +7,21 @@ none of them everything.
 
 from __future__ import annotations
 
-from ipaddress import IPv4Network, ip_network
+from ipaddress import IPv4Network
 
 from nsgen.shape import key_path
 from nsgen.validate.context import Context
+from nsgen.validate.values import parse_network
 
 
 def nat(ctx: Context) -> None:
     seen: dict[IPv4Network, str] = {}
     for index, written in enumerate(ctx.spec.host.nat):
         path = key_path(["host", "nat", index]) if len(ctx.spec.host.nat) > 1 else "host.nat"
-        try:
-            network = ip_network(written)
-        except ValueError:
-            try:
-                loose = ip_network(written, strict=False)
-                ctx.error(path, f"'{written}' has host bits set; did you mean {loose}?")
-            except ValueError:
-                ctx.error(path, f"'{written}' is not an IPv4 network like 10.0.0.0/24")
+        network = parse_network(
+            ctx, path, written, f"'{written}' is not an IPv4 network like 10.0.0.0/24"
+        )
+        if network is None:
             continue
         if not isinstance(network, IPv4Network):
             ctx.error(path, f"'{written}' is IPv6; nat masquerades IPv4 only")

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, replace
-from ipaddress import IPv4Network, IPv6Network, ip_address, ip_interface, ip_network
+from ipaddress import IPv4Network, IPv6Network, ip_address, ip_interface
 
 from nsgen.lab import HOST, Assigned, End, IPInterface, IPNetwork, Veth, where
 from nsgen.shape import key_path
 from nsgen.validate.context import Context, Iface, Member, Segment
-from nsgen.validate.values import MTU_MAX, MTU_MIN, MTU_MIN_IPV6
+from nsgen.validate.values import MTU_MAX, MTU_MIN, MTU_MIN_IPV6, parse_network
 
 
 def segments(ctx: Context) -> None:
@@ -91,14 +91,10 @@ def _pool(
     ctx: Context, family: _Family, written: str, bridge_len: int, pair_len: int
 ) -> IPNetwork | None:
     path = f"addressing.{family.key}"
-    try:
-        pool = ip_network(written)
-    except ValueError:
-        try:
-            loose = ip_network(written, strict=False)
-            ctx.error(path, f"'{written}' has host bits set; did you mean {loose}?")
-        except ValueError:
-            ctx.error(path, f"'{written}' is not a network like {_EXAMPLE[family.version]}")
+    pool = parse_network(
+        ctx, path, written, f"'{written}' is not a network like {_EXAMPLE[family.version]}"
+    )
+    if pool is None:
         return None
     if pool.version != family.version:
         ctx.error(path, f"'{written}' is not an IPv{family.version} network")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from ipaddress import ip_address, ip_network
+from ipaddress import ip_address
 
 from nsgen.lab import HOST, IPInterface, IPNetwork, Route, where
 from nsgen.model import RouteSpec
 from nsgen.validate.context import Context
+from nsgen.validate.values import parse_network
 
 
 def routes(ctx: Context) -> None:
@@ -93,16 +94,13 @@ def _route(
             )
             ok = False
     else:
-        try:
-            to = ip_network(spec.to)
-        except ValueError:
-            try:
-                loose = ip_network(spec.to, strict=False)
-                ctx.error(f"{path}.to", f"'{spec.to}' has host bits set; did you mean {loose}?")
-            except ValueError:
-                ctx.error(
-                    f"{path}.to", f"'{spec.to}' is not a network (e.g. 10.2.0.0/24) or 'default'"
-                )
+        to = parse_network(
+            ctx,
+            f"{path}.to",
+            spec.to,
+            f"'{spec.to}' is not a network (e.g. 10.2.0.0/24) or 'default'",
+        )
+        if to is None:
             return None
         if to.version != via.version:
             ctx.error(

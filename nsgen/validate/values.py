@@ -3,12 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from ipaddress import IPv4Interface, IPv6Interface, ip_interface
+from ipaddress import IPv4Interface, IPv6Interface, ip_interface, ip_network
 
-from nsgen.lab import IPInterface
+from nsgen.lab import IPInterface, IPNetwork
 from nsgen.validate.context import MAC_RE, Context
 
 MTU_MIN, MTU_MAX, MTU_MIN_IPV6 = 68, 65535, 1280
+
+
+def parse_network(ctx: Context, path: str, written: str, invalid: str) -> IPNetwork | None:
+    """A network written exactly; with host bits set, the error names the network meant.
+    `invalid` is the error for text that is no network at all."""
+    try:
+        return ip_network(written)
+    except ValueError:
+        pass
+    try:
+        loose = ip_network(written, strict=False)
+    except ValueError:
+        ctx.error(path, invalid)
+        return None
+    ctx.error(path, f"'{written}' has host bits set; did you mean {loose}?")
+    return None
 
 
 def parse_addresses(ctx: Context, path: str, written: Sequence[str]) -> list[IPInterface]:

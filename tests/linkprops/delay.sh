@@ -1282,19 +1282,20 @@ observe_hosts() {
 # an up that no longer declares NAT, remove it); the forwarding record is host-wide, in the
 # format of the other host-wide records under /run/nsgen/.host: "original KEY FOUND SET"
 # (the value found before the first lab turned it on, and the value nsgen set) and one
-# "lab NAME 1" per lab that holds it. It is changed under a lock (mkdir is atomic; a lock
-# left by a killed run is taken over after 5 s).
+# "lab NAME 1" per lab that holds it. It is changed under host_lock.
 
 NAT_TABLE="nsgen-$LAB"
 FORWARD_RECORD=/run/nsgen/.host/forward
 
-forward_lock() {
-	mkdir -p "${FORWARD_RECORD%/*}"
+# The lock of a host-wide record ($1), between the labs of one host: mkdir is atomic. One left
+# by a killed run is taken over after 5 s. Released with rmdir "$1.lock".
+host_lock() {
+	mkdir -p "${1%/*}"
 	tries=0
-	until mkdir "$FORWARD_RECORD.lock" 2>/dev/null; do
+	until mkdir "$1.lock" 2>/dev/null; do
 		tries=$((tries + 1))
 		if [ "$tries" -ge 100 ]; then
-			rmdir "$FORWARD_RECORD.lock" 2>/dev/null || :
+			rmdir "$1.lock" 2>/dev/null || :
 			tries=0
 		fi
 		sleep 0.05 2>/dev/null || sleep 1
@@ -1308,7 +1309,7 @@ forward_hold() {
 		[ "$fwd_now" = 1 ] || echo "sysctl -w net.ipv4.ip_forward=1"
 		return 0
 	fi
-	forward_lock
+	host_lock "$FORWARD_RECORD"
 	[ -e "$FORWARD_RECORD" ] || : >"$FORWARD_RECORD"
 	awk -v lab="$LAB" -v now="$fwd_now" -v out="$T/forward.new" '
 		$1 == "original" { found = $3; have = 1 }
@@ -1337,7 +1338,7 @@ forward_release() {
 		[ "$others" != 0 ] || [ "$fwd_now" != 1 ] || [ "$found" = 1 ] || echo "sysctl -w net.ipv4.ip_forward=$found"
 		return 0
 	fi
-	forward_lock
+	host_lock "$FORWARD_RECORD"
 	if [ "$others" != 0 ]; then
 		grep -v "^lab $LAB " "$FORWARD_RECORD" >"$T/forward.new"
 		mv "$T/forward.new" "$FORWARD_RECORD"
@@ -1941,7 +1942,7 @@ neigh_hold() {
 		done
 	done >"$T/gc.now"
 	if [ "$DRY_RUN" = 0 ]; then
-		neigh_lock
+		host_lock "$NEIGH_RECORD"
 		[ -e "$NEIGH_RECORD" ] || : >"$NEIGH_RECORD"
 		record=$NEIGH_RECORD
 	else
@@ -1992,21 +1993,6 @@ neigh_hold() {
 	[ "$DRY_RUN" = 0 ] || return 0
 	[ "$empty" = 0 ] || rm -f "$NEIGH_RECORD"
 	rmdir "$NEIGH_RECORD.lock"
-}
-
-# A lock between the labs of one host: mkdir is atomic. One left by a killed run is taken over
-# after 5 s.
-neigh_lock() {
-	mkdir -p "${NEIGH_RECORD%/*}"
-	tries=0
-	until mkdir "$NEIGH_RECORD.lock" 2>/dev/null; do
-		tries=$((tries + 1))
-		if [ "$tries" -ge 100 ]; then
-			rmdir "$NEIGH_RECORD.lock" 2>/dev/null || :
-			tries=0
-		fi
-		sleep 0.05 2>/dev/null || sleep 1
-	done
 }
 
 # The neighbour-table step of up and down: hold or let go of this lab's raise, then (up) warn.
