@@ -112,6 +112,12 @@ EOF
 # plan in one awk pass (linear in the size of the lab), and feeds only what is needed to one
 # `ip -batch` for the host namespace and one `ip -n NS -batch` per namespace.
 
+# The C locale: ip, awk and sort then print and order the same on every host, and each of
+# the hundreds of processes verify starts skips loading a locale (ping calls setlocale):
+# verify of a 300-namespace star took 0.44 s under C.UTF-8 and 0.36 s under C.
+LC_ALL=C
+export LC_ALL
+
 # "LAB: [I/N] WHAT" starts phase I of N of a long action: nsgen's executor draws its progress
 # bar from these lines, so keep that form when adding or renumbering phases.
 say() { printf '%s: %s\n' "$LAB" "$*"; }
