@@ -56,9 +56,15 @@ def key_path(loc: Sequence[int | str]) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            text = part if BARE_KEY.match(part) else _quoted(part)
+            text = _key(part)
             out += f".{text}" if out else text
     return out
+
+
+# Every path of a large lab repeats the same few keys ("namespaces", "interfaces", ...).
+@functools.lru_cache(maxsize=4096)
+def _key(part: str) -> str:
+    return part if BARE_KEY.match(part) else _quoted(part)
 
 
 def _quoted(key: str) -> str:
@@ -203,27 +209,51 @@ def _either(kinds: tuple[type, ...]) -> Converter:
     return read_either
 
 
+@dataclasses.dataclass(frozen=True)
+class _Layout:
+    """A table type as the reader walks it, worked out once per type: hashing a typing hint
+    to find its converter runs Python code, and most tables set few of many keys."""
+
+    fields: tuple[tuple[Field, Converter], ...]  # in declaration order
+    position: dict[str, int]  # key -> its place in `fields`
+    required: frozenset[int]
+
+
+@functools.cache
+def _layout(cls: type) -> _Layout:
+    known = fields(cls)
+    return _Layout(
+        tuple((f, _converter(f.hint)) for f in known),
+        {f.name: i for i, f in enumerate(known)},
+        frozenset(i for i, f in enumerate(known) if f.required),
+    )
+
+
 def _record(cls: type, value: object, loc: Loc, issues: Issues) -> Any:
     if not isinstance(value, dict):
         return _wrong("a table", value, loc, issues)
-    known = fields(cls)
-    names = [f.name for f in known]
+    layout = _layout(cls)
+    visit = set(layout.required)
     for key in value:
-        if key not in names:
-            import difflib  # only on this error path: it costs start-up time
+        at = layout.position.get(key)
+        if at is not None:
+            visit.add(at)
+            continue
+        import difflib  # only on this error path: it costs start-up time
 
-            hint = difflib.get_close_matches(str(key), names, n=1)
-            suffix = f" (did you mean '{hint[0]}'?)" if hint else ""
-            issues.append(Issue(key_path((*loc, key)), f"unknown key{suffix}"))
+        hint = difflib.get_close_matches(str(key), list(layout.position), n=1)
+        suffix = f" (did you mean '{hint[0]}'?)" if hint else ""
+        issues.append(Issue(key_path((*loc, key)), f"unknown key{suffix}"))
     kwargs: dict[str, Any] = {}
     complete = True
-    for f in known:
+    # The keys set, and the required ones, in declaration order: issues come in that order.
+    for at in sorted(visit):
+        f, convert = layout.fields[at]
         if f.name not in value:
-            if f.required:
-                issues.append(Issue(key_path((*loc, f.name)), "required key is missing"))
-                complete = False
+            issues.append(Issue(key_path((*loc, f.name)), "required key is missing"))
+            complete = False
             continue
-        converted = _convert(f.hint, value[f.name], (*loc, f.name), issues)
+        converted = convert(value[f.name], (*loc, f.name), issues)
         if converted is _INVALID:
             complete = complete and not f.required
         else:

@@ -188,5 +188,5 @@ def derive_mac(namespace: str | None, device: str) -> str:
     A device re-created by a repairing `up` then comes back with the same MAC, so its
     neighbours' ARP and NDP caches stay right and traffic resumes at once.
     """
-    digest = hashlib.sha256(f"{where(namespace)}/{device}".encode()).hexdigest()
-    return f"02:{digest[0:2]}:{digest[2:4]}:{digest[4:6]}:{digest[6:8]}:{digest[8:10]}"
+    digest = hashlib.sha256(f"{where(namespace)}/{device}".encode()).digest()
+    return "02:" + digest[:5].hex(":")

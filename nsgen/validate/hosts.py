@@ -72,8 +72,8 @@ def placement(ctx: Context) -> None:
     """Each namespace's machine: required when there are several, else the one (if any)."""
     names = list(ctx.spec.hosts)
     for key, spec in ctx.spec.namespaces.items():
-        path = key_path(["namespaces", key, "host"])
         if spec.host is not None:
+            path = key_path(["namespaces", key, "host"])
             if not names:
                 ctx.error(path, "the lab declares no [hosts]; remove host or add [hosts.NAME]")
             elif spec.host not in ctx.spec.hosts:
