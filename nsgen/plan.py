@@ -8,9 +8,11 @@ configuration, then each namespace's configuration in declaration order.
 
 from __future__ import annotations
 
+import functools
+import typing
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
 
 from nsgen.lab import (
     End,
@@ -159,6 +161,9 @@ Op = (
 )
 
 
+_O = TypeVar("_O")
+
+
 @dataclass(frozen=True)
 class Ping:
     """A verify check: from a namespace (None: the host) to an address. With reachable
@@ -188,11 +193,23 @@ class Plan:
     checks: tuple[Ping, ...]
     hosts: tuple[HostName, ...] = ()  # the same file for every namespace; () without names
 
+    @functools.cached_property
+    def _by_kind(self) -> dict[type, list[Op]]:
+        kinds: dict[type, list[Op]] = defaultdict(list)
+        for op in self.ops:
+            kinds[type(op)].append(op)
+        return kinds
+
+    def of(self, kind: type[_O]) -> list[_O]:
+        """The operations of one kind, in plan order: asked for several times per render,
+        each a scan of thousands of operations without this index."""
+        return typing.cast(list[_O], self._by_kind.get(kind, []))
+
     def namespaces_in_order(self) -> list[str]:
-        return [op.name for op in self.ops if isinstance(op, AddNamespace)]
+        return [op.name for op in self.of(AddNamespace)]
 
     def neighbour_table(self) -> int | None:
-        sizes = [op.size for op in self.ops if isinstance(op, RaiseNeighbourTable)]
+        sizes = [op.size for op in self.of(RaiseNeighbourTable)]
         return sizes[0] if sizes else None
 
     def neighbour_entries(self) -> dict[int, int]:
@@ -316,7 +333,8 @@ def _ends(lab: Lab) -> list[End]:
     return [end for veth in lab.veths for end in (veth.a, veth.b)] + [m.end for m in lab.macvlans]
 
 
-Member = tuple[str | None, IPInterface, str, str]
+# (namespace, address, its device's ref, its device, the address's .ip: built on each access)
+Member = tuple[str | None, IPInterface, str, str, IPAddress]
 
 
 def _checks(lab: Lab) -> list[Ping]:
@@ -328,33 +346,36 @@ def _checks(lab: Lab) -> list[Ping]:
     members: dict[IPNetwork, list[Member]] = defaultdict(list)
     for bridge in lab.bridges:
         for address in bridge.addresses:
-            members[address.network].append((bridge.namespace, address, bridge.ref, bridge.name))
+            members[address.network].append(
+                (bridge.namespace, address, bridge.ref, bridge.name, address.ip)
+            )
     for end in _ends(lab):
         for address in end.addresses:
-            members[address.network].append((end.namespace, address, end.ref, end.name))
+            members[address.network].append((end.namespace, address, end.ref, end.name, address.ip))
     for x in lab.vxlans:
         for address in x.addresses:
-            members[address.network].append((x.namespace, address, x.ref, x.name))
+            members[address.network].append((x.namespace, address, x.ref, x.name, address.ip))
     host_devices = [m for ring in members.values() for m in ring if m[0] is None]
     # In a lab across hosts every address is pinged from another host where its subnet
     # reaches one, so that verify proves the tunnels; and each line names the far host.
     on = {ns.name: ns.machine for ns in lab.namespaces}
-    owner = {m[1].ip: on.get(m[0]) for ring in members.values() for m in ring if m[0]}
+    owner: dict[IPAddress, str | None] = {}
+    if lab.spans_hosts:
+        owner = {m[4]: on.get(m[0]) for ring in members.values() for m in ring if m[0]}
 
     def far(origin: str | None, target: IPAddress) -> str:
-        machine = owner.get(target)
+        machine = owner.get(target) if owner else None
         if origin is None or machine is None or on.get(origin) == machine:
             return ""
         return f", on host {machine}"
 
     checks: list[Ping] = []
     for ring in members.values():
-        for index, (namespace, address, ref, _) in enumerate(ring):
+        for index, (namespace, _, ref, _, ip) in enumerate(ring):
             other = _pinger(ring, index, namespace, on)
             if other is not None:
                 device = other[3] if other[0] is None else None
-                what = ref + far(other[0], address.ip)
-                checks.append(Ping(other[0], address.ip, what, device=device))
+                checks.append(Ping(other[0], ip, ref + far(other[0], ip), device=device))
     seen: set[tuple[str | None, IPAddress]] = set()
     for route in lab.routes:
         if (route.namespace, route.via) not in seen:
@@ -402,7 +423,7 @@ def _host_device(lab: Lab, target: IPAddress, host_devices: list[Member]) -> str
     """The lab's host device a ping from the host to `target` leaves by: the one on the
     target's subnet, else the one on the subnet of the gateway of the host route that
     covers it, else any lab device of the family (validation has made sure there is one)."""
-    on_link = [d for _, a, _, d in host_devices if target in a.network]
+    on_link = [d for _, a, _, d, _ in host_devices if target in a.network]
     if on_link:
         return on_link[0]
     routes = [
@@ -414,8 +435,8 @@ def _host_device(lab: Lab, target: IPAddress, host_devices: list[Member]) -> str
     ]
     routes.sort(key=lambda r: -1 if r.to is None else r.to.prefixlen, reverse=True)
     for route in routes:
-        via = [d for _, a, _, d in host_devices if route.via in a.network]
+        via = [d for _, a, _, d, _ in host_devices if route.via in a.network]
         if via:
             return via[0]
-    same_family = [d for _, a, _, d in host_devices if a.version == target.version]
+    same_family = [d for _, a, _, d, _ in host_devices if a.version == target.version]
     return same_family[0] if same_family else host_devices[0][3]

@@ -71,10 +71,11 @@ def route_key(to: IPNetwork | None) -> str:
     return str(to)
 
 
-def address_command(dev: str, address: IPInterface) -> str:
+def address_command(dev: str, address: IPInterface, text: str = "") -> str:
+    """`text`: str(address) where the caller has it (formatting one is Python code)."""
     # nodad: an address that is usable the moment up returns, so verify can run at once.
     nodad = " nodad" if address.version == 6 else ""
-    return f"address replace {address} dev {dev}{nodad}"
+    return f"address replace {text or address} dev {dev}{nodad}"
 
 
 Row = tuple[list[str], str]
@@ -133,9 +134,10 @@ def _link_row(op: SetLink) -> Row:
 
 
 def _address_row(op: AddAddress) -> Row:
+    text = str(op.address)
     return (
-        ["addr", _dash(op.namespace), op.dev, str(op.address), str(op.address.network)],
-        address_command(op.dev, op.address),
+        ["addr", _dash(op.namespace), op.dev, text, str(op.address.network)],
+        address_command(op.dev, op.address, text),
     )
 
 
@@ -230,8 +232,9 @@ def plan_rows(plan: Plan) -> list[str]:
     # The neighbour table is a host sysctl, not an ip command: the runtime's own step (and the
     # script's NEIGH_TABLE) carries it.
     rows = [row(op) for op in plan.ops if not isinstance(op, RaiseNeighbourTable)]
-    width = min(MAX_FIELD_WIDTH, max((len(" ".join(f)) for f, _ in rows), default=0))
-    return [f"{' '.join(fields):<{width}} | {command}" for fields, command in rows]
+    heads = [" ".join(fields) for fields, _ in rows]
+    width = min(MAX_FIELD_WIDTH, max(map(len, heads), default=0))
+    return [f"{head:<{width}} | {command}" for head, (_, command) in zip(heads, rows, strict=True)]
 
 
 def check_rows(plan: Plan) -> list[str]:
@@ -490,7 +493,7 @@ def runtime_text(tunnels: bool) -> str:
 
 def render(plan: Plan, prefix: str = "") -> str:
     lab = plan.lab
-    tunnels = any(isinstance(op, AddVxlan) for op in plan.ops)
+    tunnels = bool(plan.of(AddVxlan))
     runtime = runtime_text(tunnels)
     host_l3 = (
         any(b.namespace is None and b.addresses for b in lab.bridges)
@@ -515,7 +518,7 @@ def render(plan: Plan, prefix: str = "") -> str:
         namespaces=" ".join(plan.namespaces_in_order()),
         host_l3=1 if host_l3 else 0,
         ns_reads=1 if needs_namespace_reads(plan) else 0,
-        sysctls=1 if any(isinstance(op, SetSysctl) for op in plan.ops) else 0,
+        sysctls=1 if plan.of(SetSysctl) else 0,
         neigh_table=plan.neighbour_table() or 0,
         neigh4=need[4],
         neigh6=need[6],
@@ -531,24 +534,19 @@ def render(plan: Plan, prefix: str = "") -> str:
 
 def _where_ops(plan: Plan, kind: type[SetQdisc] | type[AddTap]) -> list[str]:
     """The namespaces ("-": the host) holding operations of one kind, in plan order."""
-    places = [_dash(op.namespace) for op in plan.ops if isinstance(op, kind)]
+    places = [_dash(op.namespace) for op in plan.of(kind)]
     return list(dict.fromkeys(places))
 
 
 def needs_namespace_reads(plan: Plan) -> bool:
     """Whether any device the lab creates has no end in the host, where one read sees all."""
-    for op in plan.ops:
-        if isinstance(op, AddTap) and op.namespace is not None:
-            return True
-        if isinstance(op, AddBridge) and op.namespace is not None:
-            return True
-        if isinstance(op, AddVeth) and None not in (op.a.namespace, op.b.namespace):
-            return True
-        if isinstance(op, AddMacvlan):
-            return True
-        if isinstance(op, AddVxlan) and op.vxlan.namespace is not None:
-            return True
-    return False
+    return bool(
+        plan.of(AddMacvlan)
+        or any(op.namespace is not None for op in plan.of(AddTap))
+        or any(op.namespace is not None for op in plan.of(AddBridge))
+        or any(None not in (op.a.namespace, op.b.namespace) for op in plan.of(AddVeth))
+        or any(op.vxlan.namespace is not None for op in plan.of(AddVxlan))
+    )
 
 
 def _wrap(text: str, width: int = 80) -> str:
