@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import tomli
 
 from nsgen.errors import Issue, TopologyError
 
@@ -48,11 +49,11 @@ def parse(path: Path, raw: bytes) -> Source:
     except UnicodeDecodeError as exc:
         raise TopologyError(display, [Issue("", f"not UTF-8 text (byte {exc.start})")]) from None
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        # tomllib's message already carries "(at line L, column C)".
+        data = tomli.loads(text)
+    except tomli.TOMLDecodeError as exc:
+        # The message already carries "(at line L, column C)".
         raise TopologyError(display, [Issue("", f"TOML syntax error: {exc}")]) from None
     except RecursionError:
-        # tomllib recurses once per level of nested arrays and inline tables.
+        # The parser recurses once per level of nested arrays and inline tables.
         raise TopologyError(display, [Issue("", "arrays or tables nested too deeply")]) from None
     return Source(path=path, data=data, sha256=hashlib.sha256(raw).hexdigest())

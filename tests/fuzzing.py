@@ -15,11 +15,12 @@ import math
 import re
 import signal
 import sys
-import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
 from typing import Any
+
+import tomli
 
 from nsgen import cli
 
@@ -107,10 +108,11 @@ def dumps(data: dict[str, Any]) -> str:
 
 
 def parses(text: str) -> dict[str, Any] | None:
-    """The document as TOML, or None when it is not TOML (or too deep for tomllib)."""
+    """The document as TOML, or None when it is not TOML (or too deep for the parser nsgen
+    reads with: compiled tomli gives up a few levels before tomllib)."""
     try:
-        return tomllib.loads(text)
-    except (tomllib.TOMLDecodeError, RecursionError):
+        return tomli.loads(text)
+    except (tomli.TOMLDecodeError, RecursionError):
         return None
 
 

@@ -155,7 +155,7 @@ def mutated_examples(draw: st.DrawFn) -> dict[str, Any]:
         elif kind == "empty":
             parent[key] = draw(st.sampled_from(["", [], {}, [""], {"": ""}]))
         elif kind == "deep":
-            # tomllib parses about 450 levels; beyond that the loader must still answer.
+            # The parser reads about 450 levels; beyond that the loader must still answer.
             depth = draw(st.sampled_from([10, 100, 400, 600]))
             arrays = draw(st.lists(st.booleans(), min_size=depth, max_size=depth))
             parent[key] = Nested(parent[key], tuple(arrays))
