@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 # Shared with the generated script, so `nsgen up` and `sh setup.sh up` exit alike.
 EXIT_OK = 0
@@ -27,9 +27,9 @@ class NsgenError(Exception):
     exit_code = EXIT_ERROR
 
 
-@dataclass(frozen=True, order=True)
-class Issue:
-    """One problem in a topology file, located by its key path."""
+class Issue(NamedTuple):
+    """One problem in a topology file, located by its key path. (A NamedTuple: created at
+    every start-up for less than a frozen dataclass, as nsgen.plan's operations.)"""
 
     path: str
     message: str

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import tomli
 
 from nsgen.errors import Issue, TopologyError
 
 
-@dataclass(frozen=True)
-class Source:
+class Source(NamedTuple):
     """A topology file as read: what the script header and the stale check refer to."""
 
     path: Path

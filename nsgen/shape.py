@@ -16,7 +16,7 @@ import re
 import types
 import typing
 from collections.abc import Sequence
-from typing import Annotated, Any, TypeVar, get_args, get_origin
+from typing import Annotated, Any, NamedTuple, TypeVar, get_args, get_origin
 
 from nsgen.errors import Issue
 from nsgen.model import OneOrMany
@@ -73,8 +73,7 @@ def _quoted(key: str) -> str:
     return json.dumps(key)
 
 
-@dataclasses.dataclass(frozen=True)
-class Field:
+class Field(NamedTuple):
     name: str  # the key in TOML
     attr: str  # the dataclass attribute: differs where the key is a Python keyword ("from")
     hint: Any
@@ -209,8 +208,7 @@ def _either(kinds: tuple[type, ...]) -> Converter:
     return read_either
 
 
-@dataclasses.dataclass(frozen=True)
-class _Layout:
+class _Layout(NamedTuple):
     """A table type as the reader walks it, worked out once per type: hashing a typing hint
     to find its converter runs Python code, and most tables set few of many keys."""
 

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from ipaddress import IPv4Network
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from nsgen.errors import Issue
 from nsgen.lab import (
@@ -66,8 +66,7 @@ class Iface:
     shaping: Shaping | None = None
 
 
-@dataclass(frozen=True)
-class Member:
+class Member(NamedTuple):
     """A device on an L2 segment: a bridge itself, or an interface on it or on a pair."""
 
     ns_key: str  # as written ("host" for the host)
@@ -86,8 +85,7 @@ class Segment:
     members: list[Member]
 
 
-@dataclass(frozen=True)
-class Held:
+class Held(NamedTuple):
     """A declared address and the device that holds it ("ns:dev")."""
 
     address: IPInterface

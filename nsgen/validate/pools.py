@@ -14,8 +14,9 @@ when nothing on it needs an address, so that giving it one later moves nothing e
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from ipaddress import IPv4Network, IPv6Network, ip_address, ip_interface
+from typing import NamedTuple
 
 from nsgen.lab import HOST, Assigned, End, IPInterface, IPNetwork, Veth, where
 from nsgen.shape import key_path
@@ -50,8 +51,7 @@ def _member(iface: Iface) -> Member:
     return Member(iface.ns_key, ref, iface.path, iface.addresses, iface.spec.address is None)
 
 
-@dataclass(frozen=True)
-class _Family:
+class _Family(NamedTuple):
     version: int
     key: str  # "ipv4"
     bits: int
