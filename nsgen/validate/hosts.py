@@ -6,7 +6,6 @@ A file without [hosts] is a lab on one host, exactly as before: these passes lea
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from ipaddress import ip_address
 
 from nsgen.lab import HOST, Machine
@@ -152,4 +151,4 @@ def bridge_hosts(ctx: Context) -> None:
             continue
         if (spec.vni is not None or spec.dstport is not None) and len(wanted) < 2:
             ctx.error(path, "vni and dstport go with a bridge on several hosts (hosts = [...])")
-        ctx.bridges[key] = replace(bridge, machines=tuple(h for h in wanted if h in ctx.machines))
+        ctx.bridges[key] = bridge._replace(machines=tuple(h for h in wanted if h in ctx.machines))

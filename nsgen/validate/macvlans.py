@@ -7,8 +7,6 @@ be a device the lab creates or removes.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from nsgen.lab import HOST, Macvlan
 from nsgen.validate.context import IFNAMSIZ, NAME_RE, Context
 from nsgen.validate.links import end_of
@@ -52,6 +50,6 @@ def macvlans(ctx: Context) -> None:
             if spec.mac is not None:
                 ctx.error(f"{iface.path}.mac", "a passthru macvlan has its parent's MAC")
                 ok = False
-            end = replace(end, mac=None)
+            end = end._replace(mac=None)
         if ok:
             ctx.macvlans.append(Macvlan(end, parent, spec.mode or "bridge"))

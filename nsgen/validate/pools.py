@@ -14,7 +14,6 @@ when nothing on it needs an address, so that giving it one later moves nothing e
 from __future__ import annotations
 
 import bisect
-from dataclasses import replace
 from ipaddress import IPv4Network, IPv6Network, ip_address, ip_interface
 from typing import NamedTuple
 
@@ -246,6 +245,6 @@ def _reattach(ctx: Context) -> None:
             and any(a.version == 6 for a in iface.addresses)
         ):
             ctx.error(f"{iface.path}.mtu", f"{mtu} is below {MTU_MIN_IPV6}, the minimum for IPv6")
-        return replace(e, addresses=tuple(iface.addresses))
+        return e._replace(addresses=tuple(iface.addresses))
 
     ctx.veths = [Veth(end(v.a), end(v.b)) for v in ctx.veths]

@@ -10,7 +10,7 @@ by the encapsulation unless the file sets one, and a set MTU that does not fit i
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from nsgen.lab import Bridge, End, Machine, Veth, Vxlan, machine_mac
 from nsgen.shape import key_path
@@ -71,7 +71,7 @@ def tunnels(ctx: Context) -> None:
             continue  # placed nowhere: that is reported already
         bridge = _bridge_of(ctx, bridge_keys, veth.b)
         if (here in bridge.machines) if bridge is not None else here == there:
-            local.append(replace(veth, machine=here))
+            local.append(veth._replace(machine=here))
         else:
             remote.append((veth, here, there))
             if bridge is not None:
@@ -84,7 +84,7 @@ def tunnels(ctx: Context) -> None:
     for key, bridge in list(ctx.bridges.items()):
         segment = segments[bridge.name]
         if segment.mtu and bridge.mtu is None:
-            ctx.bridges[key] = replace(bridge, mtu=segment.mtu)
+            ctx.bridges[key] = bridge._replace(mtu=segment.mtu)
 
     ids: dict[tuple[int, int], str] = {}
     for veth, here, there in remote:
@@ -188,7 +188,7 @@ def _lowered(ctx: Context, veth: Veth, segments: dict[str, Segment]) -> Veth:
                 f"{veth.a.mtu} is larger than the MTU of bridge {master}'s tunnels, {segment.mtu}",
             )
         return veth
-    return replace(veth, a=replace(veth.a, mtu=segment.mtu), b=replace(veth.b, mtu=segment.mtu))
+    return veth._replace(a=veth.a._replace(mtu=segment.mtu), b=veth.b._replace(mtu=segment.mtu))
 
 
 def _link_mtu(
