@@ -29,7 +29,6 @@ from nsgen.plan import (
     AddVeth,
     AddVxlan,
     EnableForwarding,
-    Op,
     Plan,
     RaiseNeighbourTable,
     SetLink,
@@ -126,11 +125,24 @@ def _flood_row(op: AddFlood) -> Row:
 
 
 def _link_row(op: SetLink) -> Row:
-    return (
-        ["link", _dash(op.namespace), op.name, _dash(op.master), _dash(op.mtu), _dash(op.mac)],
-        f"link set dev {op.name}{_opt('mtu', op.mtu)}{_opt('address', op.mac)}"
-        f"{_opt('master', op.master)} up",
-    )
+    # Half of all rows (every device, each loopback too): written out, without helper calls.
+    namespace, name, master, mtu, mac = op
+    command = f"link set dev {name}"
+    if mtu is not None:
+        command += f" mtu {mtu}"
+    if mac is not None:
+        command += f" address {mac}"
+    if master is not None:
+        command += f" master {master}"
+    fields = [
+        "link",
+        "-" if namespace is None else namespace,
+        name,
+        "-" if master is None else master,
+        "-" if mtu is None else str(mtu),
+        "-" if mac is None else mac,
+    ]
+    return fields, command + " up"
 
 
 def _address_row(op: AddAddress) -> Row:
@@ -205,7 +217,8 @@ def qdisc_options(kind: str, shaping: Shaping) -> str:
     return options
 
 
-# By type, not a match statement: this runs once per operation of labs with thousands.
+# One plan line per operation, by type (not a match statement: labs have thousands): the
+# fields the script's runtime matches on, and the ip-batch command.
 _ROWS: dict[type, Callable[[Any], Row]] = {
     AddNamespace: _netns_row,
     AddBridge: _bridge_row,
@@ -223,15 +236,10 @@ _ROWS: dict[type, Callable[[Any], Row]] = {
 }
 
 
-def row(op: Op) -> Row:
-    """One plan line: the fields the script's runtime matches on, and the ip-batch command."""
-    return _ROWS[type(op)](op)
-
-
 def plan_rows(plan: Plan) -> list[str]:
     # The neighbour table is a host sysctl, not an ip command: the runtime's own step (and the
     # script's NEIGH_TABLE) carries it.
-    rows = [row(op) for op in plan.ops if not isinstance(op, RaiseNeighbourTable)]
+    rows = [_ROWS[type(op)](op) for op in plan.ops if type(op) is not RaiseNeighbourTable]
     heads = [" ".join(fields) for fields, _ in rows]
     width = min(MAX_FIELD_WIDTH, max(map(len, heads), default=0))
     return [f"{head:<{width}} | {command}" for head, (_, command) in zip(heads, rows, strict=True)]
