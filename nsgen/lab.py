@@ -17,6 +17,7 @@ from ipaddress import (
     IPv6Address,
     IPv6Interface,
     IPv6Network,
+    ip_network,
 )
 from typing import NamedTuple
 
@@ -27,6 +28,19 @@ IPAddress = IPv4Address | IPv6Address
 HOST = "host"
 # Where the script keeps each lab's ownership records (a tmpfs: gone at reboot, as the lab is).
 STATE_ROOT = "/run/nsgen"
+
+
+def read_network(written: str) -> tuple[IPNetwork | None, IPNetwork | None]:
+    """(the network, None) when `written` is one exactly; (None, the network meant) when it
+    has host bits set; (None, None) when it is no network at all."""
+    try:
+        return ip_network(written), None
+    except ValueError:
+        pass
+    try:
+        return None, ip_network(written, strict=False)
+    except ValueError:
+        return None, None
 
 
 def where(namespace: str | None) -> str:

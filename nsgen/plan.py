@@ -352,7 +352,7 @@ def _checks(lab: Lab) -> list[Ping]:
         owner = {m[4]: on.get(m[0]) for ring in members.values() for m in ring if m[0]}
 
     def far(origin: str | None, target: IPAddress) -> str:
-        machine = owner.get(target) if owner else None
+        machine = owner.get(target)
         if origin is None or machine is None or on.get(origin) == machine:
             return ""
         return f", on host {machine}"

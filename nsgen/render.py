@@ -70,11 +70,10 @@ def route_key(to: IPNetwork | None) -> str:
     return str(to)
 
 
-def address_command(dev: str, address: IPInterface, text: str = "") -> str:
-    """`text`: str(address) where the caller has it (formatting one is Python code)."""
+def address_command(dev: str, address: IPInterface) -> str:
     # nodad: an address that is usable the moment up returns, so verify can run at once.
     nodad = " nodad" if address.version == 6 else ""
-    return f"address replace {text or address} dev {dev}{nodad}"
+    return f"address replace {address} dev {dev}{nodad}"
 
 
 Row = tuple[list[str], str]
@@ -146,10 +145,9 @@ def _link_row(op: SetLink) -> Row:
 
 
 def _address_row(op: AddAddress) -> Row:
-    text = str(op.address)
     return (
-        ["addr", _dash(op.namespace), op.dev, text, str(op.address.network)],
-        address_command(op.dev, op.address, text),
+        ["addr", _dash(op.namespace), op.dev, str(op.address), str(op.address.network)],
+        address_command(op.dev, op.address),
     )
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from ipaddress import ip_interface, ip_network, summarize_address_range
 
 from nsgen.errors import UsageError
-from nsgen.lab import IPAddress, IPInterface, IPNetwork
+from nsgen.lab import IPAddress, IPInterface, IPNetwork, read_network
 from nsgen.shapes import Template
 
 # A Linux bridge takes at most 1024 ports; past a thousand namespaces `up` is a benchmark.
@@ -136,15 +136,12 @@ def _tree_size(depth: int, fanout: int) -> int:
 
 
 def _parse_subnet(text: str) -> IPNetwork:
-    try:
-        return ip_network(text)
-    except ValueError:
-        pass
-    try:
-        loose = ip_network(text, strict=False)
-    except ValueError:
-        raise UsageError(f"--subnet '{text}' is not a network such as 10.0.0.0/24") from None
-    raise UsageError(f"--subnet {text} has host bits set; did you mean {loose}?")
+    network, meant = read_network(text)
+    if network is not None:
+        return network
+    if meant is None:
+        raise UsageError(f"--subnet '{text}' is not a network such as 10.0.0.0/24")
+    raise UsageError(f"--subnet {text} has host bits set; did you mean {meant}?")
 
 
 def _subnet(text: str | None, hosts: int, shape: _Shape) -> IPNetwork:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from ipaddress import IPv4Interface, IPv4Network, IPv6Interface, ip_interface, ip_network
+from ipaddress import IPv4Interface, IPv4Network, IPv6Interface, ip_interface
 
-from nsgen.lab import IPInterface, IPNetwork
+from nsgen.lab import IPInterface, IPNetwork, read_network
 from nsgen.validate.context import MAC_RE, Context
 
 MTU_MIN, MTU_MAX, MTU_MIN_IPV6 = 68, 65535, 1280
@@ -15,17 +15,13 @@ MTU_MIN, MTU_MAX, MTU_MIN_IPV6 = 68, 65535, 1280
 def parse_network(ctx: Context, path: str, written: str, invalid: str) -> IPNetwork | None:
     """A network written exactly; with host bits set, the error names the network meant.
     `invalid` is the error for text that is no network at all."""
-    try:
-        return ip_network(written)
-    except ValueError:
-        pass
-    try:
-        loose = ip_network(written, strict=False)
-    except ValueError:
-        ctx.error(path, invalid)
-        return None
-    ctx.error(path, f"'{written}' has host bits set; did you mean {loose}?")
-    return None
+    network, meant = read_network(written)
+    if network is None:
+        ctx.error(
+            path,
+            invalid if meant is None else f"'{written}' has host bits set; did you mean {meant}?",
+        )
+    return network
 
 
 # An IPv4 address with a prefix length as labs write it ("10.0.0.1/24"; no leading zeros, no
