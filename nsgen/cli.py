@@ -387,6 +387,37 @@ def new(
     sys.stdout.write(scaffold(template, Options(hosts, depth, fanout, subnet)))
 
 
+class SourceFormat(StrEnum):
+    containerlab = "containerlab"
+    tinet = "tinet"
+
+
+@app.command(name="import")
+def import_(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="A containerlab topology (*.clab.yml) or a tinet spec (spec.yaml).",
+            show_default=False,
+            metavar="FILE",
+        ),
+    ],
+    source_format: Annotated[
+        SourceFormat | None,
+        typer.Option("--from", help="What FILE is; default: recognised by its shape."),
+    ] = None,
+) -> None:
+    """Print a nsgen topology file made from a containerlab or tinet lab: nsgen import
+    lab.clab.yml > lab.toml. What nsgen cannot make stays in it as comments, one warning
+    line per kind on stderr."""
+    from nsgen.importer import import_file
+
+    imported = import_file(file, None if source_format is None else source_format.value)
+    sys.stdout.write(imported.text)
+    for line in imported.warnings:
+        print(line, file=sys.stderr)
+
+
 # ---------------------------------------------------------------------------------------------
 # Commands inside a lab (issue 13).
 
