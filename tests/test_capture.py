@@ -80,6 +80,14 @@ def test_list_names_every_point_with_its_real_device(tmp_path: Path) -> None:
     assert "port of bridge br0, veth to a-very-long-name:interface0" in out
 
 
+def test_the_docs_list_is_what_capture_prints() -> None:
+    marker = "<!-- nsgen capture --list examples/star.toml -->\n```\n"
+    doc = (ROOT / "docs" / "import-and-capture.md").read_text()
+    shown = doc[doc.index(marker) + len(marker) :].split("```", 1)[0]
+    code, out, err = run_cli(["capture", "--list", str(EXAMPLES / "star.toml")])
+    assert (code, err, out) == (0, "", shown)
+
+
 def test_an_unknown_point_is_one_line_naming_the_points() -> None:
     code, out, err = run_cli(["capture", str(EXAMPLES / "veth-pair.toml"), "ns1:eth9"])
     assert (code, out) == (2, "")
