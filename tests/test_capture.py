@@ -5,6 +5,7 @@ across a link is in the pcap, read back with dpkt; refusals are one line."""
 from __future__ import annotations
 
 import os
+import pty
 import shutil
 import signal
 import subprocess
@@ -14,7 +15,8 @@ from pathlib import Path
 import dpkt
 import pytest
 
-from nsgen import pipeline, testing
+from nsgen import capture, pipeline, testing
+from nsgen.errors import NeedsRootError
 from tests.conftest import EXAMPLES, ROOT, live_skip, live_skip_reason
 from tests.live import LabFactory, host_lock
 from tests.test_cli import run_cli
@@ -121,6 +123,41 @@ def test_missing_tcpdump_is_one_line(tmp_path: Path) -> None:
 def test_usage_errors(args: list[str], message: str) -> None:
     code, _, err = run_cli(["capture", str(EXAMPLES / "star.toml"), *args])
     assert (code, err) == (2, message)
+
+
+@pytest.mark.parametrize(
+    ("point", "shown"),
+    [("ns1:veth1", "ns1:veth1"), ("host:br1-veth1", "host:br1-veth1 -w x.pcap -- icmp")],
+)
+def test_not_root_is_refused_before_tcpdump_starts(point: str, shown: str) -> None:
+    topology = EXAMPLES / ("veth-pair.toml" if point.startswith("ns1") else "bridge.toml")
+    output = "-" if point.startswith("ns1") else "x.pcap"
+    bpf = () if point.startswith("ns1") else ("icmp",)
+    request = capture.Request(topology, point, bpf, output=output)
+    with pytest.raises(NeedsRootError) as refused:
+        capture.request_argv(request, is_root=lambda: False)
+    assert str(refused.value) == (
+        f"needs root (CAP_NET_ADMIN): try sudo nsgen capture {topology} {shown}"
+    )
+
+
+def test_pcap_is_not_written_to_a_terminal() -> None:
+    primary, secondary = pty.openpty()
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "nsgen", "capture", str(EXAMPLES / "star.toml"), "br0"],
+            stdout=secondary,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
+    finally:
+        os.close(primary)
+        os.close(secondary)
+    assert result.returncode == 2
+    assert result.stderr == (
+        "nsgen: pcap is binary: give -w FILE, or pipe it (| wireshark -k -i -)\n"
+    )
 
 
 def test_a_point_of_a_lab_not_up_is_refused(tmp_path: Path) -> None:
