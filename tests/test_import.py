@@ -241,6 +241,21 @@ def test_refusals_are_one_line(tmp_path: Path, text: str, args: list[str], messa
     assert err.count("\n") == 1 and err.startswith(message), err
 
 
+def test_yaml_aliases_are_shown_short_even_when_huge_or_circular(tmp_path: Path) -> None:
+    # Nine levels of nine aliases: 387 million strings if written out; and a list in itself.
+    levels = "".join(f"x{n}: &l{n} [{', '.join([f'*l{n - 1}'] * 9)}]\n" for n in range(1, 10))
+    path = tmp_path / "x.clab.yml"
+    path.write_text(
+        "l0: &l0 x\n" + levels + "loop: &loop [x, *loop]\n"
+        "topology:\n  nodes:\n    r1: {kind: linux, labels: *l9}\n"
+    )
+    result = import_file(path)
+    kept = [line for line in result.text.splitlines() if line.startswith("# not imported")]
+    assert kept and all(len(line) < 400 for line in kept)
+    assert '# not imported, setting: loop: ["x", ...' in result.text
+    assert "# not imported, setting: labels: [[[[[[[[[" in result.text
+
+
 def test_a_missing_file_is_one_line() -> None:
     code, _, err = run_cli(["import", "/nonexistent/lab.clab.yml"])
     assert (code, err) == (1, "lab.clab.yml: no such file\n")

@@ -102,8 +102,22 @@ def _what(value: object) -> str:
     return type(value).__name__
 
 
+SHOWN_MAX = 240  # characters of a value shown in a comment
+
+
 def shown(value: object) -> str:
-    """A YAML value on one line, as JSON (a comment shows what the source said)."""
+    """A YAML value on one line, as JSON (a comment shows what the source said), cut short
+    after SHOWN_MAX characters: YAML's aliases can make a short file a huge or circular
+    value, which is encoded lazily and only as far as it is shown."""
     if isinstance(value, str):
         return value
-    return json.dumps(value, default=str, ensure_ascii=False)
+    encoder = json.JSONEncoder(default=str, ensure_ascii=False)
+    text = ""
+    try:
+        for chunk in encoder.iterencode(value):
+            text += chunk
+            if len(text) > SHOWN_MAX:
+                return text[:SHOWN_MAX].rstrip() + " ..."
+    except ValueError:  # a value that contains itself
+        return text[:SHOWN_MAX].rstrip() + " ..."
+    return text

@@ -143,7 +143,7 @@ class Draft:
         name = self.renamed_ifaces.get(key)
         if name is None:
             taken = {*node.interfaces, *RESERVED_DEVICES}
-            name = _safe(written, IFNAMSIZ, taken, device=True) or "eth"
+            name = _safe(written, IFNAMSIZ, taken, device=True) or _safe("eth", IFNAMSIZ, taken)
             self.renamed_ifaces[key] = name
             node.interfaces[name] = Iface(name)
             if name != written:
