@@ -87,9 +87,8 @@ class Draft:
     host_ends: list[str] = field(default_factory=list)  # veth ends in the host namespace
     comments: list[str] = field(default_factory=list)  # the lab's own, at the end
     counts: dict[Kind, int] = field(default_factory=dict)
-    # The source's names -> nsgen's, for namespaces and bridges (one name space in nsgen's
-    # namespace-and-bridge references) and per node for its interfaces.
-    renamed: dict[str, str] = field(default_factory=dict)
+    # (node, the source's interface name) -> nsgen's; the importers keep their own maps of
+    # node and bridge names, which are resolved once, before any link.
     renamed_ifaces: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def keep(self, where: list[str], kind: Kind, text: str) -> None:
@@ -133,9 +132,7 @@ class Draft:
         return {*self.nodes, *self.bridges, HOST}
 
     def _rename(self, written: str, limit: int, taken: set[str]) -> str:
-        name = _safe(written, limit, taken) or _safe("node", limit, taken) or "node"
-        self.renamed[written] = name
-        return name
+        return _safe(written, limit, taken) or _safe("node", limit, taken) or "node"
 
     def interface(self, node: Node, written: str) -> Iface:
         """NODE's interface WRITTEN, declared on first use."""
