@@ -387,6 +387,37 @@ def new(
     sys.stdout.write(scaffold(template, Options(hosts, depth, fanout, subnet)))
 
 
+class SourceFormat(StrEnum):
+    containerlab = "containerlab"
+    tinet = "tinet"
+
+
+@app.command(name="import")
+def import_(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="A containerlab topology (*.clab.yml) or a tinet spec (spec.yaml).",
+            show_default=False,
+            metavar="FILE",
+        ),
+    ],
+    source_format: Annotated[
+        SourceFormat | None,
+        typer.Option("--from", help="What FILE is; default: recognised by its shape."),
+    ] = None,
+) -> None:
+    """Print a nsgen topology file made from a containerlab or tinet lab: nsgen import
+    lab.clab.yml > lab.toml. What nsgen cannot make stays in it as comments, one warning
+    line per kind on stderr."""
+    from nsgen.importer import import_file
+
+    imported = import_file(file, None if source_format is None else source_format.value)
+    sys.stdout.write(imported.text)
+    for line in imported.warnings:
+        print(line, file=sys.stderr)
+
+
 # ---------------------------------------------------------------------------------------------
 # Commands inside a lab (issue 13).
 
@@ -426,6 +457,72 @@ def exec_(
     try:
         # Replaced, not waited for: the command gets the terminal, the signals and the exit
         # status as if the user had typed `ip netns exec` by hand.
+        os.execvp(argv[0], argv)
+    except OSError as exc:
+        raise RunnerError(f"cannot run {argv[0]}: {exc.strerror}") from None
+
+
+@app.command(
+    epilog="Exit status: tcpdump's (0 when stopped by Ctrl-C). Refused before it starts: 1 "
+    "not root, the lab not up or no tcpdump, 2 usage (a point the lab does not have).",
+)
+def capture(
+    file: TopologyFile,
+    point: Annotated[
+        str | None,
+        typer.Argument(
+            help="NS:IF (either end of a link; host:DEVICE for an end in the host) or a "
+            "bridge's name; --list names them all.",
+            metavar="NS:IF",
+            show_default=False,
+        ),
+    ] = None,
+    bpf: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="A tcpdump filter (BPF), after --: -- icmp or arp.",
+            metavar="-- FILTER...",
+            show_default=False,
+        ),
+    ] = None,
+    write: Annotated[
+        Path | None,
+        typer.Option("--write", "-w", metavar="PCAP", help="Write the pcap here, not stdout."),
+    ] = None,
+    list_points: Annotated[
+        bool,
+        typer.Option("--list", help="Print every capture point with its namespace and device."),
+    ] = False,
+    prefix: Prefix = "",
+) -> None:
+    """Capture a lab device's packets with tcpdump, as pcap on stdout (pipe it: | wireshark
+    -k -i -) or in a file (-w)."""
+    from nsgen.capture import Request, request_argv, table
+
+    if list_points:
+        if point is not None:
+            raise UsageError("--list prints every point: give FILE alone")
+        from nsgen.pipeline import compile_lab
+
+        sys.stdout.write(table(compile_lab(file, prefix), prefix))
+        return
+    if point is None:
+        raise UsageError("give the point to capture on (NS:IF or a bridge); --list names them")
+    if write is None and sys.stdout.isatty():
+        raise UsageError("pcap is binary: give -w FILE, or pipe it (| wireshark -k -i -)")
+    argv = request_argv(Request(file, point, tuple(bpf or ()), prefix))
+    if write is not None:
+        try:
+            out = os.open(write, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        except OSError as exc:
+            raise RunnerError(f"cannot write {printable(str(write))}: {exc.strerror}") from None
+        # tcpdump writes to its standard output: the file opened here, as the user who ran
+        # nsgen, not a file tcpdump opens after dropping its privileges.
+        os.dup2(out, sys.stdout.fileno())
+        os.close(out)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
         os.execvp(argv[0], argv)
     except OSError as exc:
         raise RunnerError(f"cannot run {argv[0]}: {exc.strerror}") from None

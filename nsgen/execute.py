@@ -456,6 +456,29 @@ class ExecRequest:
         return shlex.join(words)
 
 
+def check_enterable(
+    lab: Lab,
+    namespace: str,
+    request: ExecRequest,
+    retry: str,
+    *,
+    is_root: Callable[[], bool] = has_net_admin,
+) -> None:
+    """Refuse to enter NAMESPACE of LAB (REQUEST's) without root, suggesting `sudo RETRY`,
+    or before the lab is up."""
+    if not is_root():
+        raise NeedsRootError(f"needs root (CAP_NET_ADMIN): try sudo {retry}")
+    if not is_up(namespace):
+        shown = (
+            namespace
+            if namespace == request.namespace
+            else f"{namespace} ({request.namespace} with the prefix)"
+        )
+        raise RunnerError(
+            f"namespace {shown} of lab {lab.name} is not up: run {request.invocation('up')}"
+        )
+
+
 def exec_argv(request: ExecRequest, *, is_root: Callable[[], bool] = has_net_admin) -> list[str]:
     """The command line that runs REQUEST's command in its namespace; everything that can be
     refused (unknown namespace, not root, lab not up, no such command) is refused here."""
@@ -464,17 +487,7 @@ def exec_argv(request: ExecRequest, *, is_root: Callable[[], bool] = has_net_adm
     lab = pipeline.compile_plan(request.topology, request.prefix).lab
     namespace = lab_namespace(lab, request.namespace, request.prefix)
     if namespace is not None:
-        if not is_root():
-            raise NeedsRootError(f"needs root (CAP_NET_ADMIN): try sudo {request.invocation()}")
-        if not is_up(namespace):
-            shown = (
-                namespace
-                if namespace == request.namespace
-                else f"{namespace} ({request.namespace} with the prefix)"
-            )
-            raise RunnerError(
-                f"namespace {shown} of lab {lab.name} is not up: run {request.invocation('up')}"
-            )
+        check_enterable(lab, namespace, request, request.invocation(), is_root=is_root)
     if shutil.which(request.command[0]) is None:
         raise CommandNotFoundError(f"{request.command[0]}: command not found")
     return namespace_argv(namespace, request.command)

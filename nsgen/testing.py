@@ -8,17 +8,21 @@ imported when a test first asks for a lab, never when pytest merely loads the pl
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nsgen import execute, pipeline
+from nsgen import capture, execute, pipeline
 from nsgen.errors import NsgenError, messages
 from nsgen.lab import HOST, IPInterface, Lab
 from nsgen.plan import Plan
@@ -63,6 +67,8 @@ class TestLab:
     prefix: str
     plan: Plan = field(repr=False)
     up_result: subprocess.CompletedProcess[str] | None = field(default=None, repr=False)
+    # Where lab.capture writes its pcap files; removed with the lab.
+    scratch: Path | None = field(default=None, repr=False)
 
     __test__ = False  # not a test class, whatever pytest's python_classes say
 
@@ -162,6 +168,41 @@ class TestLab:
             raise FileNotFoundError(2, "command not found", words[0])
         return execute.namespace_argv(self._where(namespace), words)
 
+    @contextlib.contextmanager
+    def capture(
+        self, point: str, *bpf: str, path: str | os.PathLike[str] | None = None
+    ) -> Iterator[Path]:
+        """Capture POINT's packets with tcpdump while the block runs: POINT is "NS:IF" as
+        the file names it (either end of a link; "host:DEV" for an end in the host) or a
+        bridge, BPF an optional tcpdump filter ("icmp"). Yields the pcap file's path, whole
+        once the block has ended; it is removed with the lab unless PATH says where."""
+        try:
+            argv = capture.argv(capture.find(self.resolved, self.prefix, point), bpf)
+        except NsgenError as error:
+            raise LabError(str(error)) from None
+        if path is None:
+            if self.scratch is None:
+                self.scratch = Path(tempfile.mkdtemp(prefix=f"nsgen-{self.prefix}-"))
+            count = len(list(self.scratch.iterdir()))
+            target = self.scratch / f"{count}-{re.sub(r'[^A-Za-z0-9_.-]', '-', point)}.pcap"
+        else:
+            target = Path(path)
+        with target.open("wb") as out:
+            tcpdump = subprocess.Popen(argv, stdout=out, stderr=subprocess.PIPE, text=True)
+        try:
+            _listening(tcpdump, point)
+            yield target
+        finally:
+            # SIGINT: tcpdump writes what it holds and exits, as after Ctrl-C.
+            tcpdump.send_signal(signal.SIGINT)
+            try:
+                tcpdump.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                tcpdump.kill()
+                tcpdump.wait()
+            assert tcpdump.stderr is not None
+            tcpdump.stderr.close()
+
     def action(
         self, action: execute.Action, *, check: bool = False
     ) -> subprocess.CompletedProcess[str]:
@@ -196,6 +237,18 @@ class TestLab:
         """The script's verify: every address, gateway and [[checks]] entry; exit 4 if a ping
         fails (check=True raises LabError with its output)."""
         return self.action("verify", check=check)
+
+
+def _listening(tcpdump: subprocess.Popen[str], point: str) -> None:
+    """Return once tcpdump captures (it says "listening on"); LabError if it exits first."""
+    assert tcpdump.stderr is not None
+    said = []
+    for line in tcpdump.stderr:
+        if "listening on" in line:
+            return
+        said.append(line)
+    tcpdump.wait()
+    raise LabError(f"tcpdump on {point} exited {tcpdump.returncode}: {''.join(said).strip()}")
 
 
 @dataclass
@@ -240,6 +293,8 @@ class LabFactory:
                 lab.down()
             except LabError as error:
                 failure = failure or error
+            if lab.scratch is not None:
+                shutil.rmtree(lab.scratch, ignore_errors=True)
         self.labs.clear()
         if failure is not None:
             raise failure
