@@ -32,7 +32,7 @@ from nsgen.errors import (
     StaleScriptError,
     UsageError,
 )
-from nsgen.lab import HOST, Lab
+from nsgen.lab import HOST, STATE_ROOT, Lab
 
 Action = Literal["up", "down", "status", "verify", "labs"]
 
@@ -427,6 +427,25 @@ def is_up(namespace: str) -> bool:
         return False
 
 
+def is_labs(lab: Lab, namespace: str) -> bool:
+    """Whether /run/netns/NAMESPACE is the namespace LAB created: its inode and change time
+    are those the lab's record took right after creating it (the kernel reuses inode numbers),
+    read by the same `stat` the script uses. A namespace someone made under the name of a lab
+    that is down is not the lab's."""
+    path = NETNS_DIR / namespace
+    try:
+        recorded = (Path(STATE_ROOT) / lab.name / "netns").read_text().splitlines()
+    except OSError:
+        return False
+    now = subprocess.run(
+        ["stat", "-c", "%n %i %z", str(path)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "LC_ALL": "C"},
+    )
+    return now.returncode == 0 and now.stdout.rstrip("\n") in recorded
+
+
 def namespace_argv(namespace: str | None, command: Sequence[str]) -> list[str]:
     """COMMAND run inside NAMESPACE (None: the host), as `ip netns exec` runs it: with the
     namespace's own /sys and the files of /etc/netns/NAMESPACE over /etc, as a user who
@@ -465,17 +484,22 @@ def check_enterable(
     is_root: Callable[[], bool] = has_net_admin,
 ) -> None:
     """Refuse to enter NAMESPACE of LAB (REQUEST's) without root, suggesting `sudo RETRY`,
-    or before the lab is up."""
+    before the lab is up, or when a namespace of that name is not the one the lab made."""
     if not is_root():
         raise NeedsRootError(f"needs root (CAP_NET_ADMIN): try sudo {retry}")
+    shown = (
+        namespace
+        if namespace == request.namespace
+        else f"{namespace} ({request.namespace} with the prefix)"
+    )
     if not is_up(namespace):
-        shown = (
-            namespace
-            if namespace == request.namespace
-            else f"{namespace} ({request.namespace} with the prefix)"
-        )
         raise RunnerError(
             f"namespace {shown} of lab {lab.name} is not up: run {request.invocation('up')}"
+        )
+    if not is_labs(lab, namespace):
+        raise RunnerError(
+            f"namespace {shown} exists but lab {lab.name} did not create it (it is not in "
+            f"{STATE_ROOT}/{lab.name}/netns): not running a command in someone else's namespace"
         )
 
 

@@ -72,6 +72,27 @@ def test_namespace_not_up_is_one_line(lab_factory: LabFactory) -> None:
     )
 
 
+def test_a_namespace_of_the_labs_name_that_it_did_not_create_is_refused(
+    lab_factory: LabFactory,
+) -> None:
+    """While the lab is down, a namespace someone made under one of its names is theirs."""
+    lab = lab_factory(PAIR)
+    lab.up()
+    lab.down()
+    decoy = f"{lab.prefix}ns1"
+    subprocess.run(["ip", "netns", "add", decoy], check=True)
+    try:
+        result = nsgen("exec", str(PAIR), "ns1", "--prefix", lab.prefix, "--", "true")
+    finally:
+        subprocess.run(["ip", "netns", "del", decoy], check=True)
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (
+        f"nsgen: namespace {decoy} (ns1 with the prefix) exists but lab {lab.prefix}veth-pair "
+        f"did not create it (it is not in /run/nsgen/{lab.prefix}veth-pair/netns): not running "
+        "a command in someone else's namespace\n"
+    )
+
+
 def test_runs_in_the_prefixed_namespace_with_its_exit_status(lab_factory: LabFactory) -> None:
     lab = lab_factory(PAIR)
     lab.up()

@@ -67,6 +67,7 @@ PASSES: tuple[tuple[str, Pass], ...] = (
     ("kernel-limits", limits.limits),
     ("unique-devices", devices.unique_devices),
     ("unique-addresses", addresses.unique_addresses),
+    ("overlapping-subnets", addresses.overlapping_subnets),
     ("held-addresses", addresses.held_addresses),
     ("routes", routes.routes),
     ("sysctls", sysctls.sysctls),
