@@ -22,10 +22,13 @@ from tests.reliability import Recorder
 BRIDGE_NF = "/proc/sys/net/bridge/bridge-nf-call-iptables"
 
 
-def skip_reason(tools: list[str]) -> str | None:
-    missing = [tool for tool in ["nsenter", *tools] if tools.find(tool) is None]
+def skip_reason(programs: list[str]) -> str | None:
+    missing = [name for name in ["nsenter", *programs] if tools.find(name) is None]
     if missing:
-        return f"{', '.join(missing)} not installed (.ci/run installs iptables and nftables)"
+        return (
+            f"{', '.join(missing)} not installed ({tools.where()}): the README's second "
+            "command installs iptables and nftables"
+        )
     if not Path(BRIDGE_NF).exists():
         return "bridge netfilter (br_netfilter) is not loaded; the tests do not load modules"
     probe = run(["unshare", "--net", "cat", BRIDGE_NF], check=False)
@@ -34,8 +37,8 @@ def skip_reason(tools: list[str]) -> str | None:
     return None
 
 
-def skip_unless(tools: list[str], key: str, figures: Recorder) -> None:
-    reason = skip_reason(tools)
+def skip_unless(programs: list[str], key: str, figures: Recorder) -> None:
+    reason = skip_reason(programs)
     if reason is not None:
         figures.record(key, f"not measured: {reason}")
         pytest.skip(reason)
