@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -20,7 +19,7 @@ from pathlib import Path
 
 import jinja2
 
-from nsgen import __version__, pipeline
+from nsgen import __version__, pipeline, tools
 from nsgen.errors import EXIT_ERROR, EXIT_INCOMPLETE, EXIT_VERIFY_FAILED, RunnerError, printable
 from nsgen.lab import Lab
 from nsgen.render import TEMPLATES
@@ -120,7 +119,7 @@ def combined(codes: list[int]) -> int:
 def run(topology: Path, action: str, prefix: str = "", dry_run: bool = False) -> int:
     """Run ACTION on every host of the lab through ansible-playbook; the scripts' output is
     printed per host, and the exit status is the scripts' (see `combined`)."""
-    program = shutil.which("ansible-playbook")
+    program = tools.find("ansible-playbook")
     if program is None:
         raise RunnerError(
             f"{topology.name} spans hosts, which nsgen runs through ansible-playbook: "

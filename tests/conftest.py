@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
 
+from nsgen import tools
 from tests import live, reliability
 
 # The fuzzing budget: tests ask for `examples(n)`, n examples under the default profile.
@@ -102,7 +102,7 @@ def pytest_terminal_summary(
 def live_skip_reason() -> str | None:
     if os.geteuid() != 0:
         return "live tests need root (CAP_NET_ADMIN) to create namespaces"
-    if shutil.which("ip") is None:
+    if tools.find("ip") is None:
         return "live tests need iproute2's ip"
     return None
 
@@ -115,10 +115,26 @@ def live_skip(reason: str | None) -> None:
         pytest.skip(reason)
 
 
+# How to get each program the suite runs that pip installs (the test extras).
+TEST_EXTRAS = "pip install -e '.[test]'"
+
+
+def tool(name: str, install: str = TEST_EXTRAS) -> str:
+    """The path of program NAME, found as nsgen finds its own (beside this Python, then on
+    PATH); when it is missing, the test is skipped with the reason, or in CI fails."""
+    path = tools.find(name)
+    if path is None:
+        reason = f"{name} is not installed ({tools.where()}): {install}"
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run this test: {reason}")
+        pytest.skip(reason)
+    return path
+
+
 def sandbox_skip() -> None:
     """Skip (or, in CI, fail) a test that needs a private host: root and unshare."""
     reason = live_skip_reason()
-    if reason is None and shutil.which("unshare") is None:
+    if reason is None and tools.find("unshare") is None:
         reason = "private-host tests need unshare (util-linux)"
     live_skip(reason)
 

@@ -12,14 +12,13 @@ import json
 import os
 import re
 import secrets
-import shutil
 import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nsgen import pipeline
+from nsgen import pipeline, tools
 
 LOCK = Path("/run/lock/nsgen-live-tests.lock")
 # Link flags the kernel sets asynchronously after link-up: state, not configuration.
@@ -262,7 +261,7 @@ def crash_after(lab: Lab, action: str, cut: int, workdir: Path) -> None:
         fake.chmod(0o755)
     budget = workdir / "budget"
     budget.write_text(str(cut))
-    real = shutil.which("ip")
+    real = tools.find("ip")
     assert real is not None
     # A killed script cannot remove its temporary directory: keep those out of /tmp.
     scratch = workdir / "scratch"

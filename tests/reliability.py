@@ -221,7 +221,7 @@ passes (as root, so the live tests run). CI (`.ci/run`) runs the suite and fails
 it produced differs from the committed one, so what is committed is what CI measured.
 Regenerate it with:
 
-    sudo python3 -m pytest          # the whole suite; rewrites docs/reliability.md when it passes
+    sudo .venv/bin/python -m pytest   # the whole suite; rewrites docs/reliability.md when it passes
 
 Then read `git diff docs/reliability.md` before committing. The figures are counts, not
 timings: the same code produces the same file on any host. Fuzzing runs the derandomized

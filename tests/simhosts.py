@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import subprocess
 import time
@@ -20,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nsgen import tools
 from tests.live import new_prefix, run
 
 UNDERLAY = "192.0.2"
@@ -54,7 +54,7 @@ def skip_reason() -> str | None:
     if os.geteuid() != 0:
         return "simulated hosts need root"
     for tool in ("unshare", "nsenter", "ssh", "ssh-keygen", "bridge"):
-        if shutil.which(tool) is None:
+        if tools.find(tool) is None:
             return f"simulated hosts need {tool}"
     if not Path(SSHD).exists():
         return "simulated hosts need sshd (apt-get install openssh-server)"

@@ -83,7 +83,7 @@ def test_list_names_every_point_with_its_real_device(tmp_path: Path) -> None:
 
 
 def test_the_docs_list_is_what_capture_prints() -> None:
-    marker = "<!-- nsgen capture --list examples/star.toml -->\n```\n"
+    marker = "<!-- nsgen capture --list examples/star.toml -->\n```text\n"
     doc = (ROOT / "docs" / "import-and-capture.md").read_text()
     shown = doc[doc.index(marker) + len(marker) :].split("```", 1)[0]
     code, out, err = run_cli(["capture", "--list", str(EXAMPLES / "star.toml")])

@@ -10,11 +10,11 @@ detected, not assumed.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
+from nsgen import tools
 from tests.conftest import EXAMPLES
 from tests.live import LabFactory, run
 from tests.reliability import Recorder
@@ -22,10 +22,13 @@ from tests.reliability import Recorder
 BRIDGE_NF = "/proc/sys/net/bridge/bridge-nf-call-iptables"
 
 
-def skip_reason(tools: list[str]) -> str | None:
-    missing = [tool for tool in ["nsenter", *tools] if shutil.which(tool) is None]
+def skip_reason(programs: list[str]) -> str | None:
+    missing = [name for name in ["nsenter", *programs] if tools.find(name) is None]
     if missing:
-        return f"{', '.join(missing)} not installed (.ci/run installs iptables and nftables)"
+        return (
+            f"{', '.join(missing)} not installed ({tools.where()}): the README's second "
+            "command installs iptables and nftables"
+        )
     if not Path(BRIDGE_NF).exists():
         return "bridge netfilter (br_netfilter) is not loaded; the tests do not load modules"
     probe = run(["unshare", "--net", "cat", BRIDGE_NF], check=False)
@@ -34,8 +37,8 @@ def skip_reason(tools: list[str]) -> str | None:
     return None
 
 
-def skip_unless(tools: list[str], key: str, figures: Recorder) -> None:
-    reason = skip_reason(tools)
+def skip_unless(programs: list[str], key: str, figures: Recorder) -> None:
+    reason = skip_reason(programs)
     if reason is not None:
         figures.record(key, f"not measured: {reason}")
         pytest.skip(reason)
@@ -50,14 +53,14 @@ def firewall(ns: str | None = None) -> str:
     ruleset without counters, and every legacy iptables table that is loaded."""
     enter = [] if ns is None else in_netns(ns)
     rules = []
-    if shutil.which("nft"):
+    if tools.find("nft"):
         rules.append(run([*enter, "nft", "-s", "list", "ruleset"]).stdout)
     for tool, names in (
         ("iptables-legacy", "ip_tables_names"),
         ("ip6tables-legacy", "ip6_tables_names"),
     ):
         tables = run([*enter, "cat", f"/proc/net/{names}"], check=False).stdout.split()
-        if shutil.which(tool):
+        if tools.find(tool):
             rules += [run([*enter, tool, "-t", table, "-S"]).stdout for table in sorted(tables)]
     return "\n".join(rules)
 
@@ -196,7 +199,7 @@ def test_verify_names_ip6tables_and_nftables_drops_in_a_lab_namespace(
 def test_up_and_down_never_change_the_hosts_firewall(
     lab_factory: LabFactory, figures: Recorder
 ) -> None:
-    if shutil.which("nft") is None and shutil.which("iptables-legacy") is None:
+    if tools.find("nft") is None and tools.find("iptables-legacy") is None:
         figures.record("firewall.host", "not measured: neither nft nor iptables-legacy installed")
         pytest.skip("neither nft nor iptables-legacy is installed to read the firewall")
     lab = lab_factory(EXAMPLES / "star.toml")

@@ -5,7 +5,6 @@ Regenerate on purpose with `pytest tests/test_golden.py --update-golden`, then r
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import pytest
 
 from nsgen import pipeline
 from tests import golden
-from tests.conftest import EXAMPLES, ROOT
+from tests.conftest import EXAMPLES, ROOT, tool
 
 GOLDEN = ROOT / "golden"
 TOPOLOGIES = sorted(EXAMPLES.glob("*.toml"))
@@ -41,7 +40,7 @@ def test_render_is_deterministic(topology: Path) -> None:
 @pytest.mark.parametrize("topology", TOPOLOGIES, ids=IDS)
 def test_golden_script_passes_shellcheck(topology: Path) -> None:
     result = subprocess.run(
-        ["shellcheck", "-s", "sh", str(golden_path(topology))], capture_output=True, text=True
+        [tool("shellcheck"), "-s", "sh", str(golden_path(topology))], capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -49,8 +48,7 @@ def test_golden_script_passes_shellcheck(topology: Path) -> None:
 @pytest.mark.parametrize("shell", ["dash", "bash", "sh"])
 @pytest.mark.parametrize("topology", TOPOLOGIES, ids=IDS)
 def test_golden_script_parses(topology: Path, shell: str) -> None:
-    if shutil.which(shell) is None:
-        pytest.skip(f"{shell} is not installed")
+    tool(shell, f"the Debian package {shell}")
     result = subprocess.run(
         [shell, "-n", str(golden_path(topology))], capture_output=True, text=True
     )

@@ -1,14 +1,12 @@
 """nsgen graph: golden diagrams per example, what they show, and that the real tools read them.
 
 Regenerate on purpose with `pytest tests/test_graph.py --update-golden`, then read the diff
-(this also rewrites the diagrams embedded in README.md).
+(this also rewrites the diagrams embedded in README.md and docs/).
 """
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -19,8 +17,8 @@ from hypothesis import strategies as st
 from nsgen import graph, pipeline
 from nsgen.cli import GraphFormat
 from nsgen.plan import AddRoute, Plan
-from tests import golden
-from tests.conftest import EXAMPLES, ROOT
+from tests import docs, golden
+from tests.conftest import EXAMPLES, ROOT, tool
 from tests.test_cli import run_cli
 
 GOLDEN = ROOT / "golden"
@@ -28,9 +26,15 @@ TOPOLOGIES = sorted(EXAMPLES.glob("*.toml"))
 IDS = [p.stem for p in TOPOLOGIES]
 SUFFIX = {"mermaid": ".mmd", "dot": ".dot"}
 MERMAID_DIR = ROOT / "tests" / "mermaid"
-README = ROOT / "README.md"
-# README embeds these examples' diagrams, each after a marker naming the command.
-README_DIAGRAMS = ["star", "routed", "hosts/three-hosts"]
+NODE = "Node.js and npm (Debian packages nodejs and npm)"
+# README and docs/ embed examples' diagrams, each after a marker naming the command.
+EMBEDDED = [
+    (page, marker[1])
+    for page in docs.PAGES
+    for marker in re.finditer(
+        r"^<!-- nsgen graph examples/(\S+)\.toml -->$", page.read_text(), re.M
+    )
+]
 
 
 def drawn(topology: Path, fmt: str) -> str:
@@ -178,81 +182,75 @@ def test_node_ids_are_unique_and_safe_for_mermaid_and_dot(names: list[str]) -> N
     assert all(re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", i) for i in ids)
 
 
-# -- README ---------------------------------------------------------------------------------
+# -- the diagrams in README.md and docs/ ----------------------------------------------------
 
 
-def readme_block(text: str, name: str) -> re.Match[str]:
+def embedded_block(text: str, name: str) -> re.Match[str]:
     marker = f"<!-- nsgen graph examples/{name}.toml -->"
     found = re.search(re.escape(marker) + r"\n```mermaid\n(.*?)```\n", text, re.DOTALL)
-    assert found is not None, f"README.md has no ```mermaid block after {marker}"
+    assert found is not None, f"no ```mermaid block after {marker}"
     return found
 
 
+def test_readme_shows_a_diagram() -> None:
+    assert any(page.name == "README.md" for page, _ in EMBEDDED)
+
+
 @pytest.mark.parametrize(
-    "name", README_DIAGRAMS, ids=[n.replace("/", "-") for n in README_DIAGRAMS]
+    ("page", "name"),
+    EMBEDDED,
+    ids=[f"{page.name}-{name.replace('/', '-')}" for page, name in EMBEDDED],
 )
-def test_readme_shows_the_current_diagram(name: str, update_golden: bool) -> None:
+def test_docs_show_the_current_diagram(page: Path, name: str, update_golden: bool) -> None:
     current = drawn(EXAMPLES / f"{name}.toml", "mermaid")
-    text = README.read_text()
-    block = readme_block(text, name)
+    text = page.read_text()
+    block = embedded_block(text, name)
     if update_golden:
-        README.write_text(text[: block.start(1)] + current + text[block.end(1) :])
-        block = readme_block(README.read_text(), name)
-    assert block.group(1) == current, "README.md's diagram is stale: run --update-golden"
+        page.write_text(text[: block.start(1)] + current + text[block.end(1) :])
+        block = embedded_block(page.read_text(), name)
+    assert block.group(1) == current, f"{page.name}'s diagram is stale: run --update-golden"
 
 
 # -- the real tools ---------------------------------------------------------------------------
 
 
-def need_tool(name: str) -> None:
-    if shutil.which(name) is None:
-        reason = f"{name} is not installed"
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must run this test: {reason}")
-        pytest.skip(reason)
-
-
 @pytest.fixture(scope="session")
-def mermaid_parser() -> Path:
-    """Mermaid's own parser (npm, pinned in tests/mermaid/package-lock.json)."""
-    need_tool("node")
-    need_tool("npm")
+def mermaid_parser() -> list[str]:
+    """Mermaid's own parser (npm, pinned in tests/mermaid/package-lock.json), as a command."""
+    node = tool("node", NODE)
+    npm = tool("npm", NODE)
     if not (MERMAID_DIR / "node_modules" / "mermaid").is_dir():
         subprocess.run(
-            ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+            [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
             cwd=MERMAID_DIR,
             check=True,
             capture_output=True,
             timeout=600,
         )
-    return MERMAID_DIR / "parse.mjs"
+    return [node, str(MERMAID_DIR / "parse.mjs")]
 
 
 @pytest.mark.parametrize("topology", TOPOLOGIES, ids=IDS)
-def test_mermaid_parses_the_golden_diagram(topology: Path, mermaid_parser: Path) -> None:
+def test_mermaid_parses_the_golden_diagram(topology: Path, mermaid_parser: list[str]) -> None:
     path = GOLDEN / f"{topology.stem}.mmd"
-    result = subprocess.run(
-        ["node", str(mermaid_parser), str(path)], capture_output=True, text=True
-    )
+    result = subprocess.run([*mermaid_parser, str(path)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_mermaid_rejects_a_broken_diagram(mermaid_parser: Path, tmp_path: Path) -> None:
+def test_mermaid_rejects_a_broken_diagram(mermaid_parser: list[str], tmp_path: Path) -> None:
     # The parser really parses: an unterminated label is an error.
     broken = tmp_path / "broken.mmd"
     broken.write_text('flowchart TD\n    a ---|"x| b\n')
-    result = subprocess.run(
-        ["node", str(mermaid_parser), str(broken)], capture_output=True, text=True
-    )
+    result = subprocess.run([*mermaid_parser, str(broken)], capture_output=True, text=True)
     assert result.returncode == 1
     assert "FAIL" in result.stdout
 
 
 @pytest.mark.parametrize("topology", TOPOLOGIES, ids=IDS)
 def test_graphviz_reads_the_golden_diagram(topology: Path) -> None:
-    need_tool("dot")
+    dot = tool("dot", "the Debian package graphviz")
     path = GOLDEN / f"{topology.stem}.dot"
-    result = subprocess.run(["dot", "-Tsvg", str(path)], capture_output=True, text=True)
+    result = subprocess.run([dot, "-Tsvg", str(path)], capture_output=True, text=True)
     assert (result.returncode, result.stderr) == (0, "")
     assert "<svg" in result.stdout
 

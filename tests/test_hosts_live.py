@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -18,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from nsgen import playbook
+from nsgen import playbook, tools
 from tests import simhosts
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, TEST_EXTRAS
 from tests.live import FAKE_IP, host_lock
 
 HOSTS = EXAMPLES / "hosts"
@@ -28,8 +27,8 @@ HOSTS = EXAMPLES / "hosts"
 
 def _skip() -> None:
     reason = simhosts.skip_reason()
-    if reason is None and shutil.which("ansible-playbook") is None:
-        reason = "ansible-playbook is not installed (pip install 'nsgen[ansible]')"
+    if reason is None and tools.find("ansible-playbook") is None:
+        reason = f"ansible-playbook is not installed ({tools.where()}): {TEST_EXTRAS}"
     if reason is not None:
         if os.environ.get("CI"):
             pytest.fail(f"CI must run the multi-host tests: {reason}")
@@ -203,7 +202,7 @@ def test_one_host_killed_mid_up_then_up_converges(three: simhosts.Underlay, tmp_
         os.environ,
         PATH=f"{bindir}:{os.environ['PATH']}",
         CUT_FILE=str(budget),
-        REAL_IP=shutil.which("ip") or "ip",
+        REAL_IP=tools.find("ip") or "ip",
         TMPDIR=str(scratch),
     )
     killed = subprocess.run(

