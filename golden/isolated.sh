@@ -144,7 +144,7 @@ office1 - 10.3.0.11 unreachable checks[2]: guest1:eth0
 EOF
 }
 
-# ==== nsgen 0.1.0 runtime (sha256 854da0861d27234064a01f81e6a06831a4794ed232db2003cf96053481f27184 of what follows): the same text in every script with these modules,
+# ==== nsgen 0.1.0 runtime (sha256 d2a053a97e2f234fe9ccdbb722cbde46289cc698106f92b3d2791915060cf73c of what follows): the same text in every script with these modules,
 # ==== state observe json decide prune qdisc-prune apply down status labs verify sysctl-prune names-prune nat-prune neighbour-table backlog firewall
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the
@@ -209,6 +209,7 @@ case $DRY_RUN.$ACTION in
 esac
 
 command -v ip >/dev/null 2>&1 || die "ip not found: install iproute2"
+command -v awk >/dev/null 2>&1 || die "awk not found: install mawk (or any POSIX awk)"
 if [ "$(id -u)" != 0 ] && [ "$ACTION" != labs ]; then
 	case $0 in
 	*.sh) die "needs root (CAP_NET_ADMIN): try sudo sh $0 $ACTION" ;;

@@ -96,7 +96,7 @@ h1 - 10.30.0.1 reachable host:brvm
 EOF
 }
 
-# ==== nsgen 0.1.0 runtime (sha256 863082da5e31fa27bd10e72f8ad6546536a98fb23ad43e4af7ad8bf234dde69c of what follows): the same text in every script with these modules,
+# ==== nsgen 0.1.0 runtime (sha256 685f44c2d61ea9146ff7712ebabdafaaa040a53fcf5cba705fbe7a3c6c6e4b4a of what follows): the same text in every script with these modules,
 # ==== state observe json decide prune qdisc-prune apply down status labs verify sysctl-prune names-prune nat-prune tap neighbour-table backlog firewall
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the
@@ -161,6 +161,7 @@ case $DRY_RUN.$ACTION in
 esac
 
 command -v ip >/dev/null 2>&1 || die "ip not found: install iproute2"
+command -v awk >/dev/null 2>&1 || die "awk not found: install mawk (or any POSIX awk)"
 if [ "$(id -u)" != 0 ] && [ "$ACTION" != labs ]; then
 	case $0 in
 	*.sh) die "needs root (CAP_NET_ADMIN): try sudo sh $0 $ACTION" ;;

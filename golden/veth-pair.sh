@@ -88,7 +88,7 @@ ns1 - 10.120.0.12 reachable ns2:veth2
 EOF
 }
 
-# ==== nsgen 0.1.0 runtime (sha256 3da5dfd235562401462a38ba8a5fdb992c8902d93547967139923863f6fc38b7 of what follows): the same text in every script with these modules,
+# ==== nsgen 0.1.0 runtime (sha256 5fb668468a8248194007a6bd22ba8032f5edd247e195d9cd484a67021ff1f198 of what follows): the same text in every script with these modules,
 # ==== state observe json decide prune qdisc-prune apply down status labs verify sysctl-prune names-prune nat-prune neighbour-table
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the
@@ -153,6 +153,7 @@ case $DRY_RUN.$ACTION in
 esac
 
 command -v ip >/dev/null 2>&1 || die "ip not found: install iproute2"
+command -v awk >/dev/null 2>&1 || die "awk not found: install mawk (or any POSIX awk)"
 if [ "$(id -u)" != 0 ] && [ "$ACTION" != labs ]; then
 	case $0 in
 	*.sh) die "needs root (CAP_NET_ADMIN): try sudo sh $0 $ACTION" ;;

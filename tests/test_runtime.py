@@ -90,6 +90,29 @@ def test_the_runtime_starts_at_a_line_with_the_version_and_digest() -> None:
     assert first.startswith(f"{__version__} runtime")
 
 
+@pytest.mark.parametrize(
+    ("tools", "missing"),
+    [((), "ip not found: install iproute2"), (("ip",), "awk not found: install mawk")],
+    ids=["ip", "awk"],
+)
+def test_a_missing_tool_is_named_in_one_line(
+    tools: tuple[str, ...], missing: str, tmp_path: Path
+) -> None:
+    script = tmp_path / "lab.sh"
+    script.write_text(pipeline.render_file(EXAMPLES / "veth-pair.toml"))
+    bin_ = tmp_path / "bin"
+    bin_.mkdir()
+    for tool in tools:
+        (bin_ / tool).symlink_to(shutil.which(tool) or tool)
+    sh = shutil.which("sh") or "/bin/sh"
+    result = subprocess.run(
+        [sh, str(script), "status"], capture_output=True, text=True, env={"PATH": str(bin_)}
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"veth-pair: error: {missing}")
+    assert result.stderr.count("\n") == 1
+
+
 @pytest.mark.parametrize("module", SHELL, ids=[p.stem for p in SHELL])
 def test_each_shell_module_passes_shellcheck_alone(module: Path) -> None:
     # Alone, a module reads variables that others set (SC2153, SC2154) and sets some that

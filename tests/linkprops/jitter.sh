@@ -98,7 +98,7 @@ a1 - 10.50.0.2 reachable b1:eth0
 EOF
 }
 
-# ==== nsgen 0.1.0 runtime (sha256 53b51623361517fcbde6eecda590043cb87e1e80041b4b5de7eee70138b1dc13 of what follows): the same text in every script with these modules,
+# ==== nsgen 0.1.0 runtime (sha256 2fa617543c8e284e750084b85fbea99bbde4b31c97dd34ba56bb51d9884cc1f2 of what follows): the same text in every script with these modules,
 # ==== state observe json decide prune qdisc-prune apply down status labs verify sysctl-prune names-prune nat-prune qdisc neighbour-table
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the
@@ -163,6 +163,7 @@ case $DRY_RUN.$ACTION in
 esac
 
 command -v ip >/dev/null 2>&1 || die "ip not found: install iproute2"
+command -v awk >/dev/null 2>&1 || die "awk not found: install mawk (or any POSIX awk)"
 if [ "$(id -u)" != 0 ] && [ "$ACTION" != labs ]; then
 	case $0 in
 	*.sh) die "needs root (CAP_NET_ADMIN): try sudo sh $0 $ACTION" ;;

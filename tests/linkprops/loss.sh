@@ -104,7 +104,7 @@ a1 - 10.50.0.12 reachable b1:eth0
 EOF
 }
 
-# ==== nsgen 0.1.0 runtime (sha256 e5e1c00119ca0eafd635a0cf10030965b1a6545d19174ab54e3c7cc440faca64 of what follows): the same text in every script with these modules,
+# ==== nsgen 0.1.0 runtime (sha256 fb4af14540cc7ea0ee900ff8fac03b692a0ae828cbedeaa2b4697c4dfbe00206 of what follows): the same text in every script with these modules,
 # ==== state observe json decide prune qdisc-prune apply down status labs verify sysctl-prune names-prune nat-prune qdisc neighbour-table backlog firewall
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the
@@ -169,6 +169,7 @@ case $DRY_RUN.$ACTION in
 esac
 
 command -v ip >/dev/null 2>&1 || die "ip not found: install iproute2"
+command -v awk >/dev/null 2>&1 || die "awk not found: install mawk (or any POSIX awk)"
 if [ "$(id -u)" != 0 ] && [ "$ACTION" != labs ]; then
 	case $0 in
 	*.sh) die "needs root (CAP_NET_ADMIN): try sudo sh $0 $ACTION" ;;

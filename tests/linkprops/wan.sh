@@ -109,7 +109,7 @@ r1 - 10.51.0.1 reachable host:wan0
 EOF
 }
 
-# ==== nsgen 0.1.0 runtime (sha256 fb193a9bca9ab401399edce83a6353146f5f533f086ddb35429e2072c970dea1 of what follows): the same text in every script with these modules,
+# ==== nsgen 0.1.0 runtime (sha256 dc1cd2a854430084f9040a0c37ee523e946dc2a5bdf3083fdd4014a8f42cc292 of what follows): the same text in every script with these modules,
 # ==== state observe json decide prune qdisc-prune apply down status labs verify sysctl-prune names-prune nat-prune qdisc tap neighbour-table backlog firewall
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the
@@ -174,6 +174,7 @@ case $DRY_RUN.$ACTION in
 esac
 
 command -v ip >/dev/null 2>&1 || die "ip not found: install iproute2"
+command -v awk >/dev/null 2>&1 || die "awk not found: install mawk (or any POSIX awk)"
 if [ "$(id -u)" != 0 ] && [ "$ACTION" != labs ]; then
 	case $0 in
 	*.sh) die "needs root (CAP_NET_ADMIN): try sudo sh $0 $ACTION" ;;

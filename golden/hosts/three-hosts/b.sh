@@ -113,7 +113,7 @@ r - 10.62.0.2 reachable c1:eth1, on host c
 EOF
 }
 
-# ==== nsgen 0.1.0 runtime (sha256 ea7688052569f46e094b5c12d200a204e191c7feb63a5b0121264912e07df700 of what follows): the same text in every script with these modules,
+# ==== nsgen 0.1.0 runtime (sha256 62e50184828b987f934d4e3efc3168eaee9b0b4bc27966b583932f1d2a914c94 of what follows): the same text in every script with these modules,
 # ==== state observe json decide prune qdisc-prune apply down status labs verify sysctl-prune names-prune nat-prune tunnel neighbour-table backlog firewall
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the
@@ -178,6 +178,7 @@ case $DRY_RUN.$ACTION in
 esac
 
 command -v ip >/dev/null 2>&1 || die "ip not found: install iproute2"
+command -v awk >/dev/null 2>&1 || die "awk not found: install mawk (or any POSIX awk)"
 if [ "$(id -u)" != 0 ] && [ "$ACTION" != labs ]; then
 	case $0 in
 	*.sh) die "needs root (CAP_NET_ADMIN): try sudo sh $0 $ACTION" ;;
