@@ -144,7 +144,7 @@ office1 - 10.3.0.11 unreachable checks[2]: guest1:eth0
 EOF
 }
 
-# ==== nsgen 0.1.0 runtime (sha256 d2a053a97e2f234fe9ccdbb722cbde46289cc698106f92b3d2791915060cf73c of what follows): the same text in every script with these modules,
+# ==== nsgen 0.1.0 runtime (sha256 f5fed33105aaa3d6fa82499d5d9a36becb61e6842a9be077d2e9a5189e4f0373 of what follows): the same text in every script with these modules,
 # ==== state observe json decide prune qdisc-prune apply down status labs verify sysctl-prune names-prune nat-prune neighbour-table backlog firewall
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the
@@ -771,7 +771,7 @@ labs() {
 					split(rec, f, " ")
 					if (f[1] == "source") { sha = f[2]; when = iso(f[3]); src = substr(rec, length(f[1] f[2] f[3]) + 4) }
 					else if (f[1] == "netns") nns++
-					else if (f[1] == "bridge" && f[2] == "-") ndev++
+					else if ((f[1] == "bridge" || f[1] == "tap" || f[1] == "vxlan") && f[2] == "-") ndev++
 					else if (f[1] == "veth") ndev += (f[2] == "-") + (f[4] == "-")
 				}
 				close(file)

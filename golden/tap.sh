@@ -96,7 +96,7 @@ h1 - 10.30.0.1 reachable host:brvm
 EOF
 }
 
-# ==== nsgen 0.1.0 runtime (sha256 685f44c2d61ea9146ff7712ebabdafaaa040a53fcf5cba705fbe7a3c6c6e4b4a of what follows): the same text in every script with these modules,
+# ==== nsgen 0.1.0 runtime (sha256 96acf0e68e793bb8389e914e8d83ef84d9bbeb97d6abb6608f319bb1851e6d94 of what follows): the same text in every script with these modules,
 # ==== state observe json decide prune qdisc-prune apply down status labs verify sysctl-prune names-prune nat-prune tap neighbour-table backlog firewall
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the
@@ -723,7 +723,7 @@ labs() {
 					split(rec, f, " ")
 					if (f[1] == "source") { sha = f[2]; when = iso(f[3]); src = substr(rec, length(f[1] f[2] f[3]) + 4) }
 					else if (f[1] == "netns") nns++
-					else if (f[1] == "bridge" && f[2] == "-") ndev++
+					else if ((f[1] == "bridge" || f[1] == "tap" || f[1] == "vxlan") && f[2] == "-") ndev++
 					else if (f[1] == "veth") ndev += (f[2] == "-") + (f[4] == "-")
 				}
 				close(file)

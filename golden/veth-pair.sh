@@ -88,7 +88,7 @@ ns1 - 10.120.0.12 reachable ns2:veth2
 EOF
 }
 
-# ==== nsgen 0.1.0 runtime (sha256 5fb668468a8248194007a6bd22ba8032f5edd247e195d9cd484a67021ff1f198 of what follows): the same text in every script with these modules,
+# ==== nsgen 0.1.0 runtime (sha256 dcc99c5299e471653e0d16cffd9353f11b91f9176f62e481cac96a5c36e5fcff of what follows): the same text in every script with these modules,
 # ==== state observe json decide prune qdisc-prune apply down status labs verify sysctl-prune names-prune nat-prune neighbour-table
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the
@@ -715,7 +715,7 @@ labs() {
 					split(rec, f, " ")
 					if (f[1] == "source") { sha = f[2]; when = iso(f[3]); src = substr(rec, length(f[1] f[2] f[3]) + 4) }
 					else if (f[1] == "netns") nns++
-					else if (f[1] == "bridge" && f[2] == "-") ndev++
+					else if ((f[1] == "bridge" || f[1] == "tap" || f[1] == "vxlan") && f[2] == "-") ndev++
 					else if (f[1] == "veth") ndev += (f[2] == "-") + (f[4] == "-")
 				}
 				close(file)

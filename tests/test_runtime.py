@@ -6,6 +6,7 @@ mawk and busybox awk on listings recorded from `ip -j`, `bridge -j` and `tc -j`
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import shutil
 import subprocess
@@ -71,7 +72,7 @@ def test_a_script_carries_exactly_the_modules_its_lab_needs(topology: Path) -> N
 def test_the_seed_labs_carry_no_code_of_what_they_do_not_use() -> None:
     for name in ("veth-pair", "bridge"):
         script = pipeline.render_file(EXAMPLES / f"{name}.toml")
-        for word in ("apply_nat", "write_hosts", "check_sysctls", "vxlan", "tuntap", "tc qdisc"):
+        for word in ("apply_nat", "write_hosts", "check_sysctls", "bridge -batch", "tuntap", "tc qdisc"):
             assert word not in script, (name, word)
         assert ("firewall_blocks" in script) == (name == "bridge")
         assert "neigh_warn" not in script
@@ -321,3 +322,43 @@ END {
         "drifted (0)|sysctl net.ipv4.ip_forward = 1 in ns",
         "missing|sysctl net.ipv4.tcp_ecn = 1 in ns",
     ]
+
+
+# ---- labs, on records alone
+
+
+def test_labs_counts_every_kind_of_host_device(tmp_path: Path) -> None:
+    """The tap lab has three host devices: its bridge, its TAP and a veth end."""
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        pytest.skip("needs root and unshare: labs reads /run/nsgen, mounted privately here")
+    script = tmp_path / "tap.sh"
+    script.write_text(pipeline.render_file(EXAMPLES / "tap.toml"))
+    rows = script.read_text().partition("plan() {\n\tcat <<'EOF'\n")[2].partition("EOF\n")[0]
+    record = tmp_path / "record"
+    record.write_text(
+        "nsgen-record 1\nsource "
+        + "0" * 64
+        + " 0 tap.toml\n"
+        + "".join(" ".join(row.partition(" | ")[0].split()) + "\n" for row in rows.splitlines())
+    )
+    # A private mount namespace with its own /run: the host's records are neither read nor
+    # touched.
+    result = subprocess.run(
+        [
+            "unshare",
+            "--mount",
+            "sh",
+            "-c",
+            'mount -t tmpfs nsgen /run && mkdir -p /run/nsgen/tap && cp "$1" /run/nsgen/tap/record'
+            ' && sh "$2" labs',
+            "-",
+            str(record),
+            str(script),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    head, line = result.stdout.splitlines()
+    assert head.split()[:3] == ["LAB", "NAMESPACES", "HOST-DEVICES"]
+    assert line.split()[:3] == ["tap", "1", "3"]

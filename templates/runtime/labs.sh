@@ -35,7 +35,7 @@ labs() {
 					split(rec, f, " ")
 					if (f[1] == "source") { sha = f[2]; when = iso(f[3]); src = substr(rec, length(f[1] f[2] f[3]) + 4) }
 					else if (f[1] == "netns") nns++
-					else if (f[1] == "bridge" && f[2] == "-") ndev++
+					else if ((f[1] == "bridge" || f[1] == "tap" || f[1] == "vxlan") && f[2] == "-") ndev++
 					else if (f[1] == "veth") ndev += (f[2] == "-") + (f[4] == "-")
 				}
 				close(file)

@@ -98,7 +98,7 @@ a1 - 10.50.0.2 reachable b1:eth0
 EOF
 }
 
-# ==== nsgen 0.1.0 runtime (sha256 2fa617543c8e284e750084b85fbea99bbde4b31c97dd34ba56bb51d9884cc1f2 of what follows): the same text in every script with these modules,
+# ==== nsgen 0.1.0 runtime (sha256 cbdd5c2517c0d676b65f5c68f2c5b88ae5bae46029ec927680d8af6f78340ae9 of what follows): the same text in every script with these modules,
 # ==== state observe json decide prune qdisc-prune apply down status labs verify sysctl-prune names-prune nat-prune qdisc neighbour-table
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the
@@ -725,7 +725,7 @@ labs() {
 					split(rec, f, " ")
 					if (f[1] == "source") { sha = f[2]; when = iso(f[3]); src = substr(rec, length(f[1] f[2] f[3]) + 4) }
 					else if (f[1] == "netns") nns++
-					else if (f[1] == "bridge" && f[2] == "-") ndev++
+					else if ((f[1] == "bridge" || f[1] == "tap" || f[1] == "vxlan") && f[2] == "-") ndev++
 					else if (f[1] == "veth") ndev += (f[2] == "-") + (f[4] == "-")
 				}
 				close(file)

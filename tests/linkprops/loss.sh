@@ -104,7 +104,7 @@ a1 - 10.50.0.12 reachable b1:eth0
 EOF
 }
 
-# ==== nsgen 0.1.0 runtime (sha256 fb4af14540cc7ea0ee900ff8fac03b692a0ae828cbedeaa2b4697c4dfbe00206 of what follows): the same text in every script with these modules,
+# ==== nsgen 0.1.0 runtime (sha256 5d460f87d908bd06c965d6e4fe6273181e6308ce0986c453f64964ee1723ad0f of what follows): the same text in every script with these modules,
 # ==== state observe json decide prune qdisc-prune apply down status labs verify sysctl-prune names-prune nat-prune qdisc neighbour-table backlog firewall
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the
@@ -731,7 +731,7 @@ labs() {
 					split(rec, f, " ")
 					if (f[1] == "source") { sha = f[2]; when = iso(f[3]); src = substr(rec, length(f[1] f[2] f[3]) + 4) }
 					else if (f[1] == "netns") nns++
-					else if (f[1] == "bridge" && f[2] == "-") ndev++
+					else if ((f[1] == "bridge" || f[1] == "tap" || f[1] == "vxlan") && f[2] == "-") ndev++
 					else if (f[1] == "veth") ndev += (f[2] == "-") + (f[4] == "-")
 				}
 				close(file)

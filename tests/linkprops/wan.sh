@@ -109,7 +109,7 @@ r1 - 10.51.0.1 reachable host:wan0
 EOF
 }
 
-# ==== nsgen 0.1.0 runtime (sha256 dc1cd2a854430084f9040a0c37ee523e946dc2a5bdf3083fdd4014a8f42cc292 of what follows): the same text in every script with these modules,
+# ==== nsgen 0.1.0 runtime (sha256 9eef8976c1f70e059c0fbe97657766905028f33e99be03d9d743d168b8b839a4 of what follows): the same text in every script with these modules,
 # ==== state observe json decide prune qdisc-prune apply down status labs verify sysctl-prune names-prune nat-prune qdisc tap neighbour-table backlog firewall
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the
@@ -736,7 +736,7 @@ labs() {
 					split(rec, f, " ")
 					if (f[1] == "source") { sha = f[2]; when = iso(f[3]); src = substr(rec, length(f[1] f[2] f[3]) + 4) }
 					else if (f[1] == "netns") nns++
-					else if (f[1] == "bridge" && f[2] == "-") ndev++
+					else if ((f[1] == "bridge" || f[1] == "tap" || f[1] == "vxlan") && f[2] == "-") ndev++
 					else if (f[1] == "veth") ndev += (f[2] == "-") + (f[4] == "-")
 				}
 				close(file)

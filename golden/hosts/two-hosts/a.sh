@@ -112,7 +112,7 @@ a1 - 10.51.0.2 reachable b1:eth1, on host b
 EOF
 }
 
-# ==== nsgen 0.1.0 runtime (sha256 62e50184828b987f934d4e3efc3168eaee9b0b4bc27966b583932f1d2a914c94 of what follows): the same text in every script with these modules,
+# ==== nsgen 0.1.0 runtime (sha256 7b9bd48a51ae0088539d02480e5e5a637f341924121afc9a93b8ed6778946970 of what follows): the same text in every script with these modules,
 # ==== state observe json decide prune qdisc-prune apply down status labs verify sysctl-prune names-prune nat-prune tunnel neighbour-table backlog firewall
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the
@@ -739,7 +739,7 @@ labs() {
 					split(rec, f, " ")
 					if (f[1] == "source") { sha = f[2]; when = iso(f[3]); src = substr(rec, length(f[1] f[2] f[3]) + 4) }
 					else if (f[1] == "netns") nns++
-					else if (f[1] == "bridge" && f[2] == "-") ndev++
+					else if ((f[1] == "bridge" || f[1] == "tap" || f[1] == "vxlan") && f[2] == "-") ndev++
 					else if (f[1] == "veth") ndev += (f[2] == "-") + (f[4] == "-")
 				}
 				close(file)
