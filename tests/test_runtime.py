@@ -19,7 +19,12 @@ from tests.conftest import EXAMPLES, ROOT
 
 RECORDED = ROOT / "tests" / "runtime"
 SHELL = sorted(runtime.RUNTIME.glob("*.sh"))
-LABS = sorted(EXAMPLES.glob("*.toml"))
+# Every example's script: one per lab, one per host of a lab across hosts.
+LABS = [(p, None) for p in sorted(EXAMPLES.glob("*.toml"))] + [
+    (p, m.name)
+    for p in sorted((EXAMPLES / "hosts").glob("*.toml"))
+    for m in pipeline.compile_lab(p).machines
+]
 
 AWKS = [
     pytest.param(["mawk"], id="mawk"),
@@ -54,10 +59,14 @@ def test_no_function_is_defined_twice() -> None:
             seen[function] = module.name
 
 
-@pytest.mark.parametrize("topology", LABS, ids=[p.stem for p in LABS])
-def test_a_script_carries_exactly_the_modules_its_lab_needs(topology: Path) -> None:
-    plan = pipeline.compile_plan(topology)
-    script = pipeline.render_file(topology)
+@pytest.mark.parametrize(
+    ("topology", "host"), LABS, ids=[p.stem + (f"-{h}" if h else "") for p, h in LABS]
+)
+def test_a_script_carries_exactly_the_modules_its_lab_needs(
+    topology: Path, host: str | None
+) -> None:
+    plan = pipeline.compile_plan(topology, host=host)
+    script = pipeline.render_file(topology, host=host)
     for module in runtime.MODULES:
         carried = [f"# ---- {module.name}.{s}\n" in script for s in ("sh", "awk")]
         has = [bool(runtime.part(module.name, s)) for s in ("sh", "awk")]
@@ -72,7 +81,14 @@ def test_a_script_carries_exactly_the_modules_its_lab_needs(topology: Path) -> N
 def test_the_seed_labs_carry_no_code_of_what_they_do_not_use() -> None:
     for name in ("veth-pair", "bridge"):
         script = pipeline.render_file(EXAMPLES / f"{name}.toml")
-        for word in ("apply_nat", "write_hosts", "check_sysctls", "bridge -batch", "tuntap", "tc qdisc"):
+        for word in (
+            "apply_nat",
+            "write_hosts",
+            "check_sysctls",
+            "bridge -batch",
+            "tuntap",
+            "tc qdisc",
+        ):
             assert word not in script, (name, word)
         assert ("firewall_blocks" in script) == (name == "bridge")
         assert "neigh_warn" not in script

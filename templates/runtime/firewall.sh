@@ -1,4 +1,4 @@
-# ---- Why pings across a bridge fail: the firewall. With bridge netfilter on (br_netfilter,
+# Why pings across a bridge fail: the firewall. With bridge netfilter on (br_netfilter,
 # as on every Docker host), frames between the ports of a bridge traverse the FORWARD chain of
 # the bridge's namespace, and Docker sets its policy to DROP. verify names what blocks and the
 # rule that lets each of the lab's bridges through; nothing here changes the firewall.

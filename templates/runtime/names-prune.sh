@@ -1,4 +1,4 @@
-# ---- Names (names = true): /etc/netns/NS/hosts, which `ip netns exec NS` bind-mounts over
+# Names (names = true): /etc/netns/NS/hosts, which `ip netns exec NS` bind-mounts over
 # /etc/hosts, in every namespace of the lab. A file is the lab's when its first line is the
 # lab's mark; $STATE/hosts lists the directories it wrote a file in, "DIR created" when nsgen
 # made the directory (down removes it once empty) and "DIR existed" when it did not.

@@ -1,4 +1,4 @@
-# ---- NAT ([host] nat): the lab's own nftables table, and host IPv4 forwarding, which every
+# NAT ([host] nat): the lab's own nftables table, and host IPv4 forwarding, which every
 # lab with NAT on this host shares. $STATE/nat says the lab applied its table (so down, and
 # an up that no longer declares NAT, remove it); the forwarding record is host-wide, in the
 # format of the other host-wide records under /run/nsgen/.host: "original KEY FOUND SET"

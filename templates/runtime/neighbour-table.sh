@@ -1,4 +1,4 @@
-# ---- The neighbour (ARP and NDP) tables. The kernel keeps one per family for every network
+# The neighbour (ARP and NDP) tables. The kernel keeps one per family for every network
 # namespace together, sized by gc_thresh1/2/3, which exist only in the host's initial
 # namespace; an entry younger than 5 s cannot be collected. A lab that needs more entries than
 # gc_thresh3 stalls, and its pings fail, though nothing in it is wrong.

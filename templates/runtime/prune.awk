@@ -1,4 +1,4 @@
-# ---- What the lab applied earlier and no longer declares. Rows of the record that are not
+# What the lab applied earlier and no longer declares. Rows of the record that are not
 # rows of the plan are "extra": removed by up, listed by status, and removed by down with all
 # the rest. Only what is there now is removed, found by the same reads as everything else:
 # the namespaces to read in full are those holding extra objects, so an unchanged lab costs

@@ -1,6 +1,6 @@
-# The runtime reads the host's state once, compares it with the
-# plan in one awk pass (linear in the size of the lab), and feeds only what is needed to one
-# `ip -batch` for the host namespace and one `ip -n NS -batch` per namespace.
+# The runtime reads the host's state once, compares it with the plan in one awk pass (linear
+# in the size of the lab), and feeds only what is needed to one `ip -batch` for the host
+# namespace and one `ip -n NS -batch` per namespace.
 
 # The C locale: ip, awk and sort then print and order the same on every host, and each of
 # the hundreds of processes verify starts skips loading a locale (ping calls setlocale):

@@ -1,4 +1,4 @@
-# ---- sysctls inside the lab's namespaces ([namespaces.NS] sysctls). Plan rows
+# Sysctls inside the lab's namespaces ([namespaces.NS] sysctls). Plan rows
 # "sysctl NS KEY VALUE PROBE": VALUE with its words joined by commas, PROBE the /proc/sys path
 # that shows the kernel has KEY (for a per-device key, its `default` counterpart: the device
 # may not exist yet).

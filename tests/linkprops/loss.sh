@@ -104,12 +104,12 @@ a1 - 10.50.0.12 reachable b1:eth0
 EOF
 }
 
-# ==== nsgen 0.1.0 runtime (sha256 5d460f87d908bd06c965d6e4fe6273181e6308ce0986c453f64964ee1723ad0f of what follows): the same text in every script with these modules,
+# ==== nsgen 0.1.0 runtime (sha256 66ff22ed74717648794a45a0015c575b197d28b135ad8b1b8421285c8c812ce1 of what follows): the same text in every script with these modules,
 # ==== state observe json decide prune qdisc-prune apply down status labs verify sysctl-prune names-prune nat-prune qdisc neighbour-table backlog firewall
 # ---- state.sh
-# The runtime reads the host's state once, compares it with the
-# plan in one awk pass (linear in the size of the lab), and feeds only what is needed to one
-# `ip -batch` for the host namespace and one `ip -n NS -batch` per namespace.
+# The runtime reads the host's state once, compares it with the plan in one awk pass (linear
+# in the size of the lab), and feeds only what is needed to one `ip -batch` for the host
+# namespace and one `ip -n NS -batch` per namespace.
 
 # The C locale: ip, awk and sort then print and order the same on every host, and each of
 # the hundreds of processes verify starts skips loading a locale (ping calls setlocale):
@@ -833,7 +833,7 @@ verify() {
 
 
 # ---- sysctl-prune.sh
-# ---- sysctls inside the lab's namespaces ([namespaces.NS] sysctls). Plan rows
+# Sysctls inside the lab's namespaces ([namespaces.NS] sysctls). Plan rows
 # "sysctl NS KEY VALUE PROBE": VALUE with its words joined by commas, PROBE the /proc/sys path
 # that shows the kernel has KEY (for a per-device key, its `default` counterpart: the device
 # may not exist yet).
@@ -862,7 +862,7 @@ save_sysctls() {
 }
 
 # ---- names-prune.sh
-# ---- Names (names = true): /etc/netns/NS/hosts, which `ip netns exec NS` bind-mounts over
+# Names (names = true): /etc/netns/NS/hosts, which `ip netns exec NS` bind-mounts over
 # /etc/hosts, in every namespace of the lab. A file is the lab's when its first line is the
 # lab's mark; $STATE/hosts lists the directories it wrote a file in, "DIR created" when nsgen
 # made the directory (down removes it once empty) and "DIR existed" when it did not.
@@ -912,7 +912,7 @@ prune_declared_hosts() { [ ! -e "$STATE/hosts" ] || prune_hosts declared; }
 hook configured prune_declared_hosts
 
 # ---- nat-prune.sh
-# ---- NAT ([host] nat): the lab's own nftables table, and host IPv4 forwarding, which every
+# NAT ([host] nat): the lab's own nftables table, and host IPv4 forwarding, which every
 # lab with NAT on this host shares. $STATE/nat says the lab applied its table (so down, and
 # an up that no longer declares NAT, remove it); the forwarding record is host-wide, in the
 # format of the other host-wide records under /run/nsgen/.host: "original KEY FOUND SET"
@@ -1000,7 +1000,7 @@ check_links() {
 hook check check_links
 
 # ---- neighbour-table.sh
-# ---- The neighbour (ARP and NDP) tables. The kernel keeps one per family for every network
+# The neighbour (ARP and NDP) tables. The kernel keeps one per family for every network
 # namespace together, sized by gc_thresh1/2/3, which exist only in the host's initial
 # namespace; an entry younger than 5 s cannot be collected. A lab that needs more entries than
 # gc_thresh3 stalls, and its pings fail, though nothing in it is wrong.
@@ -1137,7 +1137,7 @@ diagnose_backlog() {
 hook diagnose diagnose_backlog
 
 # ---- firewall.sh
-# ---- Why pings across a bridge fail: the firewall. With bridge netfilter on (br_netfilter,
+# Why pings across a bridge fail: the firewall. With bridge netfilter on (br_netfilter,
 # as on every Docker host), frames between the ports of a bridge traverse the FORWARD chain of
 # the bridge's namespace, and Docker sets its policy to DROP. verify names what blocks and the
 # rule that lets each of the lab's bridges through; nothing here changes the firewall.
@@ -1387,7 +1387,7 @@ function reads(    r, f, n, seen, out) {
 function want(n, seen) { if (!(n in seen) && nsstate(n) == "ours") { seen[n] = 1; print n } }
 
 # ---- prune.awk
-# ---- What the lab applied earlier and no longer declares. Rows of the record that are not
+# What the lab applied earlier and no longer declares. Rows of the record that are not
 # rows of the plan are "extra": removed by up, listed by status, and removed by down with all
 # the rest. Only what is there now is removed, found by the same reads as everything else:
 # the namespaces to read in full are those holding extra objects, so an unchanged lab costs
