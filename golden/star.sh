@@ -115,7 +115,7 @@ h3 - 10.0.0.14 reachable h4:eth0
 EOF
 }
 
-# ==== nsgen 0.1.0 runtime (sha256 6e97e2c309f90c3e5d0450de13057ab7bbf2b4623d36282b8c01393ba675b6cc of what follows): the same text in every script with these modules,
+# ==== nsgen 0.1.0 runtime (sha256 7acf22d94a5ed45b447a3b7e6774733179a346ab5c583141384ed71f8e191679 of what follows): the same text in every script with these modules,
 # ==== state observe json decide prune qdisc-prune apply down status labs verify sysctl-prune names-prune nat-prune neighbour-table backlog firewall
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
@@ -193,8 +193,9 @@ fi
 # in this script. The points: check (up, before anything changes), observe (into the host's
 # listing), observe_links (into the TAP and qdisc listing), read_namespace NS (a namespace
 # read in full), created (after the host's batch), configured (after the namespaces'
-# batches), neighbours (up's neighbour-table step), observe_status (status, into its
-# listing), verify (before the pings) and diagnose (after failed checks).
+# batches), neighbours (up's neighbour-table step), down (before anything is removed),
+# observe_status (status, into its listing), verify (before the pings) and diagnose (after
+# failed checks).
 hook() { eval "HOOKS_$1=\"\${HOOKS_$1-} $2\""; }
 hooks() {
 	_steps=
@@ -664,6 +665,7 @@ down() {
 	decide down
 	read -r nsdel devdel <"$T/counts"
 	say "[1/1] removing $nsdel namespaces and $devdel devices"
+	hooks down
 	stop_processes
 	if [ -s "$T/macvlans" ]; then
 		while read -r ns dev; do

@@ -96,7 +96,7 @@ h1 - 10.30.0.1 reachable host:brvm
 EOF
 }
 
-# ==== nsgen 0.1.0 runtime (sha256 dd702339924510e1ce17cab22a5775e1910ee642b49eed519dfcbc34ab00cfb4 of what follows): the same text in every script with these modules,
+# ==== nsgen 0.1.0 runtime (sha256 7b2948948feeb7118102a602aa1dcbaf5ade74f014c1634c4f5cf50de8d0bdf7 of what follows): the same text in every script with these modules,
 # ==== state observe json decide prune qdisc-prune apply down status labs verify sysctl-prune names-prune nat-prune tap neighbour-table backlog firewall
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
@@ -174,8 +174,9 @@ fi
 # in this script. The points: check (up, before anything changes), observe (into the host's
 # listing), observe_links (into the TAP and qdisc listing), read_namespace NS (a namespace
 # read in full), created (after the host's batch), configured (after the namespaces'
-# batches), neighbours (up's neighbour-table step), observe_status (status, into its
-# listing), verify (before the pings) and diagnose (after failed checks).
+# batches), neighbours (up's neighbour-table step), down (before anything is removed),
+# observe_status (status, into its listing), verify (before the pings) and diagnose (after
+# failed checks).
 hook() { eval "HOOKS_$1=\"\${HOOKS_$1-} $2\""; }
 hooks() {
 	_steps=
@@ -645,6 +646,7 @@ down() {
 	decide down
 	read -r nsdel devdel <"$T/counts"
 	say "[1/1] removing $nsdel namespaces and $devdel devices"
+	hooks down
 	stop_processes
 	if [ -s "$T/macvlans" ]; then
 		while read -r ns dev; do

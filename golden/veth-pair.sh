@@ -88,7 +88,7 @@ ns1 - 10.120.0.12 reachable ns2:veth2
 EOF
 }
 
-# ==== nsgen 0.1.0 runtime (sha256 92de0ecae4eebd328f174a55ba737e2fa1beca760ba9e50fc47b2ecfa512d7ab of what follows): the same text in every script with these modules,
+# ==== nsgen 0.1.0 runtime (sha256 e2d13c1a7362d3f5f5e351671a0b78137c08d6e7ccbd62e2ddee517f2f24779d of what follows): the same text in every script with these modules,
 # ==== state observe json decide prune qdisc-prune apply down status labs verify sysctl-prune names-prune nat-prune neighbour-table
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
@@ -166,8 +166,9 @@ fi
 # in this script. The points: check (up, before anything changes), observe (into the host's
 # listing), observe_links (into the TAP and qdisc listing), read_namespace NS (a namespace
 # read in full), created (after the host's batch), configured (after the namespaces'
-# batches), neighbours (up's neighbour-table step), observe_status (status, into its
-# listing), verify (before the pings) and diagnose (after failed checks).
+# batches), neighbours (up's neighbour-table step), down (before anything is removed),
+# observe_status (status, into its listing), verify (before the pings) and diagnose (after
+# failed checks).
 hook() { eval "HOOKS_$1=\"\${HOOKS_$1-} $2\""; }
 hooks() {
 	_steps=
@@ -637,6 +638,7 @@ down() {
 	decide down
 	read -r nsdel devdel <"$T/counts"
 	say "[1/1] removing $nsdel namespaces and $devdel devices"
+	hooks down
 	stop_processes
 	if [ -s "$T/macvlans" ]; then
 		while read -r ns dev; do

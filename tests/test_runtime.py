@@ -378,3 +378,17 @@ def test_labs_counts_every_kind_of_host_device(tmp_path: Path) -> None:
     head, line = result.stdout.splitlines()
     assert head.split()[:3] == ["LAB", "NAMESPACES", "HOST-DEVICES"]
     assert line.split()[:3] == ["tap", "1", "3"]
+
+
+@pytest.mark.parametrize("shell", ["dash", "bash"])
+def test_hooks_run_their_steps_in_order_with_the_arguments(shell: str) -> None:
+    state = runtime.part("state", "sh")
+    definitions = re.search(r"^hook\(\) .*?^\}\n", state, re.MULTILINE | re.DOTALL)
+    assert definitions is not None
+    program = definitions[0] + (
+        "a() { printf '[%s]' a \"$@\"; echo; }\nb() { printf '[%s]' b \"$@\"; echo; }\n"
+        "hook p a\nhook p b\nhook q b\nset -u\nhooks p 1 '2 3'\nhooks q\nhooks none\n"
+    )
+    result = subprocess.run([shell, "-c", program], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["[a][1][2 3]", "[b][1][2 3]", "[b]"]

@@ -98,7 +98,7 @@ a1 - 10.50.0.2 reachable b1:eth0
 EOF
 }
 
-# ==== nsgen 0.1.0 runtime (sha256 4cf9d0f370d70ec047f9dbcdaab2e6d3714e38f64177759713f869839b640e45 of what follows): the same text in every script with these modules,
+# ==== nsgen 0.1.0 runtime (sha256 fe2f2ad6aa4cc13a6db4514ae0d4fb9c2da6bbb16472c9d37b53d1d676b3ad5e of what follows): the same text in every script with these modules,
 # ==== state observe json decide prune qdisc-prune apply down status labs verify sysctl-prune names-prune nat-prune qdisc neighbour-table
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
@@ -176,8 +176,9 @@ fi
 # in this script. The points: check (up, before anything changes), observe (into the host's
 # listing), observe_links (into the TAP and qdisc listing), read_namespace NS (a namespace
 # read in full), created (after the host's batch), configured (after the namespaces'
-# batches), neighbours (up's neighbour-table step), observe_status (status, into its
-# listing), verify (before the pings) and diagnose (after failed checks).
+# batches), neighbours (up's neighbour-table step), down (before anything is removed),
+# observe_status (status, into its listing), verify (before the pings) and diagnose (after
+# failed checks).
 hook() { eval "HOOKS_$1=\"\${HOOKS_$1-} $2\""; }
 hooks() {
 	_steps=
@@ -647,6 +648,7 @@ down() {
 	decide down
 	read -r nsdel devdel <"$T/counts"
 	say "[1/1] removing $nsdel namespaces and $devdel devices"
+	hooks down
 	stop_processes
 	if [ -s "$T/macvlans" ]; then
 		while read -r ns dev; do

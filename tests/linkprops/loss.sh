@@ -104,7 +104,7 @@ a1 - 10.50.0.12 reachable b1:eth0
 EOF
 }
 
-# ==== nsgen 0.1.0 runtime (sha256 66ff22ed74717648794a45a0015c575b197d28b135ad8b1b8421285c8c812ce1 of what follows): the same text in every script with these modules,
+# ==== nsgen 0.1.0 runtime (sha256 3af1165b5a009bfda0af73a6fbaa01b08d3588375a346e651853a9df590a81ec of what follows): the same text in every script with these modules,
 # ==== state observe json decide prune qdisc-prune apply down status labs verify sysctl-prune names-prune nat-prune qdisc neighbour-table backlog firewall
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
@@ -182,8 +182,9 @@ fi
 # in this script. The points: check (up, before anything changes), observe (into the host's
 # listing), observe_links (into the TAP and qdisc listing), read_namespace NS (a namespace
 # read in full), created (after the host's batch), configured (after the namespaces'
-# batches), neighbours (up's neighbour-table step), observe_status (status, into its
-# listing), verify (before the pings) and diagnose (after failed checks).
+# batches), neighbours (up's neighbour-table step), down (before anything is removed),
+# observe_status (status, into its listing), verify (before the pings) and diagnose (after
+# failed checks).
 hook() { eval "HOOKS_$1=\"\${HOOKS_$1-} $2\""; }
 hooks() {
 	_steps=
@@ -653,6 +654,7 @@ down() {
 	decide down
 	read -r nsdel devdel <"$T/counts"
 	say "[1/1] removing $nsdel namespaces and $devdel devices"
+	hooks down
 	stop_processes
 	if [ -s "$T/macvlans" ]; then
 		while read -r ns dev; do

@@ -109,7 +109,7 @@ r1 - 10.51.0.1 reachable host:wan0
 EOF
 }
 
-# ==== nsgen 0.1.0 runtime (sha256 d243e1887be7abe6e039b3e5c663c58ae736bc4a098947a3b0ac1039692cb02c of what follows): the same text in every script with these modules,
+# ==== nsgen 0.1.0 runtime (sha256 cfdcdc0ad2793793fa62c81cc2e08569e281e6efec4a8e98b0bc14f2481f9ed9 of what follows): the same text in every script with these modules,
 # ==== state observe json decide prune qdisc-prune apply down status labs verify sysctl-prune names-prune nat-prune qdisc tap neighbour-table backlog firewall
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
@@ -187,8 +187,9 @@ fi
 # in this script. The points: check (up, before anything changes), observe (into the host's
 # listing), observe_links (into the TAP and qdisc listing), read_namespace NS (a namespace
 # read in full), created (after the host's batch), configured (after the namespaces'
-# batches), neighbours (up's neighbour-table step), observe_status (status, into its
-# listing), verify (before the pings) and diagnose (after failed checks).
+# batches), neighbours (up's neighbour-table step), down (before anything is removed),
+# observe_status (status, into its listing), verify (before the pings) and diagnose (after
+# failed checks).
 hook() { eval "HOOKS_$1=\"\${HOOKS_$1-} $2\""; }
 hooks() {
 	_steps=
@@ -658,6 +659,7 @@ down() {
 	decide down
 	read -r nsdel devdel <"$T/counts"
 	say "[1/1] removing $nsdel namespaces and $devdel devices"
+	hooks down
 	stop_processes
 	if [ -s "$T/macvlans" ]; then
 		while read -r ns dev; do

@@ -113,7 +113,7 @@ r - 10.62.0.2 reachable c1:eth1, on host c
 EOF
 }
 
-# ==== nsgen 0.1.0 runtime (sha256 ddf352c06ce999ee00c98eb4ca576f7d025e78355b036e947db34940fcfb0160 of what follows): the same text in every script with these modules,
+# ==== nsgen 0.1.0 runtime (sha256 b1c5ce34585cda9c04b1e7887e032bec33092cc1b9fd2610115e783038978ff2 of what follows): the same text in every script with these modules,
 # ==== state observe json decide prune qdisc-prune apply down status labs verify sysctl-prune names-prune nat-prune tunnel neighbour-table backlog firewall
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
@@ -191,8 +191,9 @@ fi
 # in this script. The points: check (up, before anything changes), observe (into the host's
 # listing), observe_links (into the TAP and qdisc listing), read_namespace NS (a namespace
 # read in full), created (after the host's batch), configured (after the namespaces'
-# batches), neighbours (up's neighbour-table step), observe_status (status, into its
-# listing), verify (before the pings) and diagnose (after failed checks).
+# batches), neighbours (up's neighbour-table step), down (before anything is removed),
+# observe_status (status, into its listing), verify (before the pings) and diagnose (after
+# failed checks).
 hook() { eval "HOOKS_$1=\"\${HOOKS_$1-} $2\""; }
 hooks() {
 	_steps=
@@ -662,6 +663,7 @@ down() {
 	decide down
 	read -r nsdel devdel <"$T/counts"
 	say "[1/1] removing $nsdel namespaces and $devdel devices"
+	hooks down
 	stop_processes
 	if [ -s "$T/macvlans" ]; then
 		while read -r ns dev; do
