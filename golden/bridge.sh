@@ -97,8 +97,8 @@ ns1 - 10.120.0.12 reachable ns2:veth2
 EOF
 }
 
-# ==== nsgen 0.1.0 runtime (sha256 7acf22d94a5ed45b447a3b7e6774733179a346ab5c583141384ed71f8e191679 of what follows): the same text in every script with these modules,
-# ==== state observe json decide prune qdisc-prune apply down status labs verify sysctl-prune names-prune nat-prune neighbour-table backlog firewall
+# ==== nsgen 0.1.0 runtime, modules: state observe json decide prune qdisc-prune apply down status labs verify sysctl-prune names-prune nat-prune neighbour-table backlog firewall
+# ==== sha256 c8fcfe3c8b070ad369465b34d5bf4ffbe9c5401f402c4c1779a0e0d1f550ed1c of the lines below (alike in every script of these modules)
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
 # in the size of the lab), and feeds only what is needed to one `ip -batch` for the host
@@ -1173,7 +1173,7 @@ diagnose_firewall() {
 
 hook diagnose diagnose_firewall
 
-# ---- The decision program (decide): the awk modules above, one program.
+# ---- The decision program (decide): the awk modules, one program.
 # shellcheck disable=SC2016 # an awk program: its $ fields are awk's, not the shell's
 DECIDE='
 # ---- json.awk

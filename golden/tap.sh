@@ -96,8 +96,8 @@ h1 - 10.30.0.1 reachable host:brvm
 EOF
 }
 
-# ==== nsgen 0.1.0 runtime (sha256 7b2948948feeb7118102a602aa1dcbaf5ade74f014c1634c4f5cf50de8d0bdf7 of what follows): the same text in every script with these modules,
-# ==== state observe json decide prune qdisc-prune apply down status labs verify sysctl-prune names-prune nat-prune tap neighbour-table backlog firewall
+# ==== nsgen 0.1.0 runtime, modules: state observe json decide prune qdisc-prune apply down status labs verify sysctl-prune names-prune nat-prune tap neighbour-table backlog firewall
+# ==== sha256 5515d3e1860f27f7acf1e1ce0e85671b46d58617d37ba4c5e055a439302a7237 of the lines below (alike in every script of these modules)
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
 # in the size of the lab), and feeds only what is needed to one `ip -batch` for the host
@@ -1201,7 +1201,7 @@ diagnose_firewall() {
 
 hook diagnose diagnose_firewall
 
-# ---- The decision program (decide): the awk modules above, one program.
+# ---- The decision program (decide): the awk modules, one program.
 # shellcheck disable=SC2016 # an awk program: its $ fields are awk's, not the shell's
 DECIDE='
 # ---- json.awk

@@ -88,8 +88,8 @@ ns1 - 10.120.0.12 reachable ns2:veth2
 EOF
 }
 
-# ==== nsgen 0.1.0 runtime (sha256 e2d13c1a7362d3f5f5e351671a0b78137c08d6e7ccbd62e2ddee517f2f24779d of what follows): the same text in every script with these modules,
-# ==== state observe json decide prune qdisc-prune apply down status labs verify sysctl-prune names-prune nat-prune neighbour-table
+# ==== nsgen 0.1.0 runtime, modules: state observe json decide prune qdisc-prune apply down status labs verify sysctl-prune names-prune nat-prune neighbour-table
+# ==== sha256 9e9b073c68f20fe2e94d7c8fac007f6bae2869dc3b6ab8976c2b57dbb7b5332c of the lines below (alike in every script of these modules)
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
 # in the size of the lab), and feeds only what is needed to one `ip -batch` for the host
@@ -1055,7 +1055,7 @@ neighbour_table() {
 	[ "$1" != up ] || hooks neighbours
 }
 
-# ---- The decision program (decide): the awk modules above, one program.
+# ---- The decision program (decide): the awk modules, one program.
 # shellcheck disable=SC2016 # an awk program: its $ fields are awk's, not the shell's
 DECIDE='
 # ---- json.awk

@@ -128,7 +128,7 @@ class Runtime(NamedTuple):
 
 
 def assemble(plan: Plan) -> Runtime:
-    """The runtime of plan's script: a first line that names nsgen's version, the modules and
+    """The runtime of plan's script: a line naming nsgen's version and the modules, a line with
     the digest of the rest, then the modules' text."""
     names = [m.name for m in MODULES if m.needed(plan)]
     shell = "".join(f"# ---- {name}.sh\n{part(name, 'sh')}\n" for name in names if part(name, "sh"))
@@ -138,15 +138,14 @@ def assemble(plan: Plan) -> Runtime:
     # The program goes into the script in single quotes.
     assert "'" not in program, "an awk module has a single quote"
     body = (
-        f"{shell}# ---- The decision program (decide): the awk modules above, one program.\n"
+        f"{shell}# ---- The decision program (decide): the awk modules, one program.\n"
         "# shellcheck disable=SC2016 # an awk program: its $ fields are awk's, not the shell's\n"
         f"DECIDE='\n{program}'\n\n"
         '"$ACTION"\n'
     )
     digest = hashlib.sha256(body.encode()).hexdigest()
     head = (
-        f"# ==== nsgen {__version__} runtime (sha256 {digest} of what follows): "
-        "the same text in every script with these modules,\n"
-        f"# ==== {' '.join(names)}\n"
+        f"# ==== nsgen {__version__} runtime, modules: {' '.join(names)}\n"
+        f"# ==== sha256 {digest} of the lines below (alike in every script of these modules)\n"
     )
     return Runtime(names, head + body)

@@ -95,16 +95,16 @@ def test_the_seed_labs_carry_no_code_of_what_they_do_not_use() -> None:
 
 
 def test_the_runtime_starts_at_a_line_with_the_version_and_digest() -> None:
+    plan = pipeline.compile_plan(EXAMPLES / "veth-pair.toml")
     script = pipeline.render_file(EXAMPLES / "veth-pair.toml")
-    head, marker, rest = script.partition("# ==== nsgen ")
+    head, marker, rest = script.partition(f"# ==== nsgen {__version__} runtime, modules: ")
     assert head.startswith("#!/bin/sh\n") and "plan() {" in head and "DECIDE=" not in head
     assert marker
-    first, _, body = rest.partition("\n")
-    body = body.partition("\n")[2]  # the line that lists the modules
-    digest = re.search(r"sha256 ([0-9a-f]{64}) ", first)
+    names, digest_line, body = rest.split("\n", 2)
+    assert names.split() == [m.name for m in runtime.MODULES if m.needed(plan)]
+    digest = re.fullmatch(r"# ==== sha256 ([0-9a-f]{64}) of the lines below .*", digest_line)
     assert digest is not None
     assert hashlib.sha256(body.encode()).hexdigest() == digest[1]
-    assert first.startswith(f"{__version__} runtime")
 
 
 @pytest.mark.parametrize(

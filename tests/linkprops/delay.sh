@@ -96,8 +96,8 @@ a1 - 10.50.0.2 reachable b1:eth0
 EOF
 }
 
-# ==== nsgen 0.1.0 runtime (sha256 fe2f2ad6aa4cc13a6db4514ae0d4fb9c2da6bbb16472c9d37b53d1d676b3ad5e of what follows): the same text in every script with these modules,
-# ==== state observe json decide prune qdisc-prune apply down status labs verify sysctl-prune names-prune nat-prune qdisc neighbour-table
+# ==== nsgen 0.1.0 runtime, modules: state observe json decide prune qdisc-prune apply down status labs verify sysctl-prune names-prune nat-prune qdisc neighbour-table
+# ==== sha256 3d2b3c9564d51f27196cd631d360fbb76cc9107f699f40faa129ad36186cbaaa of the lines below (alike in every script of these modules)
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
 # in the size of the lab), and feeds only what is needed to one `ip -batch` for the host
@@ -1101,7 +1101,7 @@ neighbour_table() {
 	[ "$1" != up ] || hooks neighbours
 }
 
-# ---- The decision program (decide): the awk modules above, one program.
+# ---- The decision program (decide): the awk modules, one program.
 # shellcheck disable=SC2016 # an awk program: its $ fields are awk's, not the shell's
 DECIDE='
 # ---- json.awk

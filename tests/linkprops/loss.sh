@@ -104,8 +104,8 @@ a1 - 10.50.0.12 reachable b1:eth0
 EOF
 }
 
-# ==== nsgen 0.1.0 runtime (sha256 3af1165b5a009bfda0af73a6fbaa01b08d3588375a346e651853a9df590a81ec of what follows): the same text in every script with these modules,
-# ==== state observe json decide prune qdisc-prune apply down status labs verify sysctl-prune names-prune nat-prune qdisc neighbour-table backlog firewall
+# ==== nsgen 0.1.0 runtime, modules: state observe json decide prune qdisc-prune apply down status labs verify sysctl-prune names-prune nat-prune qdisc neighbour-table backlog firewall
+# ==== sha256 d63df1ce18aced199c456298b9981fc6a98ea190cd2d17a6f8cb8f3c16b5a980 of the lines below (alike in every script of these modules)
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
 # in the size of the lab), and feeds only what is needed to one `ip -batch` for the host
@@ -1218,7 +1218,7 @@ diagnose_firewall() {
 
 hook diagnose diagnose_firewall
 
-# ---- The decision program (decide): the awk modules above, one program.
+# ---- The decision program (decide): the awk modules, one program.
 # shellcheck disable=SC2016 # an awk program: its $ fields are awk's, not the shell's
 DECIDE='
 # ---- json.awk

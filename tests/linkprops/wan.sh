@@ -109,8 +109,8 @@ r1 - 10.51.0.1 reachable host:wan0
 EOF
 }
 
-# ==== nsgen 0.1.0 runtime (sha256 cfdcdc0ad2793793fa62c81cc2e08569e281e6efec4a8e98b0bc14f2481f9ed9 of what follows): the same text in every script with these modules,
-# ==== state observe json decide prune qdisc-prune apply down status labs verify sysctl-prune names-prune nat-prune qdisc tap neighbour-table backlog firewall
+# ==== nsgen 0.1.0 runtime, modules: state observe json decide prune qdisc-prune apply down status labs verify sysctl-prune names-prune nat-prune qdisc tap neighbour-table backlog firewall
+# ==== sha256 df12966edbf643a6ecac3b5a5aa44712bae0970c7b83e8d99377aaae42fd7505 of the lines below (alike in every script of these modules)
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
 # in the size of the lab), and feeds only what is needed to one `ip -batch` for the host
@@ -1252,7 +1252,7 @@ diagnose_firewall() {
 
 hook diagnose diagnose_firewall
 
-# ---- The decision program (decide): the awk modules above, one program.
+# ---- The decision program (decide): the awk modules, one program.
 # shellcheck disable=SC2016 # an awk program: its $ fields are awk's, not the shell's
 DECIDE='
 # ---- json.awk

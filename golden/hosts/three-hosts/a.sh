@@ -126,8 +126,8 @@ a1 - 10.62.0.2 reachable checks[0]: c1:eth1, on host c
 EOF
 }
 
-# ==== nsgen 0.1.0 runtime (sha256 b1c5ce34585cda9c04b1e7887e032bec33092cc1b9fd2610115e783038978ff2 of what follows): the same text in every script with these modules,
-# ==== state observe json decide prune qdisc-prune apply down status labs verify sysctl-prune names-prune nat-prune tunnel neighbour-table backlog firewall
+# ==== nsgen 0.1.0 runtime, modules: state observe json decide prune qdisc-prune apply down status labs verify sysctl-prune names-prune nat-prune tunnel neighbour-table backlog firewall
+# ==== sha256 489d1375a84dc83f862a9b642a5a8d289854c29441ade42641015817a00749c8 of the lines below (alike in every script of these modules)
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
 # in the size of the lab), and feeds only what is needed to one `ip -batch` for the host
@@ -1224,7 +1224,7 @@ diagnose_firewall() {
 
 hook diagnose diagnose_firewall
 
-# ---- The decision program (decide): the awk modules above, one program.
+# ---- The decision program (decide): the awk modules, one program.
 # shellcheck disable=SC2016 # an awk program: its $ fields are awk's, not the shell's
 DECIDE='
 # ---- json.awk
