@@ -106,7 +106,7 @@ def test_a_lab_without_hosts_has_no_tunnel_lines_in_its_script() -> None:
     """Only a host's script of a lab across hosts carries the tunnel module (vxlan devices,
     flood entries through the bridge tool)."""
     single = pipeline.render_file(EXAMPLES / "bridge.toml")
-    assert "vxlan" not in single and "bridge -batch" not in single and "fdb" not in single
+    assert "tunnel" not in single and "bridge -batch" not in single and "fdb" not in single
     tunnels = pipeline.render_file(HOSTS / "two-hosts.toml", host="a")
     assert "# ---- tunnel.awk" in tunnels and "bridge -batch" in tunnels
 
