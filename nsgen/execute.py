@@ -52,7 +52,7 @@ HEADER = re.compile(
 )
 HEADER_LINES = 5
 
-# The script's progress protocol (see say() in templates/runtime.sh).
+# The script's progress protocol (see say() in templates/runtime/state.sh).
 PROGRESS = re.compile(rb"^(?P<lab>\S+): \[(?P<step>\d+)/(?P<steps>\d+)\] (?P<what>.*)$")
 
 CAP_NET_ADMIN = 12

@@ -5,7 +5,6 @@ Everything the template prints is prepared here as plain strings: the template o
 
 from __future__ import annotations
 
-import re
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -13,7 +12,7 @@ from typing import Any
 
 import jinja2
 
-from nsgen import __version__
+from nsgen import __version__, runtime
 from nsgen.errors import printable
 from nsgen.lab import End, IPInterface, IPNetwork, Lab, Shaping, Vxlan, micros_text, where
 from nsgen.plan import (
@@ -480,27 +479,8 @@ def _environment() -> jinja2.Environment:
     )
 
 
-# Lines of the runtime that only scripts with tunnels carry (#@tunnels), or only those
-# without (#@single): a lab on one host renders exactly as it did before labs spanned hosts.
-_VARIANT = re.compile(r" ?#@(tunnels|single)$")
-
-
-def runtime_text(tunnels: bool) -> str:
-    keep = "tunnels" if tunnels else "single"
-    out = []
-    for line in (TEMPLATES / "runtime.sh").read_text("utf-8").split("\n"):
-        match = _VARIANT.search(line)
-        if match is None:
-            out.append(line)
-        elif match[1] == keep:
-            out.append(line[: match.start()])
-    return "\n".join(out)
-
-
 def render(plan: Plan, prefix: str = "") -> str:
     lab = plan.lab
-    tunnels = bool(plan.of(AddVxlan))
-    runtime = runtime_text(tunnels)
     host_l3 = (
         any(b.namespace is None and b.addresses for b in lab.bridges)
         or any(e.namespace is None and e.addresses for v in lab.veths for e in (v.a, v.b))
@@ -508,6 +488,7 @@ def render(plan: Plan, prefix: str = "") -> str:
         or any(t.namespace is None and t.addresses for t in lab.taps)
     )
     need = plan.neighbour_entries()
+    assembled = runtime.assemble(plan)
     template = _environment().get_template("script.sh.j2")
     return template.render(
         lab=lab.name,
@@ -534,7 +515,8 @@ def render(plan: Plan, prefix: str = "") -> str:
         checks=check_rows(plan),
         hosts=hosts_lines(plan),
         nat=nat_rules(lab),
-        runtime=runtime,
+        modules=assembled.modules,
+        runtime=assembled.text,
     )
 
 

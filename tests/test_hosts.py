@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from nsgen import pipeline, render, tools
+from nsgen import pipeline, tools
 from nsgen.plan import build
 from nsgen.validate.tunnels import VNI_MAX, derive_vni
 from tests import golden
@@ -99,16 +99,12 @@ def test_playbook_passes_ansible_syntax_check(topology: Path) -> None:
 
 
 def test_a_lab_without_hosts_has_no_tunnel_lines_in_its_script() -> None:
-    """The single-host runtime is exactly the file minus the tunnel lines: a lab without
-    [hosts] renders as before (its golden files are unchanged)."""
-    text = (render.TEMPLATES / "runtime.sh").read_text()
-    single = render.runtime_text(tunnels=False)
-    assert "#@" not in single and "vxlan" not in single and "bridge -batch" not in single
-    assert len(single.splitlines()) == len(
-        [line for line in text.splitlines() if not line.endswith("#@tunnels")]
-    )
-    tunnels = render.runtime_text(tunnels=True)
-    assert "#@" not in tunnels and "bridge -batch" in tunnels
+    """Only a host's script of a lab across hosts carries the tunnel module (vxlan devices,
+    flood entries through the bridge tool)."""
+    single = pipeline.render_file(EXAMPLES / "bridge.toml")
+    assert "tunnel" not in single and "bridge -batch" not in single and "fdb" not in single
+    tunnels = pipeline.render_file(HOSTS / "two-hosts.toml", host="a")
+    assert "# ---- tunnel.awk" in tunnels and "bridge -batch" in tunnels
 
 
 def test_every_cross_host_link_is_a_tunnel_with_both_ends() -> None:

@@ -1,0 +1,151 @@
+"""The script's runtime, assembled from the modules its lab needs.
+
+templates/runtime/ holds the runtime as modules named after what they do. A module is a
+NAME.sh (shell functions, and steps it adds to up, down, status or verify with
+`hook POINT FUNCTION`), a NAME.awk (a part of the decision program that `decide` runs), or
+both. MODULES lists every module once, in the order the script carries them, each with the
+predicate over the plan that says when a lab needs it; `assemble` writes the shell parts of
+the needed modules in that order, then every awk part in that order as the one program
+`DECIDE`, then the line that runs the action. Nothing else decides what a script carries.
+
+An awk module hooks into the decision program by defining functions named after a point of
+AWK_HOOKS and itself (`up_tap`, `extra_tunnel`...): the program calls `hook_up(r, f)` and the
+like, which `assemble` writes as calls to the functions the carried modules define. A hook
+looks at the row's kind (f[1]) and answers 0 (or "") for rows that are not its own.
+
+A kind whose objects an earlier version of a lab may have applied keeps their removal in a
+NAME-prune module that every script carries: a lab that stops declaring NAT, names, sysctls
+or shaping must still remove what its record says it applied.
+
+Adding a kind of object: its files under templates/runtime/ and one line in MODULES.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import NamedTuple
+
+from nsgen import __version__
+from nsgen.plan import AddBridge, AddTap, AddVxlan, Plan, SetQdisc, SetSysctl
+
+# Under this many neighbour entries (the kernel's default gc_thresh1, below which it never even
+# collects the table) a lab cannot fill the host's table: it carries no warning about it.
+NEIGHBOURS_QUIET = 128
+
+
+def _always(plan: Plan) -> bool:
+    return True
+
+
+def _many_neighbours(plan: Plan) -> bool:
+    return plan.neighbour_table() is not None or max(plan.neighbour_entries().values()) > (
+        NEIGHBOURS_QUIET
+    )
+
+
+class Module(NamedTuple):
+    name: str
+    needed: Callable[[Plan], bool]
+
+
+# The runtime, in the order of the script. Shell modules define functions (run by the last
+# line, `"$ACTION"`), so only the order of their `hook` lines matters: steps run in it.
+MODULES: tuple[Module, ...] = (
+    Module("state", _always),  # usage, checks, temporary files, records' paths, hooks, lock
+    Module("observe", _always),  # the reads of the host and the namespaces
+    Module("json", _always),  # the listings of `ip -j`
+    Module("decide", _always),  # reading the plan and the reads; the namespaces to read
+    Module("prune", _always),  # what the record has and the plan no longer declares
+    Module("qdisc-prune", _always),  # qdiscs nsgen made: read, batched, removed
+    Module("apply", _always),  # up: decisions into batches, the batches run
+    Module("down", _always),
+    Module("status", _always),
+    Module("labs", _always),
+    Module("verify", _always),
+    Module("sysctl", lambda plan: bool(plan.of(SetSysctl))),
+    Module("sysctl-prune", _always),
+    Module("names", lambda plan: plan.lab.names),
+    Module("names-prune", _always),
+    Module("nat", lambda plan: bool(plan.lab.nat)),
+    Module("nat-prune", _always),
+    Module("qdisc", lambda plan: bool(plan.of(SetQdisc))),
+    Module("tap", lambda plan: bool(plan.of(AddTap))),
+    Module("tunnel", lambda plan: bool(plan.of(AddVxlan))),
+    Module("neighbour-table", _always),  # [host] neighbour_table: raised, and put back
+    Module("neighbours", _many_neighbours),
+    Module("backlog", lambda plan: bool(plan.of(AddBridge))),
+    Module("firewall", lambda plan: bool(plan.of(AddBridge))),
+)
+
+# The points of the decision program where awk modules hook in: the arguments, and how the
+# answers of several modules combine ("+": counts, " ": strings).
+AWK_HOOKS: dict[str, tuple[str, str]] = {
+    "reads": ("f, seen", "+"),  # namespaces to look into for row f (want(NS, seen))
+    "going": ("f, devgoing", "+"),  # devices an extra row f removes
+    "needs": ("f, out", "+"),  # namespaces to read in full to remove extra row f
+    "extra": ("f, act", " "),  # what extra row f is (and with act, its removal)
+    "prune": ("", "+"),  # removals after the devices' and before the namespaces'
+    "up": ("r, f", "+"),  # 1 when row r (fields f) was decided
+    "up_end": ("", "+"),  # files written after the batches
+    "status": ("r, f", "+"),  # 1 when row r's state s and description what are set
+    "down": ("f, d", "+"),  # the host devices of row f to delete, in d: their count
+}
+
+RUNTIME = Path(__file__).with_name("templates") / "runtime"
+if not RUNTIME.is_dir():
+    RUNTIME = Path(__file__).parent.parent / "templates" / "runtime"
+
+
+@functools.cache
+def part(name: str, suffix: str) -> str:
+    """A module's file of one kind ("" when it has none)."""
+    path = RUNTIME / f"{name}.{suffix}"
+    return path.read_text("utf-8") if path.is_file() else ""
+
+
+def hooks(awk_modules: list[str]) -> str:
+    """The decision program's hook functions, calling those the carried modules define."""
+    out = ""
+    for point, (args, join) in AWK_HOOKS.items():
+        functions = [f"{point}_{name.replace('-', '_')}" for name in awk_modules]
+        calls = [
+            f"{function}({args})"
+            for function, name in zip(functions, awk_modules, strict=True)
+            if re.search(rf"^function {function}\(", part(name, "awk"), re.MULTILINE)
+        ]
+        body = (" + " if join == "+" else " ").join(calls) or ('""' if join == " " else "0")
+        out += f"function hook_{point}({args}) {{ return {body} }}\n"
+    return out
+
+
+class Runtime(NamedTuple):
+    modules: list[str]
+    text: str
+
+
+def assemble(plan: Plan) -> Runtime:
+    """The runtime of plan's script: a line naming nsgen's version and the modules, a line with
+    the digest of the rest, then the modules' text."""
+    names = [m.name for m in MODULES if m.needed(plan)]
+    shell = "".join(f"# ---- {name}.sh\n{part(name, 'sh')}\n" for name in names if part(name, "sh"))
+    awk_modules = [name for name in names if part(name, "awk")]
+    program = "".join(f"# ---- {name}.awk\n{part(name, 'awk')}" for name in awk_modules)
+    program += "# ---- the hooks of the modules above\n" + hooks(awk_modules)
+    # The program goes into the script in single quotes.
+    assert "'" not in program, "an awk module has a single quote"
+    body = (
+        f"{shell}# ---- The decision program (decide): the awk modules, one program.\n"
+        "# shellcheck disable=SC2016 # an awk program: its $ fields are awk's, not the shell's\n"
+        f"DECIDE='\n{program}'\n\n"
+        '"$ACTION"\n'
+    )
+    digest = hashlib.sha256(body.encode()).hexdigest()
+    head = (
+        f"# ==== nsgen {__version__} runtime, modules: {' '.join(names)}\n"
+        f"# ==== sha256 {digest} of the lines below (alike in every script of these modules)\n"
+    )
+    return Runtime(names, head + body)

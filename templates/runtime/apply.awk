@@ -1,0 +1,87 @@
+function up(    r, f, n, s, a, b, ip, net, i, out) {
+	if (prune_reads(out)) {
+		for (n in out) print n, "all" > (dir "/reads")
+		exit 5
+	}
+	prune()
+	for (r = 1; r <= rows; r++) {
+		split(line[r], f, " ")
+		if (hook_up(r, f)) continue
+		if (f[1] == "netns") {
+			n = f[3]; s = nsstate(n)
+			if (s == "foreign") refuse("namespace " n " exists and was not created by lab " lab)
+			else if (s == "stale-foreign") refuse("/run/netns/" n " is a stale file left by someone else; if it is garbage, remove it with: ip netns del " n)
+			else if (s == "missing" || s == "stale-ours") {
+				if (s == "stale-ours") root[++nroot] = "netns del " n
+				emit("-", cmd[r]); intents[++nintents] = "netns " n; newns[n] = 1; nsnew++
+			}
+		} else if (f[1] == "bridge") device_up(r, f)
+		else if (f[1] == "macvlan") {
+			# "macvlan NS NAME PARENT MODE": made on PARENT, a device of the host, never changed.
+			if (!(("-", f[4]) in dev)) refuse("macvlan " place(f[2], f[3]) ": its parent " f[4] " is not a device of the host")
+			else if (ours_root(f[4])) refuse("macvlan " place(f[2], f[3]) ": its parent " f[4] " is a device of lab " lab)
+			else if (newns[f[2]] || devstate(f[2], f[3]) == "missing") { emit("-", cmd[r]); created++ }
+		} else if (f[1] == "veth") {
+			a = newns[f[2]] ? "missing" : devstate(f[2], f[3])
+			b = newns[f[4]] ? "missing" : devstate(f[4], f[5])
+			# The end inside a namespace that was not looked into is there iff its host end is.
+			if (a == "unread") a = (b == "missing") ? "missing" : "ours"
+			if (b == "unread") b = (a == "missing") ? "missing" : "ours"
+			if (a == "foreign") refuse("device " f[3] " exists in the host and was not created by lab " lab)
+			if (b == "foreign") refuse("device " f[5] " exists in the host and was not created by lab " lab)
+			if (a == "foreign" || b == "foreign") continue
+			if (a != "missing" && b == "missing") unstray(f[2], f[3])
+			if (b != "missing" && a == "missing") unstray(f[4], f[5])
+			if (a == "missing" || b == "missing") {
+				emit("-", cmd[r]); created++
+				if (f[2] == "-") create_root(f[3])
+				if (f[4] == "-") create_root(f[5])
+			} else {
+				if (a == "unmarked") emit("-", "link set dev " f[3] " alias " mark)
+				if (b == "unmarked") emit("-", "link set dev " f[5] " alias " mark)
+			}
+		} else {
+			if (f[1] == "addr" && f[2] == "-") {
+				ip = f[4]; sub(/\/.*/, "", ip)
+				if ((ip in hostip) && hostip[ip] != f[3] && !ours_root(hostip[ip]))
+					refuse("address " ip " is already on host device " hostip[ip])
+				net = f[5]
+				if ((net in hostroute) && hostroute[net] != f[3] && !ours_root(hostroute[net]))
+					refuse("the host already routes " net " through " hostroute[net] "; give the lab another subnet")
+			}
+			# Test membership before reading: reading an awk array element creates it.
+			if (f[1] == "route" && f[2] == "-" && (f[3] in hostroute) && !ours_root(hostroute[f[3]]))
+				refuse("the host already has a route to " f[3] " (dev " hostroute[f[3]] ")")
+			emit(f[2], cmd[r])
+		}
+	}
+	if (errors != "") { printf "%s", errors > "/dev/stderr"; exit 1 }
+	for (i = 1; i <= nlate; i++) emit(latens[i], latecmd[i])
+	write_batches()
+	hook_up_end()
+	write_records()
+	write_tc_batches()
+	printf "" > (dir "/intent")
+	for (i = 1; i <= nintents; i++) print intents[i] > (dir "/intent")
+	print nsnew + 0, created + 0, nns + 0, removed + 0, nsgone + 0 > (dir "/counts")
+}
+# A device made by one command in the batch of the host (a bridge, say), marked when in the host.
+function device_up(r, f,    s) {
+	s = devstate(f[2], f[3])
+	if (s == "foreign") refuse("device " f[3] " exists in the host and was not created by lab " lab)
+	else if (s == "missing") { emit("-", cmd[r]); created++; if (f[2] == "-") create_root(f[3]) }
+	else if (s == "unmarked") emit("-", "link set dev " f[3] " alias " mark)
+}
+# One end of a veth pair exists without the other: it goes before the pair is made whole.
+function unstray(n, d) { print n, d > (dir "/stray") }
+function write_batches(    i, j, n, file) {
+	file = dir "/batch.-"
+	for (i = 1; i <= nroot; i++) print root[i] > file
+	close(file)
+	for (i = 1; i <= nns; i++) {
+		n = nsorder[i]; file = dir "/batch." n
+		for (j = 1; j <= nscount[n]; j++) print nsbatch[n, j] > file
+		# Not "batch.list": that is the batch of a namespace called "list".
+		close(file); print n > (dir "/batches")
+	}
+}

@@ -1,0 +1,169 @@
+# A veth end without its peer: left by a run killed halfway, or on its way out (the kernel
+# removes the veth ends of a deleted namespace's pairs a moment later, so a crashed down leaves
+# some). Remove it and wait until it is gone, so that the pair can be created again.
+clear_strays() {
+	[ -s "$T/stray" ] || return 0
+	while read -r ns dev; do
+		set -- ip
+		[ "$ns" = - ] || set -- ns_ip "$ns"
+		if [ "$DRY_RUN" = 1 ]; then
+			[ "$ns" = - ] && echo "ip link del dev $dev" || echo "ip -n $ns link del dev $dev"
+			continue
+		fi
+		"$@" link del dev "$dev" 2>/dev/null || :
+		tries=0
+		while "$@" link show dev "$dev" >/dev/null 2>&1; do
+			tries=$((tries + 1))
+			[ "$tries" -lt 400 ] || die "$dev is still present; cannot re-create its veth pair"
+			sleep 0.05 2>/dev/null || sleep 1
+		done
+	done <"$T/stray"
+}
+
+up() {
+	hooks check
+	observe_host
+	[ "$NS_READS" = 0 ] || do_reads reads
+	observe_links
+	decide up && decided=0 || decided=$?
+	if [ "$decided" = 5 ]; then
+		# The record names objects to remove in namespaces not read yet.
+		do_reads listed
+		decide up
+	elif [ "$decided" != 0 ]; then
+		exit "$decided"
+	fi
+	read -r nsnew created nns removed nsgone <"$T/counts"
+	phase=1 phases=2
+	[ "$removed" = 0 ] || phases=3
+	# Written before anything is applied: a killed run leaves a record of all it may have done.
+	save_record record.pre
+	record=0
+	if [ "$DRY_RUN" = 0 ] && { [ -s "$T/intent" ] || [ -e "$STATE/intent" ] || [ "$nsgone" != 0 ]; }; then
+		record=1
+		[ -d "$STATE" ] || mkdir -p "$STATE"
+		# Written before anything is created: a run killed halfway leaves a record that lets
+		# the next run tell its own unmarked objects from foreign ones.
+		cat "$T/intent" >>"$STATE/intent"
+	fi
+	if [ "$removed" != 0 ]; then
+		say "[1/3] removing $removed objects the lab no longer declares ($nsgone namespaces)"
+		phase=2
+		stop_processes
+		if [ -s "$T/prunes" ]; then
+			while read -r ns; do
+				if [ "$DRY_RUN" = 1 ]; then
+					run_batch "$T/prune.$ns" "${ns#-}"
+				elif [ "$ns" = - ]; then
+					ip -force -batch "$T/prune.-" 2>/dev/null || :
+				else
+					ns_ip "$ns" -force -batch "$T/prune.$ns" 2>/dev/null || :
+				fi
+			done <"$T/prunes"
+		fi
+	fi
+	if [ -s "$T/promote" ] && [ "$DRY_RUN" = 0 ]; then
+		while read -r ns dev; do
+			in_netns "$ns" sh -c "echo 1 >/proc/sys/net/ipv4/conf/$dev/promote_secondaries"
+		done <"$T/promote"
+	fi
+	clear_strays
+	neighbour_table up
+	if [ "$nsnew" != 0 ] || [ "$created" != 0 ]; then
+		say "[$phase/$phases] creating $nsnew namespaces and $created devices"
+	fi
+	run_batch "$T/batch.-"
+	hooks created
+	if [ "$record" = 1 ]; then
+		# shellcheck disable=SC2046
+		stat -c "$NETNS_ID" $(netns_files) >"$STATE/netns.new" 2>/dev/null || :
+		mv "$STATE/netns.new" "$STATE/netns"
+		rm -f "$STATE/intent"
+	fi
+	say "[$phases/$phases] configuring $nns namespaces"
+	[ "$SYSCTLS" = 0 ] && [ ! -e "$STATE/sysctl" ] || save_sysctls
+	run_namespace_batches
+	run_tc_batches
+	hooks configured
+	save_record record.post
+	[ "$DRY_RUN" = 1 ] || say "up"
+}
+
+# A namespace that is deleted while processes run in it lives on without a name, and so do
+# its veth ends: stop them first (TERM, then KILL after a grace period), each named. They
+# are found by their network namespace's inode, the one its /run/netns file shows.
+stop_processes() {
+	[ -s "$T/stop" ] || return 0
+	stat -L -c '%i %n' /proc/[0-9]*/ns/net 2>/dev/null | awk -v f="$T/stop" -v lab="$LAB" -v dry="$DRY_RUN" -v out="$T/pids" -v self="$$" '
+		BEGIN { while ((getline l < f) > 0) { split(l, a, " "); ns[a[2]] = a[1] } }
+		$1 in ns {
+			pid = $2; sub(/^\/proc\//, "", pid); sub(/\/.*/, "", pid)
+			if (pid == self) next
+			comm = "?"; file = "/proc/" pid "/comm"; getline comm < file; close(file)
+			printf "%s: %s: %s pid %s (%s)\n", lab, ns[$1], dry ? "would stop" : "stopping", pid, comm
+			print pid, $1 > out
+		}'
+	[ "$DRY_RUN" = 0 ] && [ -s "$T/pids" ] || return 0
+	signal=TERM tries=0
+	while :; do
+		# shellcheck disable=SC2046 # pids: digits
+		kill -"$signal" $(cut -d' ' -f1 "$T/pids") 2>/dev/null || :
+		while [ "$tries" -lt 40 ]; do
+			sleep 0.05 2>/dev/null || sleep 1
+			tries=$((tries + 1))
+			still_running || return 0
+		done
+		[ "$signal" = TERM ] || die "processes still running in a namespace to delete: $(cut -d' ' -f1 "$T/pids" | tr '\n' ' ')"
+		signal=KILL tries=20
+	done
+}
+
+# Whether any process in $T/pids is still in the namespace it was found in (a zombie has
+# left it already).
+still_running() {
+	# shellcheck disable=SC2046
+	stat -L -c '%i %n' $(awk '{ print "/proc/" $1 "/ns/net" }' "$T/pids") 2>/dev/null |
+		awk -v f="$T/pids" 'BEGIN { while ((getline l < f) > 0) { split(l, a, " "); want["/proc/" a[1] "/ns/net"] = a[2] } }
+			want[$2] == $1 { c++ } END { exit c ? 0 : 1 }'
+}
+
+# One worker per CPU: each namespace batch spends most of its time entering the namespace, so
+# batches for different namespaces overlap well. They are independent: every device they
+# configure was created by the host batch before.
+run_namespace_batches() {
+	[ -s "$T/batches" ] || return 0
+	workers=1
+	[ "$DRY_RUN" = 1 ] || workers=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
+	if [ "$workers" -le 1 ]; then
+		while read -r ns; do run_batch "$T/batch.$ns" "$ns"; done <"$T/batches"
+		return
+	fi
+	awk -v n="$workers" -v f="$T/worker." '{ print > (f (NR % n)) }' "$T/batches"
+	pids=
+	for list in "$T"/worker.*; do
+		(while read -r ns; do run_batch "$T/batch.$ns" "$ns"; done <"$list") &
+		pids="$pids $!"
+	done
+	failed=0
+	for pid in $pids; do
+		wait "$pid" || failed=1
+	done
+	[ "$failed" = 0 ] || die "configuring the namespaces failed (the ip errors are above)"
+}
+
+# The shaping, after the devices exist: one `tc -batch` per namespace that needs a change.
+run_tc_batches() {
+	[ -s "$T/tcbatches" ] || return 0
+	while read -r ns; do
+		if [ "$DRY_RUN" = 1 ] && [ "$ns" = - ]; then
+			sed 's|^|tc |' "$T/tcbatch.$ns"
+		elif [ "$DRY_RUN" = 1 ]; then
+			sed "s|^|tc -n $ns |" "$T/tcbatch.$ns"
+		elif [ "$ns" = - ]; then
+			tc -batch "$T/tcbatch.$ns" || die "shaping the host's devices failed (the tc errors are above)"
+		else
+			ns_run "$ns" tc -batch "$T/tcbatch.$ns" || die "shaping in $ns failed (the tc errors are above)"
+		fi
+	done <"$T/tcbatches"
+}
+

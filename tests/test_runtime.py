@@ -1,0 +1,394 @@
+"""The runtime's modules: each script carries only those its lab needs, each shell module is
+shellcheck-clean on its own, and each awk module is run alone (its neighbours stubbed) by
+mawk and busybox awk on listings recorded from `ip -j`, `bridge -j` and `tc -j`
+(tests/runtime/, taken in a scratch namespace)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from nsgen import __version__, pipeline, runtime
+from tests.conftest import EXAMPLES, ROOT
+
+RECORDED = ROOT / "tests" / "runtime"
+SHELL = sorted(runtime.RUNTIME.glob("*.sh"))
+# Every example's script: one per lab, one per host of a lab across hosts.
+LABS = [(p, None) for p in sorted(EXAMPLES.glob("*.toml"))] + [
+    (p, m.name)
+    for p in sorted((EXAMPLES / "hosts").glob("*.toml"))
+    for m in pipeline.compile_lab(p).machines
+]
+
+AWKS = [
+    pytest.param(["mawk"], id="mawk"),
+    pytest.param(["busybox", "awk"], id="busybox"),
+]
+
+
+def defined(name: str) -> set[str]:
+    """The functions a module defines, shell and awk."""
+    shell = re.findall(r"^\t*([a-z_]+)\(\) \{", runtime.part(name, "sh"), re.MULTILINE)
+    awk = re.findall(r"^function ([a-z_0-9]+)\(", runtime.part(name, "awk"), re.MULTILINE)
+    return set(shell) | set(awk)
+
+
+def test_every_file_is_a_module_of_the_list() -> None:
+    files = {p.stem for p in runtime.RUNTIME.iterdir()}
+    assert files == {m.name for m in runtime.MODULES}
+
+
+def test_no_module_is_over_400_lines() -> None:
+    long = {
+        p.name: n for p in runtime.RUNTIME.iterdir() if (n := len(p.read_text().splitlines())) > 400
+    }
+    assert long == {}
+
+
+def test_no_function_is_defined_twice() -> None:
+    seen: dict[str, str] = {}
+    for module in runtime.MODULES:
+        for function in defined(module.name):
+            assert function not in seen, f"{function}: {seen.get(function)} and {module.name}"
+            seen[function] = module.name
+
+
+@pytest.mark.parametrize(
+    ("topology", "host"), LABS, ids=[p.stem + (f"-{h}" if h else "") for p, h in LABS]
+)
+def test_a_script_carries_exactly_the_modules_its_lab_needs(
+    topology: Path, host: str | None
+) -> None:
+    plan = pipeline.compile_plan(topology, host=host)
+    script = pipeline.render_file(topology, host=host)
+    for module in runtime.MODULES:
+        carried = [f"# ---- {module.name}.{s}\n" in script for s in ("sh", "awk")]
+        has = [bool(runtime.part(module.name, s)) for s in ("sh", "awk")]
+        if module.needed(plan):
+            assert carried == has, module.name
+            continue
+        assert carried == [False, False], module.name
+        present = [f for f in defined(module.name) if re.search(rf"\b{f}\b", script)]
+        assert present == [], f"{module.name}: {present} in {topology.name}"
+
+
+def test_the_seed_labs_carry_no_code_of_what_they_do_not_use() -> None:
+    for name in ("veth-pair", "bridge"):
+        script = pipeline.render_file(EXAMPLES / f"{name}.toml")
+        for word in (
+            "apply_nat",
+            "write_hosts",
+            "check_sysctls",
+            "bridge -batch",
+            "tuntap",
+            "tc qdisc",
+        ):
+            assert word not in script, (name, word)
+        assert ("firewall_blocks" in script) == (name == "bridge")
+        assert "neigh_warn" not in script
+
+
+def test_the_runtime_starts_at_a_line_with_the_version_and_digest() -> None:
+    plan = pipeline.compile_plan(EXAMPLES / "veth-pair.toml")
+    script = pipeline.render_file(EXAMPLES / "veth-pair.toml")
+    head, marker, rest = script.partition(f"# ==== nsgen {__version__} runtime, modules: ")
+    assert head.startswith("#!/bin/sh\n") and "plan() {" in head and "DECIDE=" not in head
+    assert marker
+    names, digest_line, body = rest.split("\n", 2)
+    assert names.split() == [m.name for m in runtime.MODULES if m.needed(plan)]
+    digest = re.fullmatch(r"# ==== sha256 ([0-9a-f]{64}) of the lines below .*", digest_line)
+    assert digest is not None
+    assert hashlib.sha256(body.encode()).hexdigest() == digest[1]
+
+
+@pytest.mark.parametrize(
+    ("tools", "missing"),
+    [((), "ip not found: install iproute2"), (("ip",), "awk not found: install mawk")],
+    ids=["ip", "awk"],
+)
+def test_a_missing_tool_is_named_in_one_line(
+    tools: tuple[str, ...], missing: str, tmp_path: Path
+) -> None:
+    script = tmp_path / "lab.sh"
+    script.write_text(pipeline.render_file(EXAMPLES / "veth-pair.toml"))
+    bin_ = tmp_path / "bin"
+    bin_.mkdir()
+    for tool in tools:
+        (bin_ / tool).symlink_to(shutil.which(tool) or tool)
+    sh = shutil.which("sh") or "/bin/sh"
+    result = subprocess.run(
+        [sh, str(script), "status"], capture_output=True, text=True, env={"PATH": str(bin_)}
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"veth-pair: error: {missing}")
+    assert result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("module", SHELL, ids=[p.stem for p in SHELL])
+def test_each_shell_module_passes_shellcheck_alone(module: Path) -> None:
+    # Alone, a module reads variables that others set (SC2153, SC2154) and sets some that
+    # others read (SC2034): the assembled scripts are checked whole (test_golden).
+    result = subprocess.run(
+        ["shellcheck", "-s", "sh", "-e", "SC2034,SC2153,SC2154", str(module)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+# ---- the awk modules, each with its neighbours stubbed: a stub prints its call.
+
+STUBS = r"""
+/^== / { sec = $2; secns = $3; next }
+function place(n, d) { return (n == "-" ? "host" : n) ":" d }
+function devstate(n, d) { return (n SUBSEP d) in state ? state[n, d] : "missing" }
+function ours_root(d) { return ("-" SUBSEP d) in state }
+function alive(n) { return 1 }
+function emit(n, line) { print "emit", n, line }
+function refuse(msg) { print "refuse", msg }
+function create_root(d) { print "create_root", d }
+function device_up(r, f) { print "device_up", f[3] }
+function want(n, seen) { print "want", n }
+function needs(n, out) { print "needs", n; return 1 }
+function unapply(n, line) { print "unapply", n, line }
+function forget(n, d) { print "forget", n, d }
+function extra_row(row, act) { print "extra_row", row }
+"""
+
+
+def run_awk(
+    awk: list[str], tmp_path: Path, modules: list[str], driver: str, *inputs: str
+) -> list[str]:
+    if shutil.which(awk[0]) is None:
+        pytest.skip(f"{awk[0]} is not installed")
+    files = []
+    for i, text in enumerate([STUBS, *(runtime.part(m, "awk") for m in modules), driver]):
+        path = tmp_path / f"{i}.awk"
+        path.write_text(text)
+        files += ["-f", str(path)]
+    listing = tmp_path / "input"
+    listing.write_text("".join(inputs))
+    result = subprocess.run(
+        [*awk, *files, str(listing)],
+        capture_output=True,
+        text=True,
+        env={"LC_ALL": "C", "DIR": str(tmp_path)},
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.splitlines()
+
+
+def recorded(name: str, section: str) -> str:
+    return f"== {section}\n" + (RECORDED / name).read_text()
+
+
+@pytest.mark.parametrize("awk", AWKS)
+def test_json_reads_devices_addresses_and_routes(awk: list[str], tmp_path: Path) -> None:
+    driver = """
+sec == "json" { if (index($0, "{\\"ifindex\\":")) jdevices(secns); else jroutes(secns); next }
+END {
+    print "eth0", dev["ns", "eth0"], isup["ns", "eth0"], mtu["ns", "eth0"], master["ns", "eth1"]
+    print "br0", dev["ns", "br0"], mtu["ns", "br0"], master["ns", "br0"]
+    print "v4", addr["ns", "eth0", "10.9.0.1/24"]
+    print "v6", addr["ns", "eth0", "fd00:9::1/64"]
+    print "r4", route["ns", "10.8.0.0/24", "10.9.0.2"], routedev["ns", "10.8.0.0/24", "10.9.0.2"]
+    print "r6", route["ns", "fd00:8::/64", "fd00:9::2"]
+}
+"""
+    out = run_awk(
+        awk,
+        tmp_path,
+        ["json"],
+        driver,
+        recorded("link.json", "json ns"),
+        recorded("address.json", "json ns all"),
+        recorded("route.json", "json ns"),
+        recorded("route6.json", "json ns"),
+    )
+    assert out == [
+        "eth0 1 1 1400 br0",
+        "br0 1 1500 -",
+        "v4 ok",
+        # Added without nodad a moment before the listing: still tentative.
+        "v6 tentative",
+        "r4 245 eth0",
+        "r6 245",
+    ]
+
+
+@pytest.mark.parametrize("awk", AWKS)
+def test_tap_reads_owners_and_recreates_a_drifted_tap(awk: list[str], tmp_path: Path) -> None:
+    ids = "== ids\nu nobody 65534\ng nogroup 65534\n"
+    driver = """
+END {
+    state["ns", "tap0"] = "ours"
+    cmd[1] = "tuntap add dev tap0 mode tap user nobody group nogroup"
+    split("tap ns tap0 nobody nogroup", f, " "); x = up_tap(1, f); print "same:", x
+    split("tap ns tap0 65534 -", f, " "); x = up_tap(1, f); print "numeric owner, no group:", x
+    split("tap ns tap0 root -", f, " "); x = up_tap(1, f); print "unknown user:", x
+    split("link ns tap0 - - -", f, " "); x = up_tap(1, f); print "not a tap row:", x
+    split("tap ns tap0 nobody nogroup", f, " "); status_tap(1, f); print s, what
+}
+"""
+    out = run_awk(awk, tmp_path, ["json", "tap"], driver, recorded("tun.json", "tun ns"), ids)
+    assert out == [
+        "same: 1",
+        "emit ns tuntap del dev tap0 mode tap",
+        "emit ns tuntap add dev tap0 mode tap user nobody group nogroup",
+        "numeric owner, no group: 1",
+        "refuse user root, the owner of TAP ns:tap0, does not exist on this host",
+        "emit ns tuntap del dev tap0 mode tap",
+        "emit ns tuntap add dev tap0 mode tap user nobody group nogroup",
+        "unknown user: 1",
+        "not a tap row: 0",
+        "ours tap ns:tap0 owner nobody group nogroup",
+    ]
+
+
+@pytest.mark.parametrize("awk", AWKS)
+def test_qdisc_compares_tbf_in_the_kernels_units(awk: list[str], tmp_path: Path) -> None:
+    # Recorded: tbf rate 10mbit burst 32kb latency 100ms on eth0 (the kernel says 32767 bytes).
+    driver = """
+END {
+    state["ns", "eth0"] = "ours"; plink["ns", "eth0"] = 1
+    cmd[1] = "qdisc replace dev eth0 root handle 6e73: tbf rate 10mbit burst 32kb latency 100ms"
+    split("qdisc ns eth0 root tbf 1250000 32768 100000", f, " ")
+    x = up_qdisc(1, f)
+    print "same:", x
+    split("qdisc ns eth0 root tbf 2500000 32768 100000", f, " ")
+    x = up_qdisc(1, f)
+    print "faster:", x
+    status_qdisc(1, f); print s
+    split("qdisc ns eth0 root netem 1000 - -", f, " "); up_qdisc(1, f)
+    split("qdisc ns eth0 root tbf 1250000 32768 100000", f, " ")
+    x = unshape(f, 1)
+    print "removed:", x
+    for (i = 1; i <= tccount["ns"]; i++) print tcbatch["ns", i]
+}
+"""
+    out = run_awk(
+        awk, tmp_path, ["json", "qdisc-prune", "qdisc"], driver, recorded("qdisc.json", "tc ns")
+    )
+    assert out == [
+        "same: 1",
+        "faster: 1",
+        "drifted (rate 10000000bit)",
+        "removed: qdisc tbf on ns:eth0",
+        "qdisc replace dev eth0 root handle 6e73: tbf rate 10mbit burst 32kb latency 100ms",
+        "qdisc del dev eth0 root",
+        "qdisc replace dev eth0 root handle 6e73: tbf rate 10mbit burst 32kb latency 100ms",
+        "qdisc del dev eth0 root",
+    ]
+
+
+@pytest.mark.parametrize("awk", AWKS)
+def test_tunnel_reads_flood_entries_and_removes_one(awk: list[str], tmp_path: Path) -> None:
+    driver = """
+END {
+    dir = ENVIRON["DIR"]
+    state["-", "vx0"] = "ours"
+    cmd[1] = "fdb append 00:00:00:00:00:00 dev vx0 dst 10.9.0.8"
+    split("fdb - vx0 10.9.0.7", f, " "); status_tunnel(1, f); print s, what
+    split("fdb - vx0 10.9.0.8", f, " "); status_tunnel(1, f); print s, what
+    x = up_tunnel(1, f); print "up:", x
+    split("fdb - vx0 10.9.0.7", f, " "); x = extra_tunnel(f, 1); print "extra:", x
+    split("vxlan ns vx1", f, " "); x = up_tunnel(2, f); print "up vxlan:", x
+    split("link ns eth0 - - -", f, " "); x = up_tunnel(3, f); print "not a tunnel row:", x
+    up_end_tunnel()
+}
+"""
+    out = run_awk(awk, tmp_path, ["json", "tunnel"], driver, recorded("fdb.json", "fdb -"))
+    assert out == [
+        "ok flood vx0 to 10.9.0.7",
+        "missing flood vx0 to 10.9.0.8",
+        "up: 1",
+        "extra: flood vx0 to 10.9.0.7",
+        "device_up vx1",
+        "up vxlan: 1",
+        "not a tunnel row: 0",
+    ]
+    flood = (tmp_path / "flood").read_text().splitlines()
+    assert flood == [
+        "fdb del 00:00:00:00:00:00 dev vx0 dst 10.9.0.7",
+        "fdb append 00:00:00:00:00:00 dev vx0 dst 10.9.0.8",
+    ]
+
+
+@pytest.mark.parametrize("awk", AWKS)
+def test_sysctl_status_joins_words_with_commas(awk: list[str], tmp_path: Path) -> None:
+    sections = "== sysctl ns\nnet.ipv4.ping_group_range 0 2147483647\nnet.ipv4.ip_forward 0\n"
+    driver = """
+END {
+    split("sysctl ns net.ipv4.ping_group_range 0,2147483647 p", f, " ")
+    status_sysctl(1, f)
+    print s "|" what
+    split("sysctl ns net.ipv4.ip_forward 1 p", f, " "); status_sysctl(1, f); print s "|" what
+    split("sysctl ns net.ipv4.tcp_ecn 1 p", f, " "); status_sysctl(1, f); print s "|" what
+}
+"""
+    out = run_awk(awk, tmp_path, ["sysctl"], driver, sections)
+    assert out == [
+        "ok|sysctl net.ipv4.ping_group_range = 0 2147483647 in ns",
+        "drifted (0)|sysctl net.ipv4.ip_forward = 1 in ns",
+        "missing|sysctl net.ipv4.tcp_ecn = 1 in ns",
+    ]
+
+
+# ---- labs, on records alone
+
+
+def test_labs_counts_every_kind_of_host_device(tmp_path: Path) -> None:
+    """The tap lab has three host devices: its bridge, its TAP and a veth end."""
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        pytest.skip("needs root and unshare: labs reads /run/nsgen, mounted privately here")
+    script = tmp_path / "tap.sh"
+    script.write_text(pipeline.render_file(EXAMPLES / "tap.toml"))
+    rows = script.read_text().partition("plan() {\n\tcat <<'EOF'\n")[2].partition("EOF\n")[0]
+    record = tmp_path / "record"
+    record.write_text(
+        "nsgen-record 1\nsource "
+        + "0" * 64
+        + " 0 tap.toml\n"
+        + "".join(" ".join(row.partition(" | ")[0].split()) + "\n" for row in rows.splitlines())
+    )
+    # A private mount namespace with its own /run: the host's records are neither read nor
+    # touched.
+    result = subprocess.run(
+        [
+            "unshare",
+            "--mount",
+            "sh",
+            "-c",
+            'mount -t tmpfs nsgen /run && mkdir -p /run/nsgen/tap && cp "$1" /run/nsgen/tap/record'
+            ' && sh "$2" labs',
+            "-",
+            str(record),
+            str(script),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    head, line = result.stdout.splitlines()
+    assert head.split()[:3] == ["LAB", "NAMESPACES", "HOST-DEVICES"]
+    assert line.split()[:3] == ["tap", "1", "3"]
+
+
+@pytest.mark.parametrize("shell", ["dash", "bash"])
+def test_hooks_run_their_steps_in_order_with_the_arguments(shell: str) -> None:
+    state = runtime.part("state", "sh")
+    definitions = re.search(r"^hook\(\) .*?^\}\n", state, re.MULTILINE | re.DOTALL)
+    assert definitions is not None
+    program = definitions[0] + (
+        "a() { printf '[%s]' a \"$@\"; echo; }\nb() { printf '[%s]' b \"$@\"; echo; }\n"
+        "hook p a\nhook p b\nhook q b\nset -u\nhooks p 1 '2 3'\nhooks q\nhooks none\n"
+    )
+    result = subprocess.run([shell, "-c", program], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["[a][1][2 3]", "[b][1][2 3]", "[b]"]
