@@ -31,9 +31,12 @@ from nsgen.plan import (
     EnableForwarding,
     Plan,
     RaiseNeighbourTable,
+    RunExec,
     SetLink,
     SetQdisc,
     SetSysctl,
+    StartProcess,
+    WriteFile,
 )
 
 # Wider rows would push the command column off a reviewer's screen; longer ones just overflow.
@@ -234,10 +237,13 @@ _ROWS: dict[type, Callable[[Any], Row]] = {
 }
 
 
+# Not ip commands: the neighbour table is a host sysctl (the runtime's own step and the
+# script's NEIGH_TABLE carry it); files, processes and exec have their own tables and modules.
+_NOT_ROWS = (RaiseNeighbourTable, WriteFile, StartProcess, RunExec)
+
+
 def plan_rows(plan: Plan) -> list[str]:
-    # The neighbour table is a host sysctl, not an ip command: the runtime's own step (and the
-    # script's NEIGH_TABLE) carries it.
-    rows = [_ROWS[type(op)](op) for op in plan.ops if type(op) is not RaiseNeighbourTable]
+    rows = [_ROWS[type(op)](op) for op in plan.ops if type(op) not in _NOT_ROWS]
     heads = [" ".join(fields) for fields, _ in rows]
     width = min(MAX_FIELD_WIDTH, max(map(len, heads), default=0))
     return [f"{head:<{width}} | {command}" for head, (_, command) in zip(heads, rows, strict=True)]
@@ -482,25 +488,77 @@ def _environment() -> jinja2.Environment:
 
 # Lines of the runtime that only scripts with tunnels carry (#@tunnels), or only those
 # without (#@single): a lab on one host renders exactly as it did before labs spanned hosts.
-_VARIANT = re.compile(r" ?#@(tunnels|single)$")
+# Likewise the hooks of the daemon modules (#@daemons), only in labs that run something.
+_VARIANT = re.compile(r" ?#@(tunnels|single|daemons)$")
+
+# The runtime modules of files, processes and exec, in the order their hooks run.
+DAEMON_MODULES = ("daemons.sh", "files.sh", "processes.sh", "exec.sh")
 
 
-def runtime_text(tunnels: bool) -> str:
-    keep = "tunnels" if tunnels else "single"
+def runtime_text(tunnels: bool, daemons: bool = False) -> str:
+    keep = {"tunnels" if tunnels else "single"} | ({"daemons"} if daemons else set())
     out = []
     for line in (TEMPLATES / "runtime.sh").read_text("utf-8").split("\n"):
         match = _VARIANT.search(line)
         if match is None:
             out.append(line)
-        elif match[1] == keep:
+        elif match[1] in keep:
             out.append(line[: match.start()])
     return "\n".join(out)
+
+
+def daemon_runtime() -> str:
+    return "\n".join((TEMPLATES / "runtime" / m).read_text("utf-8") for m in DAEMON_MODULES)
+
+
+def _heredoc(command: str, text: str) -> list[str]:
+    """`text` as a here-document of `command`, under a delimiter that none of its lines is;
+    text without a final newline goes through nsgen_chomp, which takes the heredoc's off."""
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    else:
+        command = "nsgen_chomp"
+    end = "NSGEN_EOF"
+    while end in lines:
+        end += "_"
+    return [f"{command} <<'{end}'", *lines, end]
+
+
+def daemon_tables(plan: Plan) -> dict[str, list[str]]:
+    """The tables the daemon modules read, and every text they need (file contents,
+    commands) as one case of lab_text, each under its key."""
+    texts: list[tuple[str, str]] = []
+    files = []
+    for index, op in enumerate(plan.of(WriteFile), 1):
+        f = op.file
+        files.append(f"{f.namespace} {f.path} {f.mode:o} {f.digest} file:{index}")
+        texts.append((f"file:{index}", f.content))
+    processes = []
+    for start in plan.of(StartProcess):
+        p = start.process
+        after = ",".join(p.after) or "-"
+        processes.append(f"{p.namespace} {p.name} {p.timeout} {start.digest} {after}")
+        texts.append((f"command:{p.ref}", p.command))
+        if p.ready is not None:
+            texts.append((f"ready:{p.ref}", p.ready))
+    execs = []
+    for run in plan.of(RunExec):
+        e = run.exec
+        execs.append(f"{e.namespace} {run.digest} {len(e.commands)}")
+        texts += [(f"exec:{e.namespace}:{i}", c) for i, c in enumerate(e.commands, 1)]
+    cases = []
+    for key, text in texts:
+        head, *body = _heredoc("cat", text)
+        cases += [f"\t{key}) {head}", *body, "\t\t;;"]
+    return {"files": files, "processes": processes, "execs": execs, "texts": cases}
 
 
 def render(plan: Plan, prefix: str = "") -> str:
     lab = plan.lab
     tunnels = bool(plan.of(AddVxlan))
-    runtime = runtime_text(tunnels)
+    daemons = bool(plan.of(WriteFile) or plan.of(StartProcess) or plan.of(RunExec))
+    runtime = runtime_text(tunnels, daemons)
     host_l3 = (
         any(b.namespace is None and b.addresses for b in lab.bridges)
         or any(e.namespace is None and e.addresses for v in lab.veths for e in (v.a, v.b))
@@ -535,6 +593,8 @@ def render(plan: Plan, prefix: str = "") -> str:
         hosts=hosts_lines(plan),
         nat=nat_rules(lab),
         runtime=runtime,
+        daemons=daemon_tables(plan) if daemons else None,
+        daemon_runtime=daemon_runtime() if daemons else "",
     )
 
 

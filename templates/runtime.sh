@@ -1402,6 +1402,7 @@ up() {
 	[ "$SYSCTLS" = 0 ] || check_sysctls
 	[ "$NAMES" = 0 ] || check_hosts
 	[ "$NAT" = 0 ] || check_nat
+	daemons check #@daemons
 	check_links
 	observe_host
 	[ "$NS_READS" = 0 ] || do_reads reads
@@ -1469,6 +1470,7 @@ up() {
 	[ ! -e "$STATE/hosts" ] || prune_hosts declared
 	if [ "$NAT" = 1 ]; then apply_nat; elif [ -e "$STATE/nat" ]; then remove_nat; fi
 	save_record record.post
+	daemons up #@daemons
 	[ "$DRY_RUN" = 1 ] || say "up"
 }
 
@@ -1566,6 +1568,7 @@ down() {
 	decide down
 	read -r nsdel devdel <"$T/counts"
 	say "[1/1] removing $nsdel namespaces and $devdel devices"
+	daemons down #@daemons
 	stop_processes
 	if [ -s "$T/macvlans" ]; then
 		while read -r ns dev; do
@@ -1599,6 +1602,7 @@ status() {
 	observe_host
 	[ "$NAMES" = 0 ] || observe_hosts >>"$T/obs"
 	[ "$NAT" = 0 ] || observe_nat >>"$T/obs"
+	daemons status >>"$T/obs" #@daemons
 	do_reads statusreads
 	observe_links
 	decide status
