@@ -94,7 +94,7 @@ def validate(source: Source, prefix: str = "") -> Lab:
     if issues:
         raise TopologyError(source.name, issues)
     # Templates see the lab resolved: only a valid lab has one.
-    lab, template_issues = files.render_templates(_lab(ctx), ctx.templates)
+    lab, template_issues = files.render_templates(_lab(ctx), ctx.templates, prefix)
     if template_issues:
         raise TopologyError(source.name, template_issues)
     return lab

@@ -117,7 +117,9 @@ def _text(ctx: Context, path: str, text: str) -> str:
     return text
 
 
-def render_templates(lab: Lab, templates: list[Template]) -> tuple[Lab, list[Issue]]:
+def render_templates(
+    lab: Lab, templates: list[Template], prefix: str = ""
+) -> tuple[Lab, list[Issue]]:
     """The lab with each template's content rendered, and the errors of those that fail."""
     if not templates:
         return lab, []
@@ -125,7 +127,7 @@ def render_templates(lab: Lab, templates: list[Template]) -> tuple[Lab, list[Iss
 
     issues: list[Issue] = []
     contents = list(lab.files)
-    scopes = _scopes(lab)
+    scopes = _scopes(lab, prefix)
     for template in templates:
         file = contents[template.at]
         environment = jinja2.Environment(
@@ -137,7 +139,7 @@ def render_templates(lab: Lab, templates: list[Template]) -> tuple[Lab, list[Iss
         try:
             text = environment.from_string(file.content).render(scopes[file.namespace])
         except jinja2.TemplateError as error:
-            line = getattr(error, "lineno", None)
+            line = _template_line(error)
             at = f" (line {line})" if line else ""
             issues.append(Issue(file.key, f"template {template.path.name}{at}: {error}"))
             continue
@@ -145,21 +147,39 @@ def render_templates(lab: Lab, templates: list[Template]) -> tuple[Lab, list[Iss
     return lab._replace(files=tuple(contents)), issues
 
 
-def _scopes(lab: Lab) -> dict[str, dict[str, Any]]:
-    """What a template sees, for each namespace: `ns` (this namespace: its name, its
-    interfaces with their addresses and peers, its neighbours across each link), `lab`
-    (its name and every namespace alike) and `others` (the lab's other namespaces)."""
+def _template_line(error: Exception) -> int | None:
+    """The template line an error was raised at: a syntax error has it; a render error
+    (an undefined name) only in the traceback, whose template frames Jinja2 names so."""
+    line: int | None = getattr(error, "lineno", None)
+    trace = error.__traceback__
+    while trace is not None:
+        if trace.tb_frame.f_code.co_filename == "<template>":
+            line = trace.tb_lineno
+        trace = trace.tb_next
+    return line
+
+
+def _scopes(lab: Lab, prefix: str) -> dict[str, dict[str, Any]]:
+    """What a template sees, for each namespace: `ns` (this namespace: its name, its `key`
+    as the lab file writes it, its interfaces with their addresses and peers, its neighbours
+    across each link), `lab` (its name and every namespace alike) and `others` (the lab's
+    other namespaces). A neighbour is the device at the other end, with its namespace and
+    whether that namespace forwards (a router)."""
+    forwarding = {ns.name: ns.forwarding for ns in lab.namespaces}
     devices: dict[str | None, list[dict[str, Any]]] = {}
     ports: dict[tuple[str | None, str], list[dict[str, Any]]] = {}  # bridge -> its members
 
     def device(namespace: str | None, name: str, addresses: Any, peer: str) -> dict[str, Any]:
         entry = {
             "namespace": where(namespace),
+            "namespace_key": where(namespace if namespace is None else namespace[len(prefix) :]),
             "name": name,
             "addresses": [str(a) for a in addresses],
             "ips": [str(a.ip) for a in addresses],
             "ipv4": [str(a) for a in addresses if a.version == 4],
             "ipv6": [str(a) for a in addresses if a.version == 6],
+            "networks": [str(a.network) for a in addresses],
+            "forwarding": forwarding.get(namespace, False) if namespace else False,
             "peer": peer,
             "neighbours": [],
         }
@@ -170,7 +190,10 @@ def _scopes(lab: Lab) -> dict[str, dict[str, Any]]:
     pairs: list[tuple[dict[str, Any], dict[str, Any]]] = []
     for bridge in lab.bridges:
         entry = device(bridge.namespace, bridge.name, bridge.addresses, f"bridge {bridge.name}")
-        ports.setdefault((bridge.namespace, bridge.name), []).append(entry)
+        # A bridge is a neighbour on its segment only when it has an address of its own.
+        ports.setdefault((bridge.namespace, bridge.name), []).extend(
+            [entry] * bool(bridge.addresses)
+        )
     for veth in lab.veths:
         ends: list[dict[str, Any] | None] = []
         for end, other in ((veth.a, veth.b), (veth.b, veth.a)):
@@ -190,9 +213,7 @@ def _scopes(lab: Lab) -> dict[str, dict[str, Any]]:
         ports.setdefault(bridge_key, []).append(entry)
 
     def neighbour(of: dict[str, Any], via: dict[str, Any]) -> None:
-        via["neighbours"].append(
-            {k: of[k] for k in ("namespace", "name", "addresses", "ips", "ipv4", "ipv6")}
-        )
+        via["neighbours"].append({k: v for k, v in of.items() if k not in ("peer", "neighbours")})
 
     for a, b in pairs:
         neighbour(b, a)
@@ -202,9 +223,12 @@ def _scopes(lab: Lab) -> dict[str, dict[str, Any]]:
             for member in members:
                 if member is not entry:
                     neighbour(member, entry)
+    for listed in devices.values():
+        listed.sort(key=lambda d: d["name"])
     namespaces = {
         ns.name: {
             "name": ns.name,
+            "key": ns.name[len(prefix) :],
             "forwarding": ns.forwarding,
             "interfaces": devices.get(ns.name, []),
             "neighbours": [n for d in devices.get(ns.name, []) for n in d["neighbours"]],

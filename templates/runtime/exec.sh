@@ -16,6 +16,7 @@ exec_up() {
 			echo "$ns $digest $id" >>"$T/exec.new"
 			continue
 		fi
+		[ "$DRY_RUN" = 1 ] || mkdir -p "$STATE/run/$ns"
 		i=1
 		while [ "$i" -le "$count" ]; do
 			command=$(lab_text "exec:$ns:$i")

@@ -199,14 +199,14 @@ processes_up() {
 	count=$(awk 'END { print NR }' "$T/started")
 	[ "$count" = 0 ] || say "processes: started $count, all ready"
 	# The record keeps the declared processes only; the private directories and logs of
-	# namespaces that have none left go.
+	# namespaces the lab no longer has go.
 	if [ -e "$STATE/processes" ]; then
 		processes_records | awk 'FILENAME == ARGV[1] { decl[$1 " " $2] = 1; next } ($1 " " $2) in decl' "$T/procs" - >"$STATE/processes.new"
 		mv "$STATE/processes.new" "$STATE/processes"
 	fi
 	for d in "$STATE"/run/* "$STATE"/log/*; do
 		[ -d "$d" ] || continue
-		awk -v ns="${d##*/}" '$1 == ns { found = 1 } END { exit !found }' "$T/procs" || rm -rf "$d"
+		case " $NAMESPACES " in *" ${d##*/} "*) ;; *) rm -rf "$d" ;; esac
 	done
 }
 
