@@ -525,6 +525,16 @@ proc_stop() {
 	return 1
 }
 
+# What is left of the session of process $2 of namespace $1 that has exited (what it
+# started): KILLed. Only members still in the namespace: its group id may be a new process's.
+proc_leftovers() {
+	l_ino=$(stat -L -c %i "/run/netns/$1" 2>/dev/null) || return 0
+	cat /proc/[0-9]*/stat 2>/dev/null | awk -v g="$2" '{ p = $1; sub(/^.*\) /, ""); if ($3 == g) print p }' |
+		while read -r l_pid; do
+			[ "$(stat -L -c %i "/proc/$l_pid/ns/net" 2>/dev/null)" != "$l_ino" ] || kill -s KILL "$l_pid" 2>/dev/null || :
+		done
+}
+
 # Wait until process $1 (NS:NAME) is ready: its `ready` command exits 0 within its timeout.
 # Fails up, with the end of its log, when it exits first. A process that up left running is
 # asked too: it may never have got ready.
@@ -597,6 +607,7 @@ processes_up() {
 			proc_stop "$ns" "$name" "$1" "$2" || die "$ns:$name (pid $1) could not be stopped"
 		elif [ $# = 3 ] && [ "$1" != 0 ]; then
 			[ "$DRY_RUN" = 1 ] || say "$ns:$name had exited (pid $1): starting it again"
+			[ "$DRY_RUN" = 1 ] || proc_leftovers "$ns" "$1"
 		fi
 		if [ "$DRY_RUN" = 1 ]; then
 			echo "start $ns:$name"
@@ -612,14 +623,14 @@ processes_up() {
 	count=$(awk 'END { print NR }' "$T/started")
 	[ "$count" = 0 ] || say "processes: started $count, all ready"
 	# The record keeps the declared processes only; the private directories and logs of
-	# namespaces that have none left go.
+	# namespaces the lab no longer has go.
 	if [ -e "$STATE/processes" ]; then
 		processes_records | awk 'FILENAME == ARGV[1] { decl[$1 " " $2] = 1; next } ($1 " " $2) in decl' "$T/procs" - >"$STATE/processes.new"
 		mv "$STATE/processes.new" "$STATE/processes"
 	fi
 	for d in "$STATE"/run/* "$STATE"/log/*; do
 		[ -d "$d" ] || continue
-		awk -v ns="${d##*/}" '$1 == ns { found = 1 } END { exit !found }' "$T/procs" || rm -rf "$d"
+		case " $NAMESPACES " in *" ${d##*/} "*) ;; *) rm -rf "$d" ;; esac
 	done
 }
 
@@ -681,6 +692,7 @@ exec_up() {
 			echo "$ns $digest $id" >>"$T/exec.new"
 			continue
 		fi
+		[ "$DRY_RUN" = 1 ] || mkdir -p "$STATE/run/$ns"
 		i=1
 		while [ "$i" -le "$count" ]; do
 			command=$(lab_text "exec:$ns:$i")
@@ -692,8 +704,13 @@ exec_up() {
 			fi
 			i=$((i + 1))
 		done
-		[ "$DRY_RUN" = 1 ] || say "exec: ran $count in $ns"
+		[ "$DRY_RUN" = 1 ] && continue
+		say "exec: ran $count in $ns"
 		echo "$ns $digest $id" >>"$T/exec.new"
+		# Recorded at once, the other namespaces' lines kept: a later failure does not make
+		# this namespace's commands run again.
+		awk 'FILENAME == ARGV[1] { done[$1] = 1; print; next } !($1 in done)' "$T/exec.new" "$STATE/exec" 2>/dev/null >"$STATE/exec.part" || :
+		mv "$STATE/exec.part" "$STATE/exec"
 	done <"$T/execs"
 	[ "$DRY_RUN" = 0 ] || return 0
 	if [ -s "$T/exec.new" ]; then mv "$T/exec.new" "$STATE/exec"; else rm -f "$STATE/exec"; fi

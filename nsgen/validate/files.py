@@ -103,6 +103,9 @@ def _content(
     except OSError as error:
         ctx.error(path, f"cannot read source {value}: {error.strerror or error}")
         return None
+    except ValueError:  # a NUL in the name
+        ctx.error(path, f"source {value!r} is not a file name")
+        return None
     try:
         text = raw.decode()
     except UnicodeDecodeError:

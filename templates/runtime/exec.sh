@@ -28,8 +28,13 @@ exec_up() {
 			fi
 			i=$((i + 1))
 		done
-		[ "$DRY_RUN" = 1 ] || say "exec: ran $count in $ns"
+		[ "$DRY_RUN" = 1 ] && continue
+		say "exec: ran $count in $ns"
 		echo "$ns $digest $id" >>"$T/exec.new"
+		# Recorded at once, the other namespaces' lines kept: a later failure does not make
+		# this namespace's commands run again.
+		awk 'FILENAME == ARGV[1] { done[$1] = 1; print; next } !($1 in done)' "$T/exec.new" "$STATE/exec" 2>/dev/null >"$STATE/exec.part" || :
+		mv "$STATE/exec.part" "$STATE/exec"
 	done <"$T/execs"
 	[ "$DRY_RUN" = 0 ] || return 0
 	if [ -s "$T/exec.new" ]; then mv "$T/exec.new" "$STATE/exec"; else rm -f "$STATE/exec"; fi

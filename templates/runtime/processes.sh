@@ -112,6 +112,16 @@ proc_stop() {
 	return 1
 }
 
+# What is left of the session of process $2 of namespace $1 that has exited (what it
+# started): KILLed. Only members still in the namespace: its group id may be a new process's.
+proc_leftovers() {
+	l_ino=$(stat -L -c %i "/run/netns/$1" 2>/dev/null) || return 0
+	cat /proc/[0-9]*/stat 2>/dev/null | awk -v g="$2" '{ p = $1; sub(/^.*\) /, ""); if ($3 == g) print p }' |
+		while read -r l_pid; do
+			[ "$(stat -L -c %i "/proc/$l_pid/ns/net" 2>/dev/null)" != "$l_ino" ] || kill -s KILL "$l_pid" 2>/dev/null || :
+		done
+}
+
 # Wait until process $1 (NS:NAME) is ready: its `ready` command exits 0 within its timeout.
 # Fails up, with the end of its log, when it exits first. A process that up left running is
 # asked too: it may never have got ready.
@@ -184,6 +194,7 @@ processes_up() {
 			proc_stop "$ns" "$name" "$1" "$2" || die "$ns:$name (pid $1) could not be stopped"
 		elif [ $# = 3 ] && [ "$1" != 0 ]; then
 			[ "$DRY_RUN" = 1 ] || say "$ns:$name had exited (pid $1): starting it again"
+			[ "$DRY_RUN" = 1 ] || proc_leftovers "$ns" "$1"
 		fi
 		if [ "$DRY_RUN" = 1 ]; then
 			echo "start $ns:$name"
