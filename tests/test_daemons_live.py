@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import EXAMPLES
-from tests.live import Lab, LabFactory, host_residue, run
+from tests.live import Lab, LabFactory, crash_after, host_residue, operations, run
 
 DEADLINE = 60.0
 BIRD = shutil.which("bird") is not None and shutil.which("birdc") is not None
@@ -348,6 +348,7 @@ def crash_up(lab: Lab, workdir: Path, budget: int) -> int:
     return int(cut.read_text())
 
 
+@pytest.mark.slow
 def test_up_killed_at_each_daemon_step_converges_and_goes(
     lab_factory: LabFactory, tmp_path: Path
 ) -> None:
@@ -366,5 +367,25 @@ def test_up_killed_at_each_daemon_step_converges_and_goes(
         )
         exec_log = state(lab, "sleepers") / "run" / f"{lab.prefix}a" / "exec.log"
         assert exec_log.read_text().count("ran") >= 1
+        lab.down()
+        assert_gone(lab, "sleepers", list(recorded.values()))
+
+
+@pytest.mark.slow
+def test_up_killed_at_each_wiring_step_converges_with_its_processes(
+    lab_factory: LabFactory, tmp_path: Path
+) -> None:
+    """The same lab, `up` SIGKILLed after each of its ip operations (before any process
+    starts), then a whole up and down."""
+    lab = sleepers(tmp_path, lab_factory)
+    steps = operations(lab, "up")
+    assert steps > 0
+    for cut in range(steps + 1):
+        crash_after(lab, "up", cut, tmp_path)
+        lab.up()
+        status = lab.sh("status")
+        assert status.returncode == 0, f"cut {cut}: {status.stdout}"
+        recorded = pids(lab, "sleepers")
+        assert sorted(lab_processes(f"{lab.prefix}sleepers")) == sorted(recorded.values())
         lab.down()
         assert_gone(lab, "sleepers", list(recorded.values()))
