@@ -57,4 +57,6 @@ def render_lab_name(name: str) -> str:
     the lab's record lists (`nsgen down --lab`), its `labs` lists every lab. The name is
     validated as a file's `name` is."""
     source = load.Source(Path(f"--lab {name}"), {"name": name}, hashlib.sha256(b"").hexdigest())
-    return render.render(plan.build(validate.validate(source)))
+    # With the daemon modules: they stop the processes and remove the files that the
+    # record lists, whatever the lab declared.
+    return render.render(plan.build(validate.validate(source)), daemons=True)

@@ -554,10 +554,12 @@ def daemon_tables(plan: Plan) -> dict[str, list[str]]:
     return {"files": files, "processes": processes, "execs": execs, "texts": cases}
 
 
-def render(plan: Plan, prefix: str = "") -> str:
+def render(plan: Plan, prefix: str = "", daemons: bool = False) -> str:
+    """The script. `daemons`: carry the files, processes and exec modules even though the
+    lab declares none of them (a script that removes a lab by its record alone)."""
     lab = plan.lab
     tunnels = bool(plan.of(AddVxlan))
-    daemons = bool(plan.of(WriteFile) or plan.of(StartProcess) or plan.of(RunExec))
+    daemons = daemons or bool(plan.of(WriteFile) or plan.of(StartProcess) or plan.of(RunExec))
     runtime = runtime_text(tunnels, daemons)
     host_l3 = (
         any(b.namespace is None and b.addresses for b in lab.bridges)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -389,3 +390,18 @@ def test_up_killed_at_each_wiring_step_converges_with_its_processes(
         assert sorted(lab_processes(f"{lab.prefix}sleepers")) == sorted(recorded.values())
         lab.down()
         assert_gone(lab, "sleepers", list(recorded.values()))
+
+
+def test_down_by_the_record_alone_stops_and_removes_all(
+    lab_factory: LabFactory, tmp_path: Path
+) -> None:
+    """`nsgen down --lab NAME`, for a lab whose file is gone: its script declares nothing,
+    yet stops the processes and removes the files the record lists."""
+    lab = sleepers(tmp_path, lab_factory)
+    lab.up()
+    started = list(pids(lab, "sleepers").values())
+    down = run(
+        [sys.executable, "-m", "nsgen", "down", "--lab", f"{lab.prefix}sleepers"], check=False
+    )
+    assert down.returncode == 0, down.stderr
+    assert_gone(lab, "sleepers", started)
