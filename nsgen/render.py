@@ -369,10 +369,32 @@ def summary(lab: Lab) -> list[str]:
         for namespace, dev, shaping in shaped_devices(lab)
     ]
     tail += ["", "Egress shaping and impairments:", *shaped] if shaped else []
+    tail += daemons_summary(lab)
     if lab.on is not None and lab.spans_hosts:
         head = _machine_head(lab) + head
         tail += _tunnel_table(lab)
     return head + lines + tail + pools_summary(lab)
+
+
+def daemons_summary(lab: Lab) -> list[str]:
+    """What runs in the namespaces: files as each namespace sees them, processes in the
+    order they start (with what they wait for), and how many one-shot commands."""
+    out: list[str] = []
+    files: dict[str, list[str]] = {}
+    for f in lab.files:
+        files.setdefault(f.namespace, []).append(f"/etc/{f.path}")
+    if files:
+        out += ["", "Files (under /etc/netns/NS, seen in NS under /etc):"]
+        out += [f"  {ns}: {', '.join(paths)}" for ns, paths in files.items()]
+    if lab.processes:
+        out += ["", "Processes, in start order:"]
+        for p in lab.processes:
+            after = f" (after {', '.join(p.after)})" if p.after else ""
+            out.append(f"  {p.ref}{after}")
+    if lab.execs:
+        out += ["", "One-shot commands (exec):"]
+        out += [f"  {e.namespace}: {len(e.commands)}" for e in lab.execs]
+    return out
 
 
 def pools_summary(lab: Lab) -> list[str]:
@@ -460,6 +482,12 @@ def host_effects(lab: Lab) -> str:
             "found are kept in /run/nsgen/.host/neigh and put back when the last lab that "
             "raised them goes. No other host sysctl and no firewall rule is changed: "
             "forwarding is set only inside namespaces."
+        )
+    if lab.files or lab.processes:
+        common += (
+            " Besides: the files listed below, under /etc/netns (which ip netns exec shows "
+            "under /etc in their namespace), and the processes listed below, running in the "
+            "lab's namespaces; both go with the lab."
         )
     if any(b.namespace is None for b in lab.bridges):
         return (

@@ -26,7 +26,9 @@
 # how up removes what a later version no longer declares; its routes carry protocol 245.
 # Host-wide effects: none beyond the namespaces, devices, addresses and routes below, and the state
 #   in /run/nsgen/bgp-frr. No host sysctl and no firewall rule is changed:
-#   forwarding is set only inside namespaces.
+#   forwarding is set only inside namespaces. Besides: the files listed below, under
+#   /etc/netns (which ip netns exec shows under /etc in their namespace), and the
+#   processes listed below, running in the lab's namespaces; both go with the lab.
 #
 # Namespaces (4): r1 (forwarding), r2 (forwarding), h1, h2
 #
@@ -41,6 +43,20 @@
 # Routes:
 #   h1: default via 10.1.0.1
 #   h2: default via 10.2.0.1
+#
+# Files (under /etc/netns/NS, seen in NS under /etc):
+#   r1: /etc/frr/frr.conf, /etc/frr/daemons
+#   r2: /etc/frr/frr.conf, /etc/frr/daemons
+#
+# Processes, in start order:
+#   r1:zebra
+#   r1:bgpd (after r1:zebra)
+#   r2:zebra
+#   r2:bgpd (after r2:zebra)
+#
+# One-shot commands (exec):
+#   r1: 1
+#   r2: 1
 #
 set -eu
 

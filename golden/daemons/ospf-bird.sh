@@ -26,7 +26,9 @@
 # how up removes what a later version no longer declares; its routes carry protocol 245.
 # Host-wide effects: none beyond the namespaces, devices, addresses and routes below, and the state
 #   in /run/nsgen/ospf-bird. No host sysctl and no firewall rule is changed:
-#   forwarding is set only inside namespaces.
+#   forwarding is set only inside namespaces. Besides: the files listed below, under
+#   /etc/netns (which ip netns exec shows under /etc in their namespace), and the
+#   processes listed below, running in the lab's namespaces; both go with the lab.
 #
 # Namespaces (6): r1 (forwarding), r2 (forwarding), r3 (forwarding), h1, h2, h3
 #
@@ -48,6 +50,19 @@
 #   h1: default via 10.1.1.1
 #   h2: default via 10.1.2.1
 #   h3: default via 10.1.3.1
+#
+# Files (under /etc/netns/NS, seen in NS under /etc):
+#   r1: /etc/bird/bird.conf
+#   r2: /etc/bird/bird.conf
+#   r3: /etc/bird/bird.conf
+#
+# Processes, in start order:
+#   r1:bird
+#   r2:bird
+#   r3:bird
+#
+# One-shot commands (exec):
+#   r3: 1
 #
 set -eu
 
