@@ -60,7 +60,8 @@ proc_log_tail() {
 	tail -n 20 "$log" 2>/dev/null | sed 's/^/    /' >&2 || :
 }
 
-# Start process $2 of namespace $1 (DIGEST $3), detached; record its pid and start time.
+# Start process $2 of namespace $1 (DIGEST $3), detached. Its pid is read later (proc_pid):
+# the processes of a lab start without waiting for each other's.
 proc_start() {
 	mkdir -p "$STATE/log/$1" "$STATE/run/$1" "$STATE/pid"
 	s_pidf=$STATE/pid/$1.$2
@@ -71,20 +72,30 @@ proc_start() {
 	NSGEN_LAB=$LAB NSGEN_NS=$1 NSGEN_RUN=$STATE/run/$1 NSGEN_PROCESS=$2 setsid \
 		ip netns exec "$1" /bin/sh -c 'echo $$ >"$0.new" && mv "$0.new" "$0" && exec /bin/sh -c "$1"' \
 		"$s_pidf" "$(lab_text "command:$1:$2")" </dev/null >>"$STATE/log/$1/$2.log" 2>&1 &
-	s_tries=0
-	until [ -s "$s_pidf" ]; do
-		s_tries=$((s_tries + 1))
-		if [ "$s_tries" -gt 200 ]; then
+	echo "$1 $2 $3" >>"$T/launched"
+}
+
+# Once process $1:$2, started by this run, has written its pid file: record its pid and
+# start time. Nothing for a process this run did not start, or whose pid is known already.
+proc_pid() {
+	grep -q "^$1 $2 " "$T/awaited" && return 0
+	p_digest=$(awk -v k="$1 $2" '$1 " " $2 == k { print $3 }' "$T/launched")
+	[ -n "$p_digest" ] || return 0
+	p_pidf=$STATE/pid/$1.$2
+	p_tries=0
+	until [ -s "$p_pidf" ]; do
+		p_tries=$((p_tries + 1))
+		if [ "$p_tries" -gt 1000 ]; then
 			proc_log_tail "$1" "$2"
 			die "$1:$2 did not start"
 		fi
-		sleep 0.05 2>/dev/null || sleep 1
+		sleep 0.01 2>/dev/null || sleep 1
 	done
-	s_pid=$(cat "$s_pidf")
-	s_start=$(proc_stat "$s_pid")
-	s_start=${s_start#* }
-	echo "$1 $2 $s_pid ${s_start:-0} $3" >>"$STATE/processes"
-	echo "$1 $2 $s_pid ${s_start:-0}" | tee -a "$T/awaited" >>"$T/started"
+	p_pid=$(cat "$p_pidf")
+	p_start=$(proc_stat "$p_pid")
+	p_start=${p_start#* }
+	echo "$1 $2 $p_pid ${p_start:-0} $p_digest" >>"$STATE/processes"
+	echo "$1 $2 $p_pid ${p_start:-0}" | tee -a "$T/awaited" >>"$T/started"
 }
 
 # Stop process $1:$2 (pid $3, started at $4): TERM to its session's group, KILL after a
@@ -129,6 +140,7 @@ proc_ready() {
 	grep -qxF "$1" "$T/ready" 2>/dev/null && return 0
 	# Names of their own: the callers' loops read ns, name and timeout.
 	r_ns=${1%%:*} r_name=${1#*:}
+	proc_pid "$r_ns" "$r_name"
 	# shellcheck disable=SC2046 # pid and start time: words
 	set -- "$1" $(awk -v k="$r_ns $r_name" '$1 " " $2 == k { print $3, $4 }' "$T/awaited")
 	[ $# = 3 ] || return 0
@@ -174,6 +186,7 @@ processes_up() {
 	processes_records >"$T/procrec"
 	: >"$T/started"
 	: >"$T/awaited"
+	: >"$T/launched"
 	awk 'FILENAME == ARGV[1] { decl[$1 " " $2] = 1; next } !(($1 " " $2) in decl)' "$T/procs" "$T/procrec" >"$T/procgone"
 	while read -r ns name pid start digest; do
 		[ "$DRY_RUN" = 1 ] || say "stopping $ns:$name, no longer declared"
@@ -206,7 +219,16 @@ processes_up() {
 		proc_start "$ns" "$name" "$digest"
 	done <"$T/procs"
 	[ "$DRY_RUN" = 0 ] || return 0
-	while read -r ns name pid start; do proc_ready "$ns:$name"; done <"$T/awaited"
+	while read -r ns name digest; do proc_pid "$ns" "$name"; done <"$T/launched"
+	# The rest are awaited side by side: each mostly waits for its daemon.
+	waits=
+	while read -r ns name pid start; do
+		proc_ready "$ns:$name" &
+		waits="$waits $!"
+	done <"$T/awaited"
+	failed=0
+	for w in $waits; do wait "$w" || failed=1; done
+	[ "$failed" = 0 ] || die "not every process got ready (see above)"
 	count=$(awk 'END { print NR }' "$T/started")
 	[ "$count" = 0 ] || say "processes: started $count, all ready"
 	# The record keeps the declared processes only; the private directories and logs of
