@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench import daemons
 from nsgen import pipeline, render
 from nsgen.lab import where
 from nsgen.plan import AddAddress, AddBridge, AddNamespace, AddVeth, Plan
@@ -451,7 +452,13 @@ def every_action_table(results: Results, sizes: list[int]) -> list[str]:
 
 
 def report(
-    results: Results, sizes: list[int], reps: int, startup: dict[str, float], command: str
+    results: Results,
+    sizes: list[int],
+    reps: int,
+    startup: dict[str, float],
+    command: str,
+    ring: dict[str, list[float]] | None = None,
+    routers: int = daemons.ROUTERS,
 ) -> str:
     reference = 500 if 500 in sizes else max(sizes)
     opt_in = [n for n in sizes if n >= NEIGH_OPT_IN]
@@ -539,6 +546,8 @@ def report(
                 f"| {name} | {seconds:.3f} | {seconds / base:.2f} | {limit if limit else ''} |"
             )
 
+    if ring is not None:
+        out += ["", daemons.section(ring, routers, command).rstrip()]
     out += ["", MULTIHOST]
     out += ["", "## Every run (seconds)", "", "| method | N | runs |", "|---|---|---|"]
     for (method, n), values in sorted(results.runs.items(), key=lambda kv: (kv[0][1], kv[0][0])):
@@ -606,9 +615,25 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-plot", action="store_true", help="skip docs/bench.png")
     parser.add_argument("--no-mininet", action="store_true", help="skip Mininet even if present")
     parser.add_argument("--no-startup", action="store_true", help="skip render/--help timing")
+    parser.add_argument("--no-daemons", action="store_true", help="skip the ring of BIRD routers")
+    parser.add_argument("--routers", type=int, default=daemons.ROUTERS, help="size of the ring")
+    parser.add_argument(
+        "--only-daemons",
+        action="store_true",
+        help="only the ring of BIRD routers: rewrite its section of benchmarks.md",
+    )
     args = parser.parse_args(argv)
     if os.geteuid() != 0:
         raise SystemExit("bench: needs root (CAP_NET_ADMIN) to build namespaces")
+    command = "sudo python3 -m bench " + " ".join(argv if argv is not None else sys.argv[1:])
+    if args.only_daemons:
+        with host_lock():
+            runs = daemons.run(args.reps, args.routers)
+        page = args.out / "benchmarks.md"
+        new = daemons.section(runs, args.routers, command.strip())
+        page.write_text(daemons.replace_section(page.read_text(), new, MULTIHOST))
+        print(new)
+        return
     sizes = sorted({int(s) for s in args.sizes.split(",")})
     mininet = None if args.no_mininet else find_mininet()
     results = Results()
@@ -626,8 +651,8 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"bench: repetition {rep + 1}/{args.reps}, N={size}", file=sys.stderr)
                 run_size(size, work, results, mininet)
         startup = {} if args.no_startup else startup_times(work, args.reps)
-    command = "sudo python3 -m bench " + " ".join(argv if argv is not None else sys.argv[1:])
-    text = report(results, sizes, args.reps, startup, command.strip())
+        ring = None if args.no_daemons else daemons.run(args.reps, args.routers)
+    text = report(results, sizes, args.reps, startup, command.strip(), ring, args.routers)
     (args.out / "benchmarks.md").write_text(text)
     if not args.no_plot:
         plot(results, sizes, args.out / "bench.png")

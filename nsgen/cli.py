@@ -422,6 +422,36 @@ def import_(
 # Commands inside a lab (issue 13).
 
 
+@app.command()
+def logs(
+    file: TopologyFile,
+    namespace: Annotated[
+        str,
+        typer.Argument(
+            help="Namespace as the file names it (without --prefix).",
+            metavar="NS",
+            show_default=False,
+        ),
+    ],
+    name: Annotated[
+        str | None,
+        typer.Argument(help="One process; default: all of NS.", show_default=False),
+    ] = None,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Keep printing what they write.")
+    ] = False,
+    prefix: Prefix = "",
+) -> None:
+    """Print the output of a namespace's processes (from the lab's state on this host)."""
+    from nsgen.logs import log_files, show
+
+    paths = log_files(file, namespace, name, prefix)
+    try:
+        show(paths, follow)
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+
+
 @app.command(
     name="exec",
     epilog="Exit status: the command's (128+N when killed by signal N). Refused before it "

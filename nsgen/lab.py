@@ -222,6 +222,46 @@ def proc_path(key: str) -> str:
     return key.translate(str.maketrans("./", "/."))
 
 
+class File(NamedTuple):
+    """A file of a namespace: /etc/netns/NAMESPACE/PATH, which `ip netns exec` shows as
+    /etc/PATH inside it."""
+
+    namespace: str
+    path: str  # relative to /etc: "frr/frr.conf"
+    content: str
+    mode: int  # permission bits
+    key: str  # its key path in the topology file
+
+    @property
+    def digest(self) -> str:
+        import hashlib
+
+        return hashlib.sha256(self.content.encode()).hexdigest()
+
+
+class Process(NamedTuple):
+    """A process kept running inside a namespace."""
+
+    namespace: str
+    name: str
+    command: str
+    after: tuple[str, ...]  # "NAMESPACE:NAME" of the processes that must be ready first
+    ready: str | None
+    timeout: int  # milliseconds `ready` may take
+    key: str
+
+    @property
+    def ref(self) -> str:
+        return f"{self.namespace}:{self.name}"
+
+
+class Exec(NamedTuple):
+    """The one-shot commands of a namespace, run after its processes are ready."""
+
+    namespace: str
+    commands: tuple[str, ...]
+
+
 class Namespace(NamedTuple):
     name: str
     forwarding: bool = False
@@ -267,6 +307,9 @@ class Lab(NamedTuple):
     # [host] neighbour_table: the host-wide neighbour table size the lab raises, if it asks.
     neighbour_table: int | None = None
     taps: tuple[Tap, ...] = ()
+    files: tuple[File, ...] = ()
+    processes: tuple[Process, ...] = ()  # in dependency order: each after those it names
+    execs: tuple[Exec, ...] = ()
 
     @property
     def mark(self) -> str:
@@ -307,6 +350,9 @@ class Lab(NamedTuple):
             macvlans=tuple(m for m in self.macvlans if m.end.namespace in here),
             # A lab across hosts has no host interfaces (validation): a host TAP is on the one.
             taps=tuple(t for t in self.taps if t.namespace is None or t.namespace in here),
+            files=tuple(f for f in self.files if f.namespace in here),
+            processes=tuple(p for p in self.processes if p.namespace in here),
+            execs=tuple(e for e in self.execs if e.namespace in here),
             on=name,
         )
 

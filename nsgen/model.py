@@ -140,6 +140,39 @@ class MachineSpec:
 
 
 @dataclass(frozen=True)
+class FileSpec:
+    """A file of a namespace written out in the lab file itself."""
+
+    text: str = doc("The file's content, as it is written.")
+    mode: str | None = doc('Its permissions in octal ("0640"); default "0644".', default=None)
+
+
+@dataclass(frozen=True)
+class ProcessSpec:
+    """A process kept running inside a namespace: started by `up` after the wires and files,
+    restarted when its command or its namespace's files change, stopped by `down`."""
+
+    name: str = doc("Its name, unique in the namespace: logs and `after` go by it.")
+    command: str = doc(
+        "Run by /bin/sh -c inside the namespace (ip netns exec, so the lab's files apply); "
+        "it must stay in the foreground (bird -f, FRR daemons without -d)."
+    )
+    after: Annotated[list[str], OneOrMany] = doc(
+        'Processes that must be ready before it starts: "zebra" in the same namespace, '
+        '"r1:zebra" in another.',
+        default_factory=list,
+    )
+    ready: str | None = doc(
+        "A command run in the namespace that exits 0 once the process is ready: its "
+        "dependants start, and `up` returns, only then.",
+        default=None,
+    )
+    ready_timeout: str | None = doc(
+        'How long `ready` may take to pass ("30s", "500ms", "2m"); default "30s".', default=None
+    )
+
+
+@dataclass(frozen=True)
 class NamespaceSpec:
     """A network namespace: one host or router of the lab."""
 
@@ -157,6 +190,21 @@ class NamespaceSpec:
         'Kernel settings inside it, by key under net. ("net.ipv4.conf.all.rp_filter" = 0), '
         "applied on every up.",
         default_factory=dict,
+    )
+    files: dict[str, str | FileSpec] = doc(
+        'Files under /etc as the namespace sees it ("frr/frr.conf"), each from a source '
+        'file relative to the lab file ("r1/frr.conf"; one ending in .j2 is a Jinja2 '
+        "template of the resolved lab) or { text, mode }. Installed as /etc/netns/NS/PATH, "
+        "which ip netns exec shows as /etc/PATH.",
+        default_factory=dict,
+    )
+    processes: list[ProcessSpec] = doc(
+        "Processes kept running inside it (daemons).", default_factory=list
+    )
+    exec: list[str] = doc(
+        "One-shot commands run inside it after its processes are ready: on the up that "
+        "creates it, and again whenever its files, processes or exec change.",
+        default_factory=list,
     )
 
 

@@ -16,11 +16,14 @@ from typing import Literal, NamedTuple, TypeVar
 
 from nsgen.lab import (
     End,
+    Exec,
+    File,
     IPAddress,
     IPInterface,
     IPNetwork,
     Lab,
     Macvlan,
+    Process,
     Shaping,
     Sysctl,
     Vxlan,
@@ -133,6 +136,28 @@ class RaiseNeighbourTable(NamedTuple):
     size: int
 
 
+class WriteFile(NamedTuple):
+    """A file of a namespace, under /etc/netns: rewritten whenever it differs."""
+
+    file: File
+
+
+class StartProcess(NamedTuple):
+    """A process kept running in a namespace. `digest` covers what it runs with (its command,
+    its ready command, its namespace's files): a process started with another is restarted."""
+
+    process: Process
+    digest: str
+
+
+class RunExec(NamedTuple):
+    """A namespace's one-shot commands, run after its processes are ready, again whenever
+    `digest` (its files, processes and commands) changes or the namespace is new."""
+
+    exec: Exec
+    digest: str
+
+
 Op = (
     AddNamespace
     | AddBridge
@@ -148,6 +173,9 @@ Op = (
     | AddFlood
     | RaiseNeighbourTable
     | SetQdisc
+    | WriteFile
+    | StartProcess
+    | RunExec
 )
 
 
@@ -273,7 +301,31 @@ def build(lab: Lab) -> Plan:
     ops += config.pop(None, [])
     for ns in lab.namespaces:
         ops += config.pop(ns.name, [])
+    ops += daemons(lab)
     return Plan(lab, tuple(ops), tuple(_checks(lab)), tuple(_hosts(lab)) if lab.names else ())
+
+
+def daemons(lab: Lab) -> list[Op]:
+    """What runs in the namespaces, after they are wired: files, then processes in dependency
+    order, then each namespace's one-shot commands."""
+    ops: list[Op] = [WriteFile(f) for f in lab.files]
+    files: dict[str, list[str]] = defaultdict(list)
+    for f in lab.files:
+        files[f.namespace].append(f"{f.path} {f.mode:o} {f.digest}")
+    processes: dict[str, list[str]] = defaultdict(list)
+    for p in lab.processes:
+        digest = _digest(p.command, p.ready or "", *files[p.namespace])
+        processes[p.namespace].append(f"{p.name} {digest}")
+        ops.append(StartProcess(p, digest))
+    for e in lab.execs:
+        ops.append(RunExec(e, _digest(*files[e.namespace], *processes[e.namespace], *e.commands)))
+    return ops
+
+
+def _digest(*parts: str) -> str:
+    import hashlib
+
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
 def _hosts(lab: Lab) -> list[HostName]:

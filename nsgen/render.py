@@ -30,9 +30,12 @@ from nsgen.plan import (
     EnableForwarding,
     Plan,
     RaiseNeighbourTable,
+    RunExec,
     SetLink,
     SetQdisc,
     SetSysctl,
+    StartProcess,
+    WriteFile,
 )
 
 # Wider rows would push the command column off a reviewer's screen; longer ones just overflow.
@@ -233,10 +236,13 @@ _ROWS: dict[type, Callable[[Any], Row]] = {
 }
 
 
+# Not ip commands: the neighbour table is a host sysctl (the runtime's own step and the
+# script's NEIGH_TABLE carry it); files, processes and exec have their own tables and modules.
+_NOT_ROWS = (RaiseNeighbourTable, WriteFile, StartProcess, RunExec)
+
+
 def plan_rows(plan: Plan) -> list[str]:
-    # The neighbour table is a host sysctl, not an ip command: the runtime's own step (and the
-    # script's NEIGH_TABLE) carries it.
-    rows = [_ROWS[type(op)](op) for op in plan.ops if type(op) is not RaiseNeighbourTable]
+    rows = [_ROWS[type(op)](op) for op in plan.ops if type(op) not in _NOT_ROWS]
     heads = [" ".join(fields) for fields, _ in rows]
     width = min(MAX_FIELD_WIDTH, max(map(len, heads), default=0))
     return [f"{head:<{width}} | {command}" for head, (_, command) in zip(heads, rows, strict=True)]
@@ -362,10 +368,32 @@ def summary(lab: Lab) -> list[str]:
         for namespace, dev, shaping in shaped_devices(lab)
     ]
     tail += ["", "Egress shaping and impairments:", *shaped] if shaped else []
+    tail += daemons_summary(lab)
     if lab.on is not None and lab.spans_hosts:
         head = _machine_head(lab) + head
         tail += _tunnel_table(lab)
     return head + lines + tail + pools_summary(lab)
+
+
+def daemons_summary(lab: Lab) -> list[str]:
+    """What runs in the namespaces: files as each namespace sees them, processes in the
+    order they start (with what they wait for), and how many one-shot commands."""
+    out: list[str] = []
+    files: dict[str, list[str]] = {}
+    for f in lab.files:
+        files.setdefault(f.namespace, []).append(f"/etc/{f.path}")
+    if files:
+        out += ["", "Files (under /etc/netns/NS, seen in NS under /etc):"]
+        out += [f"  {ns}: {', '.join(paths)}" for ns, paths in files.items()]
+    if lab.processes:
+        out += ["", "Processes, in start order:"]
+        for p in lab.processes:
+            after = f" (after {', '.join(p.after)})" if p.after else ""
+            out.append(f"  {p.ref}{after}")
+    if lab.execs:
+        out += ["", "One-shot commands (exec):"]
+        out += [f"  {e.namespace}: {len(e.commands)}" for e in lab.execs]
+    return out
 
 
 def pools_summary(lab: Lab) -> list[str]:
@@ -454,6 +482,12 @@ def host_effects(lab: Lab) -> str:
             "raised them goes. No other host sysctl and no firewall rule is changed: "
             "forwarding is set only inside namespaces."
         )
+    if lab.files or lab.processes:
+        common += (
+            " Besides: the files listed below, under /etc/netns (which ip netns exec shows "
+            "under /etc in their namespace), and the processes listed below, running in the "
+            "lab's namespaces; both go with the lab."
+        )
     if any(b.namespace is None for b in lab.bridges):
         return (
             f"{common} Traffic across a bridge in the host namespace passes the host's "
@@ -477,6 +511,49 @@ def _environment() -> jinja2.Environment:
         keep_trailing_newline=True,
         autoescape=False,
     )
+
+
+def _heredoc(command: str, text: str) -> list[str]:
+    """`text` as a here-document of `command`, under a delimiter that none of its lines is;
+    text without a final newline goes through nsgen_chomp, which takes the heredoc's off."""
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    else:
+        command = "nsgen_chomp"
+    end = "NSGEN_EOF"
+    while end in lines:
+        end += "_"
+    return [f"{command} <<'{end}'", *lines, end]
+
+
+def daemon_tables(plan: Plan) -> dict[str, list[str]]:
+    """The tables the daemon modules read, and every text they need (file contents,
+    commands) as one case of lab_text, each under its key."""
+    texts: list[tuple[str, str]] = []
+    files = []
+    for index, op in enumerate(plan.of(WriteFile), 1):
+        f = op.file
+        files.append(f"{f.namespace} {f.path} {f.mode:o} {f.digest} file:{index}")
+        texts.append((f"file:{index}", f.content))
+    processes = []
+    for start in plan.of(StartProcess):
+        p = start.process
+        after = ",".join(p.after) or "-"
+        processes.append(f"{p.namespace} {p.name} {p.timeout} {start.digest} {after}")
+        texts.append((f"command:{p.ref}", p.command))
+        if p.ready is not None:
+            texts.append((f"ready:{p.ref}", p.ready))
+    execs = []
+    for run in plan.of(RunExec):
+        e = run.exec
+        execs.append(f"{e.namespace} {run.digest} {len(e.commands)}")
+        texts += [(f"exec:{e.namespace}:{i}", c) for i, c in enumerate(e.commands, 1)]
+    cases = []
+    for key, text in texts:
+        head, *body = _heredoc("cat", text)
+        cases += [f"\t{key}) {head}", *body, "\t\t;;"]
+    return {"files": files, "processes": processes, "execs": execs, "texts": cases}
 
 
 def render(plan: Plan, prefix: str = "") -> str:
@@ -517,6 +594,7 @@ def render(plan: Plan, prefix: str = "") -> str:
         nat=nat_rules(lab),
         modules=assembled.modules,
         runtime=assembled.text,
+        daemons=daemon_tables(plan) if runtime.runs_daemons(plan) else None,
     )
 
 

@@ -14,8 +14,8 @@ like, which `assemble` writes as calls to the functions the carried modules defi
 looks at the row's kind (f[1]) and answers 0 (or "") for rows that are not its own.
 
 A kind whose objects an earlier version of a lab may have applied keeps their removal in a
-NAME-prune module that every script carries: a lab that stops declaring NAT, names, sysctls
-or shaping must still remove what its record says it applied.
+NAME-prune module that every script carries: a lab that stops declaring NAT, names, sysctls,
+shaping, processes or files must still remove what its record says it applied.
 
 Adding a kind of object: its files under templates/runtime/ and one line in MODULES.
 """
@@ -30,7 +30,17 @@ from pathlib import Path
 from typing import NamedTuple
 
 from nsgen import __version__
-from nsgen.plan import AddBridge, AddTap, AddVxlan, Plan, SetQdisc, SetSysctl
+from nsgen.plan import (
+    AddBridge,
+    AddTap,
+    AddVxlan,
+    Plan,
+    RunExec,
+    SetQdisc,
+    SetSysctl,
+    StartProcess,
+    WriteFile,
+)
 
 # Under this many neighbour entries (the kernel's default gc_thresh1, below which it never even
 # collects the table) a lab cannot fill the host's table: it carries no warning about it.
@@ -39,6 +49,12 @@ NEIGHBOURS_QUIET = 128
 
 def _always(plan: Plan) -> bool:
     return True
+
+
+def runs_daemons(plan: Plan) -> bool:
+    """Whether the lab declares files, processes or exec: then its script carries their
+    tables and the helpers they share."""
+    return bool(plan.of(WriteFile) or plan.of(StartProcess) or plan.of(RunExec))
 
 
 def _many_neighbours(plan: Plan) -> bool:
@@ -72,6 +88,13 @@ MODULES: tuple[Module, ...] = (
     Module("names-prune", _always),
     Module("nat", lambda plan: bool(plan.lab.nat)),
     Module("nat-prune", _always),
+    # Before the modules of files, processes and exec: its up step stops and removes what the
+    # record has and the lab no longer declares before anything new starts; it does all of down.
+    Module("daemons-prune", _always),
+    Module("daemons", runs_daemons),  # what files, processes and exec share
+    Module("files", lambda plan: bool(plan.of(WriteFile))),
+    Module("processes", lambda plan: bool(plan.of(StartProcess))),
+    Module("exec", lambda plan: bool(plan.of(RunExec))),
     Module("qdisc", lambda plan: bool(plan.of(SetQdisc))),
     Module("tap", lambda plan: bool(plan.of(AddTap))),
     Module("tunnel", lambda plan: bool(plan.of(AddVxlan))),

@@ -93,6 +93,8 @@ def _node(hint: Any, definitions: dict[str, Any]) -> dict[str, Any]:
         kinds = [arg for arg in get_args(hint) if arg is not type(None)]
         if len(kinds) == 1:
             return _node(kinds[0], definitions)
+        if any(dataclasses.is_dataclass(k) for k in kinds):
+            return {"anyOf": [_node(k, definitions) for k in kinds]}
         return {"type": [_SCALARS[k] for k in kinds]}
     if origin is Literal:
         return {"type": "string", "enum": list(get_args(hint))}

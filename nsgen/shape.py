@@ -196,11 +196,16 @@ def _converter(hint: Any) -> Converter:
 
 
 def _either(kinds: tuple[type, ...]) -> Converter:
-    """A scalar of one of several types (`owner = "alice"` or `owner = 1000`)."""
-    expected = " or ".join(_EXPECTED[k] for k in kinds)
+    """A scalar of one of several types (`owner = "alice"` or `owner = 1000`), or a scalar
+    or a table (`"frr.conf" = "r1/frr.conf"` or `{ text = "..." }`)."""
+    tables = [k for k in kinds if dataclasses.is_dataclass(k)]
+    scalars = [k for k in kinds if k not in tables]
+    expected = " or ".join([*(_EXPECTED[k] for k in scalars), *(["a table"] if tables else [])])
 
     def read_either(value: object, loc: Loc, issues: Issues) -> Any:
-        for kind in kinds:
+        if tables and isinstance(value, dict):
+            return _record(tables[0], value, loc, issues)
+        for kind in scalars:
             if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
                 return value
         return _wrong(expected, value, loc, issues)

@@ -158,6 +158,7 @@ def host_residue(prefix: str) -> list[str]:
     state = Path("/run/nsgen")
     if state.is_dir():
         found += [f"state {p.name}" for p in state.iterdir() if p.name.startswith(prefix)]
+    found += [f"files {p}" for p in Path("/etc/netns").glob(f"{prefix}*")]
     return found
 
 
@@ -197,6 +198,9 @@ class LabFactory:
                     run(["ip", "link", "del", "dev", line.split()[1]], check=False)
             run(
                 ["rm", "-rf", *[str(p) for p in Path("/run/nsgen").glob(f"{prefix}*")]], check=False
+            )
+            run(
+                ["rm", "-rf", *[str(p) for p in Path("/etc/netns").glob(f"{prefix}*")]], check=False
             )
             deadline = time.monotonic() + 10
             while host_residue(prefix) and time.monotonic() < deadline:

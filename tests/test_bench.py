@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -25,7 +26,7 @@ def test_bench_smoke(tmp_path: Path) -> None:
             pytest.fail(f"CI must run the benchmark smoke test: {reason}")
         pytest.skip(reason)
     # The benchmark takes the live tests' lock itself, so it runs as a separate process.
-    args = ["--sizes", "20", "--reps", "1", "--out", str(tmp_path)]
+    args = ["--sizes", "20", "--reps", "1", "--out", str(tmp_path), "--no-daemons"]
     result = subprocess.run(
         [sys.executable, "-m", "bench", *args, "--no-plot", "--no-mininet", "--no-startup"],
         cwd=ROOT,
@@ -64,3 +65,28 @@ def test_bench_smoke(tmp_path: Path) -> None:
     # Its names are "b", four hex digits and the method's letter (it checks after each too).
     left = [n for n in netns_names() if re.match(r"b[0-9a-f]{4}[ftnm]h\d", n)]
     assert left == [], "the benchmark left namespaces behind"
+
+
+def test_bench_ring_smoke(tmp_path: Path) -> None:
+    """--only-daemons rewrites only the ring's section of an existing report."""
+    reason = live_skip_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    if shutil.which("bird") is None or shutil.which("birdc") is None:
+        pytest.skip("bird2 is not installed (apt-get install bird2)")
+    page = tmp_path / "benchmarks.md"
+    page.write_text((ROOT / "docs" / "benchmarks.md").read_text())
+    before = netns_names()
+    args = ["--only-daemons", "--routers", "4", "--reps", "1", "--out", str(tmp_path)]
+    result = subprocess.run(
+        [sys.executable, "-m", "bench", *args], cwd=ROOT, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    report = page.read_text()
+    assert report.count("## Daemons: a ring of BIRD routers") == 1
+    assert ": 4 routers in a ring" in report
+    assert re.search(r"^\| nsgen / by hand \| \d+\.\d\d \| 1\.2 \| (yes|NO) \|$", report, re.M)
+    outside = report.split("## Daemons")[0] + report.split("\nA lab across hosts")[1]
+    kept = (ROOT / "docs" / "benchmarks.md").read_text()
+    assert outside == kept.split("## Daemons")[0] + kept.split("\nA lab across hosts")[1]
+    assert sorted(set(netns_names()) - set(before)) == [], "the ring left namespaces behind"

@@ -161,6 +161,14 @@ def imported(tmp_path: Path, exec_lines: list[str]) -> str:
         ),
         ("vtysh -c 'conf t' -c 'router ospf'", "# not imported, vtysh: vtysh -c 'conf t'"),
         ("/usr/lib/frr/frr start", "# not imported, daemon: /usr/lib/frr/frr start"),
+        (
+            "bird -c /etc/bird/bird.conf",
+            '{ name = "bird", command = "exec bird -f -c /etc/bird/bird.conf -s '
+            '$NSGEN_RUN/bird.ctl", ready = "birdc -s $NSGEN_RUN/bird.ctl show status" }',
+        ),
+        ("/usr/sbin/bird -d", '"exec /usr/sbin/bird -d -s $NSGEN_RUN/bird.ctl"'),
+        ("bird -s /run/bird.ctl", "# not imported, daemon: bird -s /run/bird.ctl"),
+        ("bird -c /etc/bird.conf &", "# not imported, daemon: bird -c /etc/bird.conf &"),
         ("tc qdisc add dev eth1 root netem delay 5ms", "# not imported, command: tc qdisc"),
         ("sysctl -w kernel.pid_max=99999", "# not imported, setting: sysctl -w kernel.pid_max"),
         (
@@ -183,6 +191,44 @@ def test_commands_become_keys_or_comments(tmp_path: Path, line: str, expected: s
     lab_file = tmp_path / "t.toml"
     lab_file.write_text(text)
     pipeline.compile_plan(lab_file)
+
+
+def test_two_birds_in_a_node_are_two_processes(tmp_path: Path) -> None:
+    text = imported(tmp_path, ["bird -c /etc/bird/a.conf", "bird -c /etc/bird/b.conf"])
+    assert '{ name = "bird", command = "exec bird -f -c /etc/bird/a.conf' in text
+    assert '{ name = "bird-2", command = "exec bird -f -c /etc/bird/b.conf' in text
+
+
+BOUND = """
+name: t
+topology:
+  nodes:
+    r1:
+      kind: linux
+      binds: [r1/bird.conf:/etc/bird/bird.conf:ro, absent.conf:/etc/absent.conf,
+              r1/bird.conf:/root/bird.conf, /srv/bird.conf:/etc/b.conf, r1:/etc/bird]
+"""
+
+
+def test_files_bound_under_etc_from_beside_the_topology_are_files(tmp_path: Path) -> None:
+    (tmp_path / "r1").mkdir()
+    (tmp_path / "r1" / "bird.conf").write_text("router id 10.255.0.1;\n")
+    path = tmp_path / "t.clab.yml"
+    path.write_text(BOUND)
+    result = import_file(path)
+    assert 'files."bird/bird.conf" = "r1/bird.conf"' in result.text
+    for kept in (
+        "absent.conf:/etc/absent.conf",  # no source beside the topology
+        "r1/bird.conf:/root/bird.conf",  # not under /etc
+        "/srv/bird.conf:/etc/b.conf",  # a source elsewhere on the host
+        "r1:/etc/bird",  # a directory
+    ):
+        assert f"# not imported, file: binds: {kept}\n" in result.text
+    (tmp_path / "t.toml").write_text(result.text)
+    lab = pipeline.compile_lab(tmp_path / "t.toml")
+    assert [(f.path, f.content) for f in lab.files] == [
+        ("bird/bird.conf", "router id 10.255.0.1;\n")
+    ]
 
 
 def test_routes_map_once_their_gateway_is_on_a_subnet(tmp_path: Path) -> None:

@@ -30,7 +30,7 @@ class Imported(NamedTuple):
 def import_file(path: Path, source_format: str | None = None) -> Imported:
     """PATH read as SOURCE_FORMAT (by its shape when None) and written as nsgen TOML."""
     data = load_yaml(path)
-    doc = Document(path.name)
+    doc = Document(path.name, path.resolve().parent)
     if source_format is None:
         found = [name for name, module in FORMATS.items() if module.recognise(data)]
         if len(found) != 1:

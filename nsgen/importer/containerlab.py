@@ -31,7 +31,7 @@ def recognise(data: object) -> bool:
 
 
 def build(data: object, doc: Document, stem: str) -> Draft:
-    draft = Draft(doc.source, "containerlab")
+    draft = Draft(doc.source, "containerlab", doc.directory)
     top = doc.mapping(data, [])
     topology = doc.mapping(top.get("topology"), ["topology"])
     draft.set_name(doc.text(top["name"], ["name"]) if top.get("name") is not None else stem)
@@ -120,7 +120,7 @@ def _node(
         if spec.get(key) is not None:
             daemons.bind(draft, node, f"{key}: {doc.text(spec[key], [*loc, key])}")
     for bind in doc.texts(spec.get("binds"), [*loc, "binds"]):
-        daemons.bind(draft, node, f"binds: {bind}")
+        daemons.bind_mount(draft, node, bind)
     for key, value in spec.items():
         if key not in READ:
             draft.keep(node.comments, Kind.SETTING, f"{key}: {shown(value)}")

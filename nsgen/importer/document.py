@@ -44,8 +44,9 @@ def load_yaml(path: Path) -> object:
 class Document:
     """The parsed YAML of SOURCE; the accessors raise on the first unexpected shape."""
 
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, directory: Path) -> None:
         self.source = source
+        self.directory = directory  # where the source's relative file names start
 
     def fail(self, loc: list[str | int], message: str) -> TopologyError:
         return TopologyError(self.source, [Issue(key_path(loc), message)])

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 from enum import Enum
 from ipaddress import ip_interface, ip_network
+from pathlib import Path
 
 from nsgen.errors import printable
 from nsgen.lab import HOST, IPInterface
@@ -33,10 +34,10 @@ class Kind(Enum):
 
     IMAGE = ("image", "container images (nsgen makes namespaces, not containers)")
     NOS = ("kind", "nodes of kinds other than linux (imported as plain namespaces)")
-    DAEMON = ("daemon", "daemon commands (nsgen has no process keys yet)")
-    VTYSH = ("vtysh", "vtysh lines (nsgen has no process keys yet)")
-    BIND = ("file", "bound or copied files (nsgen has no file keys yet)")
-    COMMAND = ("command", "other commands (nsgen has no exec keys yet)")
+    DAEMON = ("daemon", "daemon commands nsgen cannot keep in the foreground as a process")
+    VTYSH = ("vtysh", "vtysh lines (FRR is not imported as processes)")
+    BIND = ("file", "bound or copied files not under /etc or without their source beside")
+    COMMAND = ("command", "other commands (an exec must be safe to run again)")
     LOOPBACK = ("loopback", "loopback addresses (nsgen has no loopback keys yet)")
     LINK = ("link", "links nsgen cannot make")
     SETTING = ("setting", "settings with no nsgen key")
@@ -66,12 +67,21 @@ class Iface:
 
 
 @dataclass
+class Process:
+    name: str
+    command: str
+    ready: str
+
+
+@dataclass
 class Node:
     name: str
     forwarding: bool = False
     routes: list[tuple[str, str]] = field(default_factory=list)  # (to, via)
     sysctls: dict[str, int | str] = field(default_factory=dict)
     interfaces: dict[str, Iface] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)  # path under /etc -> source
+    processes: list[Process] = field(default_factory=list)
     comments: list[str] = field(default_factory=list)
 
 
@@ -81,6 +91,7 @@ class Draft:
 
     source: str
     tool: str
+    directory: Path  # where the source's relative file names start
     name: str = ""
     nodes: dict[str, Node] = field(default_factory=dict)
     bridges: dict[str, list[str]] = field(default_factory=dict)  # name -> its comments
@@ -266,6 +277,15 @@ def _node_keys(node: Node) -> list[str]:
     if node.sysctls:
         pairs = ", ".join(f"{string(k)} = {_value(v)}" for k, v in node.sysctls.items())
         lines.append(f"sysctls = {{ {pairs} }}")
+    lines += [f"files.{string(path)} = {string(source)}" for path, source in node.files.items()]
+    if node.processes:
+        lines += ["processes = ["]
+        lines += [
+            f"  {{ name = {string(p.name)}, command = {string(p.command)}, "
+            f"ready = {string(p.ready)} }},"
+            for p in node.processes
+        ]
+        lines += ["]"]
     return lines
 
 

@@ -25,7 +25,7 @@ def recognise(data: object) -> bool:
 
 
 def build(data: object, doc: Document, stem: str) -> Draft:
-    draft = Draft(doc.source, "tinet")
+    draft = Draft(doc.source, "tinet", doc.directory)
     top = doc.mapping(data, [])
     draft.set_name(stem)
     known = {"nodes", "node_configs", "test", *SWITCH_LISTS, *LAB_COMMANDS}

@@ -21,6 +21,7 @@ from nsgen.validate import (
     bridges,
     checks,
     devices,
+    files,
     hosts,
     interfaces,
     limits,
@@ -30,6 +31,7 @@ from nsgen.validate import (
     names,
     nat,
     pools,
+    processes,
     routes,
     sysctls,
     taps,
@@ -73,6 +75,8 @@ PASSES: tuple[tuple[str, Pass], ...] = (
     ("sysctls", sysctls.sysctls),
     ("nat", nat.nat),
     ("checks", checks.checks),
+    ("files", files.files),
+    ("processes", processes.processes),
 )
 
 
@@ -90,7 +94,11 @@ def validate(source: Source, prefix: str = "") -> Lab:
     issues = [*shape_issues, *ctx.issues]
     if issues:
         raise TopologyError(source.name, issues)
-    return _lab(ctx)
+    # Templates see the lab resolved: only a valid lab has one.
+    lab, template_issues = files.render_templates(_lab(ctx), ctx.templates, prefix)
+    if template_issues:
+        raise TopologyError(source.name, template_issues)
+    return lab
 
 
 def _lab(ctx: Context) -> Lab:
@@ -119,4 +127,7 @@ def _lab(ctx: Context) -> Lab:
         vxlans=tuple(ctx.vxlans),
         neighbour_table=ctx.spec.host.neighbour_table,
         taps=tuple(ctx.taps),
+        files=tuple(ctx.files),
+        processes=tuple(ctx.processes),
+        execs=tuple(ctx.execs),
     )

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from ipaddress import IPv4Network
+from pathlib import Path
 from typing import NamedTuple, TypeVar
 
 from nsgen.errors import Issue
@@ -19,10 +20,13 @@ from nsgen.lab import (
     Assigned,
     Bridge,
     Check,
+    Exec,
+    File,
     IPAddress,
     IPInterface,
     Machine,
     Macvlan,
+    Process,
     Route,
     Shaping,
     Sysctl,
@@ -92,6 +96,13 @@ class Held(NamedTuple):
     ref: str
 
 
+class Template(NamedTuple):
+    """A file whose content is a Jinja2 template, rendered once the lab is resolved."""
+
+    at: int  # its index in Context.files
+    path: Path
+
+
 @dataclass
 class Context:
     source: Source
@@ -119,6 +130,10 @@ class Context:
     sysctls: dict[str, list[Sysctl]] = field(default_factory=dict)  # by namespace key
     nat: list[IPv4Network] = field(default_factory=list)
     checks: list[Check] = field(default_factory=list)
+    files: list[File] = field(default_factory=list)
+    templates: list[Template] = field(default_factory=list)
+    processes: list[Process] = field(default_factory=list)  # in dependency order
+    execs: list[Exec] = field(default_factory=list)
 
     def error(self, path: str, message: str) -> None:
         self.issues.append(Issue(path, message))
