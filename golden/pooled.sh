@@ -190,7 +190,7 @@ EOF
 }
 
 # ==== nsgen 0.1.0 runtime, modules: state observe json decide prune qdisc-prune apply down status labs verify sysctl-prune names-prune nat-prune neighbour-table backlog firewall
-# ==== sha256 c8fcfe3c8b070ad369465b34d5bf4ffbe9c5401f402c4c1779a0e0d1f550ed1c of the lines below (alike in every script of these modules)
+# ==== sha256 d068ff20ba6310eb766cef87cbafdddb0b24af7e84e014d80b9c7a4b9fb66322 of the lines below (alike in every script of these modules)
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
 # in the size of the lab), and feeds only what is needed to one `ip -batch` for the host
@@ -283,7 +283,8 @@ umask 022
 STATE_ROOT=${STATE%/*}
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/nsgen.XXXXXX")
-trap 'rm -rf "$T"' EXIT
+LOCKED=
+trap 'unlock_lab; rm -rf "$T"' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 plan >"$T/plan"
@@ -322,6 +323,76 @@ host_lock() {
 	done
 }
 
+# One actor per lab: up and down hold $LOCKS/$LAB, a symlink to "PID START ACTION" of its
+# holder (START: the process's start time, so a reused pid is told from the holder). A symlink
+# is made with its content in one step, where a directory or a file is seen empty for a moment.
+# A second actor waits up to NSGEN_LOCK_WAIT seconds (default 60), saying so in one line, then
+# is refused; a lock whose holder is gone (killed) is taken over.
+LOCKS=$STATE_ROOT/.lock
+
+# The start time of process $1 (clock ticks after boot; field 22 of its stat), "" when gone.
+started() {
+	_stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+	# shellcheck disable=SC2086 # the fields after the command's name: no spaces within
+	set -- ${_stat##*) }
+	shift 19
+	echo "$1"
+}
+
+lock_lab() {
+	mkdir -p "$LOCKS" 2>"$T/lock.err" || die "cannot take the lab's lock: $(cat "$T/lock.err")"
+	LOCKED="$$ $(started $$) $ACTION"
+	wait_max=${NSGEN_LOCK_WAIT:-60}
+	case $wait_max in '' | *[!0-9]*) die "NSGEN_LOCK_WAIT must be a number of seconds" ;; esac
+	tries=0 said=0 lost=0
+	until ln -s "$LOCKED" "$LOCKS/$LAB" 2>"$T/lock.err"; do
+		if ! holder=$(readlink "$LOCKS/$LAB" 2>/dev/null); then
+			# Released in between, or the link cannot be made at all (a read-only /run).
+			lost=$((lost + 1))
+			[ "$lost" -lt 20 ] || { LOCKED=; die "cannot take the lab's lock: $(cat "$T/lock.err")"; }
+			continue
+		fi
+		# shellcheck disable=SC2086 # "PID START ACTION": digits and a word
+		set -- $holder
+		if [ "$(started "${1:-0}")" != "${2:-}" ]; then
+			break_lock "$holder"
+			continue
+		fi
+		if [ "$said" = 0 ]; then
+			printf '%s: waiting for pid %s (%s) to finish with this lab (up to %s s)\n' "$LAB" "$1" "${3:-?}" "$wait_max" >&2
+			said=1
+		fi
+		tries=$((tries + 1))
+		if [ "$tries" -gt $((wait_max * 20)) ]; then
+			LOCKED=
+			die "pid $1 ($3) still holds the lab's lock after $wait_max s; nothing changed, try again when it ends"
+		fi
+		sleep 0.05 2>/dev/null || sleep 1
+	done
+}
+
+# Remove the lock of a holder that is gone ($1: its content). Breakers take turns through
+# $LOCKS/$LAB.break (made like the lock) and look again before removing: a lock that changed
+# meanwhile belongs to someone alive.
+break_lock() {
+	if ln -s "$LOCKED" "$LOCKS/$LAB.break" 2>/dev/null; then
+		[ "$(readlink "$LOCKS/$LAB" 2>/dev/null)" != "$1" ] || rm -f "$LOCKS/$LAB"
+		rm -f "$LOCKS/$LAB.break"
+		return
+	fi
+	# A breaker killed in these few lines leaves its mark: removed once its pid is gone.
+	breaker=$(readlink "$LOCKS/$LAB.break" 2>/dev/null) || return 0
+	# shellcheck disable=SC2086
+	set -- $breaker
+	[ "$(started "${1:-0}")" = "${2:-}" ] || rm -f "$LOCKS/$LAB.break"
+	sleep 0.05 2>/dev/null || sleep 1
+}
+
+unlock_lab() {
+	[ -n "$LOCKED" ] || return 0
+	[ "$(readlink "$LOCKS/$LAB" 2>/dev/null)" != "$LOCKED" ] || rm -f "$LOCKS/$LAB"
+}
+
 # Replace a record file with the one decide prepared, in one rename.
 save_record() {
 	[ -s "$T/$1" ] && [ "$DRY_RUN" = 0 ] || return 0
@@ -329,6 +400,8 @@ save_record() {
 	cp "$T/$1" "$STATE/record.new"
 	mv "$STATE/record.new" "$STATE/record"
 }
+
+case $DRY_RUN.$ACTION in 0.up | 0.down) lock_lab ;; esac
 
 # ---- observe.sh
 # An `ip ... show` whose listing is whole. A dump that runs while the kernel adds or removes

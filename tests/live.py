@@ -158,6 +158,9 @@ def host_residue(prefix: str) -> list[str]:
     state = Path("/run/nsgen")
     if state.is_dir():
         found += [f"state {p.name}" for p in state.iterdir() if p.name.startswith(prefix)]
+    locks = state / ".lock"
+    if locks.is_dir():
+        found += [f"lock {p.name}" for p in locks.iterdir() if p.name.startswith(prefix)]
     return found
 
 
@@ -198,11 +201,29 @@ class LabFactory:
             run(
                 ["rm", "-rf", *[str(p) for p in Path("/run/nsgen").glob(f"{prefix}*")]], check=False
             )
+            for lock in Path("/run/nsgen/.lock").glob(f"{prefix}*"):
+                lock.unlink(missing_ok=True)
             deadline = time.monotonic() + 10
             while host_residue(prefix) and time.monotonic() < deadline:
                 time.sleep(0.05)
         for lab in self.labs:
             lab.script.unlink(missing_ok=True)
+
+
+def bridged_namespaces(path: Path, name: str, count: int, subnet: int) -> Path:
+    """A lab of `count` namespaces on one host bridge, in 10.SUBNET.0.0/24: most of up's work
+    is creating and marking host devices, and up and down take long enough to be cut or
+    overlapped."""
+    lines = [f'name = "{name}"', "", "[bridges.br]", f'address = "10.{subnet}.0.1/24"']
+    for i in range(1, count + 1):
+        lines += [
+            "",
+            f"[namespaces.n{i}.interfaces.eth0]",
+            'bridge = "br"',
+            f'address = "10.{subnet}.0.{i + 1}/24"',
+        ]
+    path.write_text("\n".join(lines) + "\n")
+    return path
 
 
 # ---- Crashes at exact points -------------------------------------------------------------
