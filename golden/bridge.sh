@@ -98,7 +98,7 @@ EOF
 }
 
 # ==== nsgen 0.1.0 runtime, modules: state observe json decide prune qdisc-prune apply down status labs verify sysctl-prune names-prune nat-prune neighbour-table backlog firewall
-# ==== sha256 d068ff20ba6310eb766cef87cbafdddb0b24af7e84e014d80b9c7a4b9fb66322 of the lines below (alike in every script of these modules)
+# ==== sha256 279b02615b69e2a21c827c008fc63697d663e7c0161efdf1bfab53bc99dc7781 of the lines below (alike in every script of these modules)
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
 # in the size of the lab), and feeds only what is needed to one `ip -batch` for the host
@@ -191,8 +191,7 @@ umask 022
 STATE_ROOT=${STATE%/*}
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/nsgen.XXXXXX")
-LOCKED=
-trap 'unlock_lab; rm -rf "$T"' EXIT
+trap 'release_locks; rm -rf "$T"' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 plan >"$T/plan"
@@ -216,27 +215,15 @@ recorded_netns_files() {
 			$1 == "netns" && NF == 2 { print "/run/netns/" $2 }' || :
 }
 
-# The lock of a host-wide record ($1), between the labs of one host: mkdir is atomic. One left
-# by a killed run is taken over after 5 s. Released with rmdir "$1.lock".
-host_lock() {
-	mkdir -p "${1%/*}"
-	tries=0
-	until mkdir "$1.lock" 2>/dev/null; do
-		tries=$((tries + 1))
-		if [ "$tries" -ge 100 ]; then
-			rmdir "$1.lock" 2>/dev/null || :
-			tries=0
-		fi
-		sleep 0.05 2>/dev/null || sleep 1
-	done
-}
-
-# One actor per lab: up and down hold $LOCKS/$LAB, a symlink to "PID START ACTION" of its
-# holder (START: the process's start time, so a reused pid is told from the holder). A symlink
-# is made with its content in one step, where a directory or a file is seen empty for a moment.
-# A second actor waits up to NSGEN_LOCK_WAIT seconds (default 60), saying so in one line, then
-# is refused; a lock whose holder is gone (killed) is taken over.
+# Locks: a symlink to "PID START ACTION" of its holder (START: the process's start time, so a
+# reused pid is told from the holder). A symlink is made with its content in one step, where a
+# directory or a file is seen empty for a moment. A lock whose holder is gone (killed) is taken
+# over at once; a live holder is waited for. Every lock held is released on exit.
+# One actor per lab: up and down hold $LOCKS/$LAB for their whole run; a second actor waits up
+# to NSGEN_LOCK_WAIT seconds (default 60), saying so in one line, then is refused. A host-wide
+# record ($1 of host_lock) is changed under $1.lock, between the labs of one host.
 LOCKS=$STATE_ROOT/.lock
+HELD=
 
 # The start time of process $1 (clock ticks after boot; field 22 of its stat), "" when gone.
 started() {
@@ -247,58 +234,69 @@ started() {
 	echo "$1"
 }
 
-lock_lab() {
-	mkdir -p "$LOCKS" 2>"$T/lock.err" || die "cannot take the lab's lock: $(cat "$T/lock.err")"
-	LOCKED="$$ $(started $$) $ACTION"
+# take_lock LOCK WHAT: WHAT names it in the lines a waiter prints; $AFTER ends its refusal.
+take_lock() {
+	mkdir -p "${1%/*}" 2>"$T/lock.err" || die "cannot take the lock of $2: $(cat "$T/lock.err")"
+	[ -n "${ME:-}" ] || ME="$$ $(started $$) $ACTION"
 	wait_max=${NSGEN_LOCK_WAIT:-60}
 	case $wait_max in '' | *[!0-9]*) die "NSGEN_LOCK_WAIT must be a number of seconds" ;; esac
 	tries=0 said=0 lost=0
-	until ln -s "$LOCKED" "$LOCKS/$LAB" 2>"$T/lock.err"; do
-		if ! holder=$(readlink "$LOCKS/$LAB" 2>/dev/null); then
-			# Released in between, or the link cannot be made at all (a read-only /run).
+	until ln -s "$ME" "$1" 2>"$T/lock.err"; do
+		if ! holder=$(readlink "$1" 2>/dev/null); then
+			# Released in between (its directory too, when it was the last), or the link
+			# cannot be made at all (a read-only /run).
 			lost=$((lost + 1))
-			[ "$lost" -lt 20 ] || { LOCKED=; die "cannot take the lab's lock: $(cat "$T/lock.err")"; }
+			[ "$lost" -lt 20 ] || die "cannot take the lock of $2: $(cat "$T/lock.err")"
+			mkdir -p "${1%/*}" 2>/dev/null || :
 			continue
 		fi
 		# shellcheck disable=SC2086 # "PID START ACTION": digits and a word
-		set -- $holder
-		if [ "$(started "${1:-0}")" != "${2:-}" ]; then
-			break_lock "$holder"
+		set -- "$1" "$2" $holder
+		if [ "$(started "${3:-0}")" != "${4:-}" ]; then
+			break_lock "$1" "$holder"
 			continue
 		fi
 		if [ "$said" = 0 ]; then
-			printf '%s: waiting for pid %s (%s) to finish with this lab (up to %s s)\n' "$LAB" "$1" "${3:-?}" "$wait_max" >&2
+			printf '%s: waiting for pid %s (%s) to finish with %s (up to %s s)\n' "$LAB" "$3" "${5:-?}" "$2" "$wait_max" >&2
 			said=1
 		fi
 		tries=$((tries + 1))
-		if [ "$tries" -gt $((wait_max * 20)) ]; then
-			LOCKED=
-			die "pid $1 ($3) still holds the lab's lock after $wait_max s; nothing changed, try again when it ends"
-		fi
+		[ "$tries" -le $((wait_max * 20)) ] ||
+			die "pid $3 (${5:-?}) still holds the lock of $2 after $wait_max s; $AFTER"
 		sleep 0.05 2>/dev/null || sleep 1
 	done
+	HELD="$HELD $1"
 }
 
-# Remove the lock of a holder that is gone ($1: its content). Breakers take turns through
-# $LOCKS/$LAB.break (made like the lock) and look again before removing: a lock that changed
-# meanwhile belongs to someone alive.
+# Remove lock $1 of a holder that is gone ($2: its content). Breakers take turns through
+# $1.break (made like a lock) and look again before removing: a lock that changed meanwhile
+# belongs to someone alive.
 break_lock() {
-	if ln -s "$LOCKED" "$LOCKS/$LAB.break" 2>/dev/null; then
-		[ "$(readlink "$LOCKS/$LAB" 2>/dev/null)" != "$1" ] || rm -f "$LOCKS/$LAB"
-		rm -f "$LOCKS/$LAB.break"
+	if ln -s "$ME" "$1.break" 2>/dev/null; then
+		[ "$(readlink "$1" 2>/dev/null)" != "$2" ] || rm -f "$1"
+		rm -f "$1.break"
 		return
 	fi
 	# A breaker killed in these few lines leaves its mark: removed once its pid is gone.
-	breaker=$(readlink "$LOCKS/$LAB.break" 2>/dev/null) || return 0
+	breaker=$(readlink "$1.break" 2>/dev/null) || return 0
 	# shellcheck disable=SC2086
-	set -- $breaker
-	[ "$(started "${1:-0}")" = "${2:-}" ] || rm -f "$LOCKS/$LAB.break"
+	set -- "$1" $breaker
+	[ "$(started "${2:-0}")" = "${3:-}" ] || rm -f "$1.break"
 	sleep 0.05 2>/dev/null || sleep 1
 }
 
-unlock_lab() {
-	[ -n "$LOCKED" ] || return 0
-	[ "$(readlink "$LOCKS/$LAB" 2>/dev/null)" != "$LOCKED" ] || rm -f "$LOCKS/$LAB"
+# Only a lock that is still this run's own: one released already may be someone else's now.
+release_lock() { [ "$(readlink "$1" 2>/dev/null)" != "$ME" ] || rm -f "$1"; }
+# On exit. The directory of the labs' locks goes when empty: /run/nsgen is left as it was.
+release_locks() {
+	[ -n "$HELD" ] || return 0
+	for _lock in $HELD; do release_lock "$_lock"; done
+	rmdir "$LOCKS" 2>/dev/null || :
+}
+
+host_lock() {
+	AFTER="run $ACTION again when it ends"
+	take_lock "$1.lock" "${1##*/} (a record shared by the labs of this host)"
 }
 
 # Replace a record file with the one decide prepared, in one rename.
@@ -309,7 +307,8 @@ save_record() {
 	mv "$STATE/record.new" "$STATE/record"
 }
 
-case $DRY_RUN.$ACTION in 0.up | 0.down) lock_lab ;; esac
+AFTER="nothing changed, try again when it ends"
+case $DRY_RUN.$ACTION in 0.up | 0.down) take_lock "$LOCKS/$LAB" "this lab" ;; esac
 
 # ---- observe.sh
 # An `ip ... show` whose listing is whole. A dump that runs while the kernel adds or removes
@@ -1014,7 +1013,7 @@ forward_release() {
 		fi
 		rm -f "$FORWARD_RECORD"
 	fi
-	rmdir "$FORWARD_RECORD.lock"
+	release_lock "$FORWARD_RECORD.lock"
 }
 
 remove_nat() {
@@ -1124,7 +1123,7 @@ neigh_hold() {
 	done <"$T/neigh.do"
 	[ "$DRY_RUN" = 0 ] || return 0
 	[ "$empty" = 0 ] || rm -f "$NEIGH_RECORD"
-	rmdir "$NEIGH_RECORD.lock"
+	release_lock "$NEIGH_RECORD.lock"
 }
 
 # The neighbour-table step of up and down: hold or let go of this lab's raise, then (up) warn.

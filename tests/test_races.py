@@ -3,13 +3,16 @@ so every pair ends as if run one after the other, and nothing is orphaned."""
 
 from __future__ import annotations
 
+import os
 import random
+import re
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import EXAMPLES
 from tests.live import Lab, LabFactory, bridged_namespaces, host_residue
 from tests.reliability import Recorder
 
@@ -64,3 +67,35 @@ def test_racing_pairs_end_as_one_after_the_other(
         "run after the other would (all there, or nothing), both exit 0; `down` then left 0 "
         "residue (0 orphans)",
     )
+
+
+def start_time(pid: int) -> str:
+    """Field 22 of /proc/PID/stat, as the script's lock records it."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def test_a_live_holder_is_waited_for_and_a_dead_one_taken_over(lab_factory: LabFactory) -> None:
+    lab = lab_factory(EXAMPLES / "star.toml")
+    name = re.findall(r"^LAB='(.*)'$", lab.text, re.M)[0]
+    lock = Path("/run/nsgen/.lock") / name
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    holder = subprocess.Popen(["sleep", "60"])
+    try:
+        lock.symlink_to(f"{holder.pid} {start_time(holder.pid)} up")
+        refused = lab.sh("up", env=dict(os.environ, NSGEN_LOCK_WAIT="1"))
+        assert refused.returncode == 1
+        assert refused.stderr.splitlines() == [
+            f"{name}: waiting for pid {holder.pid} (up) to finish with this lab (up to 1 s)",
+            f"{name}: error: pid {holder.pid} (up) still holds the lock of this lab after 1 s; "
+            "nothing changed, try again when it ends",
+        ]
+        assert refused.stdout == ""
+        assert host_residue(lab.prefix) == [f"lock {name}"]
+    finally:
+        holder.kill()
+        holder.wait()
+    # Its holder gone (the pid may even be reused: the start time tells), the lock is taken.
+    lab.up()
+    assert lab.sh("status").returncode == 0
+    assert not lock.is_symlink()

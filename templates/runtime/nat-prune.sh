@@ -32,7 +32,7 @@ forward_release() {
 		fi
 		rm -f "$FORWARD_RECORD"
 	fi
-	rmdir "$FORWARD_RECORD.lock"
+	release_lock "$FORWARD_RECORD.lock"
 }
 
 remove_nat() {

@@ -24,7 +24,7 @@ forward_hold() {
 		echo 1 >/proc/sys/net/ipv4/ip_forward
 		say "host IPv4 forwarding was $fwd_now: turned on for NAT (put back when the last lab with NAT on this host goes)"
 	fi
-	rmdir "$FORWARD_RECORD.lock"
+	release_lock "$FORWARD_RECORD.lock"
 }
 
 # Before anything changes.

@@ -92,7 +92,7 @@ neigh_hold() {
 	done <"$T/neigh.do"
 	[ "$DRY_RUN" = 0 ] || return 0
 	[ "$empty" = 0 ] || rm -f "$NEIGH_RECORD"
-	rmdir "$NEIGH_RECORD.lock"
+	release_lock "$NEIGH_RECORD.lock"
 }
 
 # The neighbour-table step of up and down: hold or let go of this lab's raise, then (up) warn.
