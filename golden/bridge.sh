@@ -98,7 +98,7 @@ EOF
 }
 
 # ==== nsgen 0.1.0 runtime, modules: state observe json decide prune qdisc-prune apply down status labs verify sysctl-prune names-prune nat-prune neighbour-table backlog firewall
-# ==== sha256 279b02615b69e2a21c827c008fc63697d663e7c0161efdf1bfab53bc99dc7781 of the lines below (alike in every script of these modules)
+# ==== sha256 054a7a64a4c13af7aa93b3ecd164010ff3403fec395c11fd097b500fc02ca792 of the lines below (alike in every script of these modules)
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
 # in the size of the lab), and feeds only what is needed to one `ip -batch` for the host
@@ -299,12 +299,27 @@ host_lock() {
 	take_lock "$1.lock" "${1##*/} (a record shared by the labs of this host)"
 }
 
-# Replace a record file with the one decide prepared, in one rename.
+# Replace record $2 with the complete file $1: written beside it, read back, synced, then
+# renamed over it in one step. A write that fails (a full or read-only /run) leaves $2 as it
+# was, and the run stops there in one line: the old record and the intent are kept, so a
+# later run still knows what the lab made.
+put_record() {
+	if mkdir -p "${2%/*}" 2>"$T/put.err" && cp "$1" "$2.new" 2>"$T/put.err" &&
+		cmp -s "$1" "$2.new" 2>>"$T/put.err" && { sync "$2.new" 2>/dev/null || sync; } &&
+		mv "$2.new" "$2" 2>"$T/put.err"; then
+		return 0
+	fi
+	# On a read-only /run the half-written file cannot be removed either; the next write
+	# replaces it.
+	rm -f "$2.new" 2>/dev/null || :
+	why=$(sed -n '$s/.*: //p' "$T/put.err")
+	die "cannot write $2 (${why:-it reads back different}): the old record and intent are kept; make room in ${2%/*} and run $ACTION again"
+}
+
+# Replace the record with the one decide prepared.
 save_record() {
 	[ -s "$T/$1" ] && [ "$DRY_RUN" = 0 ] || return 0
-	[ -d "$STATE" ] || mkdir -p "$STATE"
-	cp "$T/$1" "$STATE/record.new"
-	mv "$STATE/record.new" "$STATE/record"
+	put_record "$T/$1" "$STATE/record"
 }
 
 AFTER="nothing changed, try again when it ends"
@@ -569,10 +584,10 @@ up() {
 	record=0
 	if [ "$DRY_RUN" = 0 ] && { [ -s "$T/intent" ] || [ -e "$STATE/intent" ] || [ "$nsgone" != 0 ]; }; then
 		record=1
-		[ -d "$STATE" ] || mkdir -p "$STATE"
 		# Written before anything is created: a run killed halfway leaves a record that lets
 		# the next run tell its own unmarked objects from foreign ones.
-		cat "$T/intent" >>"$STATE/intent"
+		if [ -e "$STATE/intent" ]; then cat "$STATE/intent" "$T/intent"; else cat "$T/intent"; fi >"$T/intent.all"
+		put_record "$T/intent.all" "$STATE/intent"
 	fi
 	if [ "$removed" != 0 ]; then
 		say "[1/3] removing $removed objects the lab no longer declares ($nsgone namespaces)"
@@ -604,8 +619,9 @@ up() {
 	hooks created
 	if [ "$record" = 1 ]; then
 		# shellcheck disable=SC2046
-		stat -c "$NETNS_ID" $(netns_files) >"$STATE/netns.new" 2>/dev/null || :
-		mv "$STATE/netns.new" "$STATE/netns"
+		stat -c "$NETNS_ID" $(netns_files) >"$T/netns" 2>"$T/stat.err" ||
+			die "a namespace of the lab is missing after its creation ($(sed -n '1s/.*: //p' "$T/stat.err")): the intent is kept; run up again"
+		put_record "$T/netns" "$STATE/netns"
 		rm -f "$STATE/intent"
 	fi
 	say "[$phases/$phases] configuring $nns namespaces"
@@ -924,8 +940,7 @@ save_sysctls() {
 			v=$(tr "\t " ",," <"/proc/sys/$(echo "$k" | tr ./ /.)" 2>/dev/null) && echo "$0 $k $v"
 		done' "$ns" <"$T/sysctl.keys" >>"$T/sysctl.new"
 	done <"$T/sysctl.ns"
-	[ -d "$STATE" ] || mkdir -p "$STATE"
-	if [ -s "$T/sysctl.new" ]; then mv "$T/sysctl.new" "$STATE/sysctl"; else rm -f "$STATE/sysctl"; fi
+	if [ -s "$T/sysctl.new" ]; then put_record "$T/sysctl.new" "$STATE/sysctl"; else rm -f "$STATE/sysctl"; fi
 }
 
 # ---- names-prune.sh
@@ -972,7 +987,7 @@ prune_hosts() {
 	done <"$T/hosts.gone"
 	[ "$DRY_RUN" = 0 ] || return 0
 	awk 'FILENAME == ARGV[1] { keep[$1] = 1; next } $1 in keep' "$T/hosts.keep" "$STATE/hosts" >"$T/hosts.left"
-	if [ -s "$T/hosts.left" ]; then mv "$T/hosts.left" "$STATE/hosts"; else rm -f "$STATE/hosts"; fi
+	if [ -s "$T/hosts.left" ]; then put_record "$T/hosts.left" "$STATE/hosts"; else rm -f "$STATE/hosts"; fi
 }
 
 prune_declared_hosts() { [ ! -e "$STATE/hosts" ] || prune_hosts declared; }
@@ -992,6 +1007,8 @@ FORWARD_RECORD=/run/nsgen/.host/forward
 # Let go of it: the last lab that held it puts back what was found, unless someone changed it.
 forward_release() {
 	[ -e "$FORWARD_RECORD" ] && grep -q "^lab $LAB " "$FORWARD_RECORD" || return 0
+	# Read under its lock: two labs letting go at once would each count the other.
+	[ "$DRY_RUN" = 1 ] || host_lock "$FORWARD_RECORD"
 	fwd_now=$(cat /proc/sys/net/ipv4/ip_forward)
 	others=$(awk -v lab="$LAB" '$1 == "lab" && $2 != lab { n++ } END { print n + 0 }' "$FORWARD_RECORD")
 	found=$(awk '$1 == "original" { print $3 }' "$FORWARD_RECORD")
@@ -999,10 +1016,9 @@ forward_release() {
 		[ "$others" != 0 ] || [ "$fwd_now" != 1 ] || [ "$found" = 1 ] || echo "sysctl -w net.ipv4.ip_forward=$found"
 		return 0
 	fi
-	host_lock "$FORWARD_RECORD"
 	if [ "$others" != 0 ]; then
 		grep -v "^lab $LAB " "$FORWARD_RECORD" >"$T/forward.new"
-		mv "$T/forward.new" "$FORWARD_RECORD"
+		put_record "$T/forward.new" "$FORWARD_RECORD"
 		say "host IPv4 forwarding stays on: $others other lab(s) with NAT still need it"
 	else
 		if [ "$fwd_now" = 1 ] && [ "$found" != 1 ]; then
@@ -1074,7 +1090,7 @@ neigh_hold() {
 	done >"$T/gc.now"
 	if [ "$DRY_RUN" = 0 ]; then
 		host_lock "$NEIGH_RECORD"
-		[ -e "$NEIGH_RECORD" ] || : >"$NEIGH_RECORD"
+		[ -e "$NEIGH_RECORD" ] || put_record /dev/null "$NEIGH_RECORD"
 		record=$NEIGH_RECORD
 	else
 		record=$NEIGH_RECORD
@@ -1108,7 +1124,7 @@ neigh_hold() {
 	# so a run killed in between leaves a record that the next down can still act on.
 	empty=0
 	grep -qx empty "$T/neigh.do" && empty=1
-	[ "$DRY_RUN" = 1 ] || [ "$empty" = 1 ] || mv "$T/neigh.new" "$NEIGH_RECORD"
+	[ "$DRY_RUN" = 1 ] || [ "$empty" = 1 ] || put_record "$T/neigh.new" "$NEIGH_RECORD"
 	while read -r what key value; do
 		case $what in
 		write)

@@ -247,8 +247,13 @@ while [ $# -gt 0 ]; do
     esac
 done
 # The script runs in a session of its own (setsid): its whole process group, namespace
-# workers included, dies at once, as in a real crash.
+# workers included, dies at once, as in a real crash. With $FILL set, the disk fills up
+# instead (the file FILL grows until the filesystem is full) and the run goes on.
 crash() {
+    if [ -n "${FILL:-}" ]; then
+        [ -e "$FILL" ] || dd if=/dev/zero of="$FILL" bs=4096 2>/dev/null
+        return 0
+    fi
     read -r _ _ _ _ group _ </proc/$$/stat
     kill -9 "-$group"
     exit 1
@@ -258,8 +263,8 @@ while IFS= read -r line; do
     # One line per real `ip -batch -`, so ip parses its quotes exactly as in the script.
     # shellcheck disable=SC2086
     printf '%s\\n' "$line" | "$real" $opts -batch - || exit 1
-    left=$(($(cat "$CUT_FILE") - 1))
-    echo "$left" >"$CUT_FILE"
+    # One decrement at a time: namespace batches run in parallel.
+    left=$(flock "$CUT_FILE.lock" sh -c 'l=$(($(cat "$1") - 1)); echo "$l" >"$1.new"; mv "$1.new" "$1"; echo "$l"' sh "$CUT_FILE")
     [ "$left" -gt 0 ] || crash
 done <"$file"
 """

@@ -218,6 +218,13 @@ FIGURES = [
         "second after a random part of up's duration), then `status` or the residue checked, "
         "then `down`",
     ),
+    Figure(
+        "state.full",
+        "9",
+        "examples/star.toml on a private host whose /run/nsgen is a 64 KiB tmpfs: filled before "
+        "`up`, and filled right after `up`'s k-th operation for every k; then the space freed "
+        "and `down`",
+    ),
 ]
 
 HEADER = """\

@@ -41,10 +41,10 @@ up() {
 	record=0
 	if [ "$DRY_RUN" = 0 ] && { [ -s "$T/intent" ] || [ -e "$STATE/intent" ] || [ "$nsgone" != 0 ]; }; then
 		record=1
-		[ -d "$STATE" ] || mkdir -p "$STATE"
 		# Written before anything is created: a run killed halfway leaves a record that lets
 		# the next run tell its own unmarked objects from foreign ones.
-		cat "$T/intent" >>"$STATE/intent"
+		if [ -e "$STATE/intent" ]; then cat "$STATE/intent" "$T/intent"; else cat "$T/intent"; fi >"$T/intent.all"
+		put_record "$T/intent.all" "$STATE/intent"
 	fi
 	if [ "$removed" != 0 ]; then
 		say "[1/3] removing $removed objects the lab no longer declares ($nsgone namespaces)"
@@ -76,8 +76,9 @@ up() {
 	hooks created
 	if [ "$record" = 1 ]; then
 		# shellcheck disable=SC2046
-		stat -c "$NETNS_ID" $(netns_files) >"$STATE/netns.new" 2>/dev/null || :
-		mv "$STATE/netns.new" "$STATE/netns"
+		stat -c "$NETNS_ID" $(netns_files) >"$T/netns" 2>"$T/stat.err" ||
+			die "a namespace of the lab is missing after its creation ($(sed -n '1s/.*: //p' "$T/stat.err")): the intent is kept; run up again"
+		put_record "$T/netns" "$STATE/netns"
 		rm -f "$STATE/intent"
 	fi
 	say "[$phases/$phases] configuring $nns namespaces"

@@ -43,7 +43,7 @@ neigh_hold() {
 	done >"$T/gc.now"
 	if [ "$DRY_RUN" = 0 ]; then
 		host_lock "$NEIGH_RECORD"
-		[ -e "$NEIGH_RECORD" ] || : >"$NEIGH_RECORD"
+		[ -e "$NEIGH_RECORD" ] || put_record /dev/null "$NEIGH_RECORD"
 		record=$NEIGH_RECORD
 	else
 		record=$NEIGH_RECORD
@@ -77,7 +77,7 @@ neigh_hold() {
 	# so a run killed in between leaves a record that the next down can still act on.
 	empty=0
 	grep -qx empty "$T/neigh.do" && empty=1
-	[ "$DRY_RUN" = 1 ] || [ "$empty" = 1 ] || mv "$T/neigh.new" "$NEIGH_RECORD"
+	[ "$DRY_RUN" = 1 ] || [ "$empty" = 1 ] || put_record "$T/neigh.new" "$NEIGH_RECORD"
 	while read -r what key value; do
 		case $what in
 		write)

@@ -197,12 +197,27 @@ host_lock() {
 	take_lock "$1.lock" "${1##*/} (a record shared by the labs of this host)"
 }
 
-# Replace a record file with the one decide prepared, in one rename.
+# Replace record $2 with the complete file $1: written beside it, read back, synced, then
+# renamed over it in one step. A write that fails (a full or read-only /run) leaves $2 as it
+# was, and the run stops there in one line: the old record and the intent are kept, so a
+# later run still knows what the lab made.
+put_record() {
+	if mkdir -p "${2%/*}" 2>"$T/put.err" && cp "$1" "$2.new" 2>"$T/put.err" &&
+		cmp -s "$1" "$2.new" 2>>"$T/put.err" && { sync "$2.new" 2>/dev/null || sync; } &&
+		mv "$2.new" "$2" 2>"$T/put.err"; then
+		return 0
+	fi
+	# On a read-only /run the half-written file cannot be removed either; the next write
+	# replaces it.
+	rm -f "$2.new" 2>/dev/null || :
+	why=$(sed -n '$s/.*: //p' "$T/put.err")
+	die "cannot write $2 (${why:-it reads back different}): the old record and intent are kept; make room in ${2%/*} and run $ACTION again"
+}
+
+# Replace the record with the one decide prepared.
 save_record() {
 	[ -s "$T/$1" ] && [ "$DRY_RUN" = 0 ] || return 0
-	[ -d "$STATE" ] || mkdir -p "$STATE"
-	cp "$T/$1" "$STATE/record.new"
-	mv "$STATE/record.new" "$STATE/record"
+	put_record "$T/$1" "$STATE/record"
 }
 
 AFTER="nothing changed, try again when it ends"
