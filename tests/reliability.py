@@ -225,6 +225,11 @@ FIGURES = [
         "`up`, and filled right after `up`'s k-th operation for every k; then the space freed "
         "and `down`",
     ),
+    Figure(
+        "stop.forking",
+        "9",
+        "A process tree that ignores TERM and keeps forking, in a namespace `down` deletes",
+    ),
 ]
 
 HEADER = """\
