@@ -158,7 +158,7 @@ EOF
 }
 
 # ==== nsgen 0.1.0 runtime, modules: state observe json decide prune qdisc-prune apply down status labs verify sysctl-prune names-prune nat-prune neighbour-table backlog firewall
-# ==== sha256 c86d7981d9f2f212e8d8aff1d05505caf5c3099a40947065781556b98f9680a3 of the lines below (alike in every script of these modules)
+# ==== sha256 5dfa6238b83fea3efc343e023077e3b1c8213cf19633cc8a6ed32c1ad79c1ee8 of the lines below (alike in every script of these modules)
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
 # in the size of the lab), and feeds only what is needed to one `ip -batch` for the host
@@ -355,8 +355,23 @@ release_locks() {
 }
 
 host_lock() {
+	trust_host_record "$1"
 	AFTER="run $ACTION again when it ends"
 	take_lock "$1.lock" "${1##*/} (a record shared by the labs of this host)"
+}
+
+# A host-wide record decides what down writes back into the host's sysctls: like the lab's
+# records it counts only when root owns it and its directory and nobody else can write them,
+# and neither may be a symlink (up would write where it points). Checked before any read.
+trust_host_record() {
+	for _f in "${1%/*}" "$1"; do
+		[ -e "$_f" ] || [ -L "$_f" ] || continue
+		_why=$(stat -c '%u %a %F' "$_f" | awk '
+			$3 == "symbolic" { print "is a symlink"; exit }
+			$1 != 0 { print "is not owned by root"; exit }
+			substr($2, length($2) - 1) ~ /[2367]/ { print "is writable by group or others (mode " $2 ")" }')
+		[ -z "$_why" ] || die "refusing: $_f $_why: this record cannot be trusted; check who changed it, then chown root and chmod go-w it, or remove it"
+	done
 }
 
 # Replace record $2 with the complete file $1: written beside it, read back, synced, then
@@ -1066,6 +1081,7 @@ FORWARD_RECORD=/run/nsgen/.host/forward
 
 # Let go of it: the last lab that held it puts back what was found, unless someone changed it.
 forward_release() {
+	trust_host_record "$FORWARD_RECORD"
 	[ -e "$FORWARD_RECORD" ] && grep -q "^lab $LAB " "$FORWARD_RECORD" || return 0
 	# Read under its lock: two labs letting go at once would each count the other.
 	[ "$DRY_RUN" = 1 ] || host_lock "$FORWARD_RECORD"
@@ -1204,6 +1220,7 @@ neigh_hold() {
 
 # The neighbour-table step of up and down: hold or let go of this lab's raise, then (up) warn.
 neighbour_table() {
+	trust_host_record "$NEIGH_RECORD"
 	if [ "$1" = up ] && [ "$NEIGH_TABLE" != 0 ]; then
 		neigh_hold "$NEIGH_TABLE"
 	elif [ -e "$NEIGH_RECORD" ] && grep -q "^lab $LAB " "$NEIGH_RECORD"; then

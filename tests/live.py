@@ -258,13 +258,18 @@ crash() {
     kill -9 "-$group"
     exit 1
 }
+exec 9>>"$CUT_FILE.lock"
 [ "$(cat "$CUT_FILE")" -gt 0 ] || crash
 while IFS= read -r line; do
     # One line per real `ip -batch -`, so ip parses its quotes exactly as in the script.
     # shellcheck disable=SC2086
     printf '%s\\n' "$line" | "$real" $opts -batch - || exit 1
     # One decrement at a time: namespace batches run in parallel.
-    left=$(flock "$CUT_FILE.lock" sh -c 'l=$(($(cat "$1") - 1)); echo "$l" >"$1.new"; mv "$1.new" "$1"; echo "$l"' sh "$CUT_FILE")
+    flock 9
+    left=$(($(cat "$CUT_FILE") - 1))
+    echo "$left" >"$CUT_FILE.new"
+    mv "$CUT_FILE.new" "$CUT_FILE"
+    flock -u 9
     [ "$left" -gt 0 ] || crash
 done <"$file"
 """

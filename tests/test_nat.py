@@ -187,3 +187,31 @@ def test_the_shared_forwarding_record_is_locked_against_the_living_only(tmp_path
     assert code == 0, out
     assert (t / "host").read_text().split() == ["forward"]
     assert result(t, "down")[0] == 0
+
+
+def test_a_forwarding_record_others_could_write_or_a_symlink_is_refused(tmp_path: Path) -> None:
+    """A planted /run/nsgen/.host/forward must not make down turn the host's forwarding off,
+    and a symlink there must not make up write where it points."""
+    sandbox_skip()
+    a = script(tmp_path, "nata", "10.70.0", "bra", "a1")
+    t = tmp_path
+    record = "/run/nsgen/.host/forward"
+    planted = "original net.ipv4.ip_forward 0 1\\nlab nata 1\\n"
+    body = OUTSIDE + "echo 1 >/proc/sys/net/ipv4/ip_forward\nmkdir -p /run/nsgen/.host\n"
+    body += f"printf '{planted}' >{record}\nchmod 666 {record}\n"
+    body += step(t, "planted", f"sh {a} down")
+    body += f"cat /proc/sys/net/ipv4/ip_forward >{t}/fwd\nrm {record}\n"
+    body += f"ln -s {t}/target {record}\n" + step(t, "symlink", f"sh {a} up")
+    body += f"ls -A /run/netns >{t}/netns\n"
+    assert run_private_host(body, tmp_path).returncode == 0
+    code, out = result(t, "planted")
+    assert code == 1
+    assert out.splitlines()[-1] == (
+        f"nata: error: refusing: {record} is writable by group or others (mode 666): this record "
+        "cannot be trusted; check who changed it, then chown root and chmod go-w it, or remove it"
+    )
+    assert (t / "fwd").read_text().strip() == "1"
+    code, out = result(t, "symlink")
+    assert code == 1
+    assert out.splitlines()[-1].startswith(f"nata: error: refusing: {record} is a symlink: ")
+    assert not (t / "target").exists()

@@ -10,6 +10,7 @@ FORWARD_RECORD=/run/nsgen/.host/forward
 
 # Let go of it: the last lab that held it puts back what was found, unless someone changed it.
 forward_release() {
+	trust_host_record "$FORWARD_RECORD"
 	[ -e "$FORWARD_RECORD" ] && grep -q "^lab $LAB " "$FORWARD_RECORD" || return 0
 	# Read under its lock: two labs letting go at once would each count the other.
 	[ "$DRY_RUN" = 1 ] || host_lock "$FORWARD_RECORD"

@@ -97,6 +97,7 @@ neigh_hold() {
 
 # The neighbour-table step of up and down: hold or let go of this lab's raise, then (up) warn.
 neighbour_table() {
+	trust_host_record "$NEIGH_RECORD"
 	if [ "$1" = up ] && [ "$NEIGH_TABLE" != 0 ]; then
 		neigh_hold "$NEIGH_TABLE"
 	elif [ -e "$NEIGH_RECORD" ] && grep -q "^lab $LAB " "$NEIGH_RECORD"; then

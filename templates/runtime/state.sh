@@ -193,8 +193,23 @@ release_locks() {
 }
 
 host_lock() {
+	trust_host_record "$1"
 	AFTER="run $ACTION again when it ends"
 	take_lock "$1.lock" "${1##*/} (a record shared by the labs of this host)"
+}
+
+# A host-wide record decides what down writes back into the host's sysctls: like the lab's
+# records it counts only when root owns it and its directory and nobody else can write them,
+# and neither may be a symlink (up would write where it points). Checked before any read.
+trust_host_record() {
+	for _f in "${1%/*}" "$1"; do
+		[ -e "$_f" ] || [ -L "$_f" ] || continue
+		_why=$(stat -c '%u %a %F' "$_f" | awk '
+			$3 == "symbolic" { print "is a symlink"; exit }
+			$1 != 0 { print "is not owned by root"; exit }
+			substr($2, length($2) - 1) ~ /[2367]/ { print "is writable by group or others (mode " $2 ")" }')
+		[ -z "$_why" ] || die "refusing: $_f $_why: this record cannot be trusted; check who changed it, then chown root and chmod go-w it, or remove it"
+	done
 }
 
 # Replace record $2 with the complete file $1: written beside it, read back, synced, then
