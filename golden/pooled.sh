@@ -190,7 +190,7 @@ EOF
 }
 
 # ==== nsgen 0.1.0 runtime, modules: state observe json decide prune qdisc-prune apply down status labs verify sysctl-prune names-prune nat-prune daemons-prune neighbour-table backlog firewall
-# ==== sha256 ebc8214ad9d97187a390675c8913050c79889cc6bc1a1c8b230fce44973446cc of the lines below (alike in every script of these modules)
+# ==== sha256 732b357d2741467c539713f4b6dbdebc2a5e9550e7d524a3cbe5bcc014aedb82 of the lines below (alike in every script of these modules)
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
 # in the size of the lab), and feeds only what is needed to one `ip -batch` for the host
@@ -283,7 +283,7 @@ umask 022
 STATE_ROOT=${STATE%/*}
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/nsgen.XXXXXX")
-trap 'rm -rf "$T"' EXIT
+trap 'release_locks; rm -rf "$T"' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 plan >"$T/plan"
@@ -307,28 +307,130 @@ recorded_netns_files() {
 			$1 == "netns" && NF == 2 { print "/run/netns/" $2 }' || :
 }
 
-# The lock of a host-wide record ($1), between the labs of one host: mkdir is atomic. One left
-# by a killed run is taken over after 5 s. Released with rmdir "$1.lock".
-host_lock() {
-	mkdir -p "${1%/*}"
-	tries=0
-	until mkdir "$1.lock" 2>/dev/null; do
-		tries=$((tries + 1))
-		if [ "$tries" -ge 100 ]; then
-			rmdir "$1.lock" 2>/dev/null || :
-			tries=0
+# Locks: a symlink to "PID START ACTION" of its holder (START: the process's start time, so a
+# reused pid is told from the holder). A symlink is made with its content in one step, where a
+# directory or a file is seen empty for a moment. A lock whose holder is gone (killed) is taken
+# over at once; a live holder is waited for. Every lock held is released on exit.
+# One actor per lab: up and down hold $LOCKS/$LAB for their whole run; a second actor waits up
+# to NSGEN_LOCK_WAIT seconds (default 60), saying so in one line, then is refused. A host-wide
+# record ($1 of host_lock) is changed under $1.lock, between the labs of one host.
+LOCKS=$STATE_ROOT/.lock
+HELD=
+
+# The start time of process $1 (clock ticks after boot; field 22 of its stat), "" when gone.
+started() {
+	_stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+	# shellcheck disable=SC2086 # the fields after the command's name: no spaces within
+	set -- ${_stat##*) }
+	shift 19
+	echo "$1"
+}
+
+# take_lock LOCK WHAT: WHAT names it in the lines a waiter prints; $AFTER ends its refusal.
+take_lock() {
+	mkdir -p "${1%/*}" 2>"$T/lock.err" || die "cannot take the lock of $2: $(cat "$T/lock.err")"
+	[ -n "${ME:-}" ] || ME="$$ $(started $$) $ACTION"
+	wait_max=${NSGEN_LOCK_WAIT:-60}
+	case $wait_max in '' | *[!0-9]*) die "NSGEN_LOCK_WAIT must be a number of seconds" ;; esac
+	tries=0 said=0 lost=0
+	until ln -s "$ME" "$1" 2>"$T/lock.err"; do
+		if ! holder=$(readlink "$1" 2>/dev/null); then
+			# Released in between (its directory too, when it was the last), or the link
+			# cannot be made at all (a read-only /run).
+			lost=$((lost + 1))
+			[ "$lost" -lt 20 ] || die "cannot take the lock of $2: $(cat "$T/lock.err")"
+			mkdir -p "${1%/*}" 2>/dev/null || :
+			continue
 		fi
+		# shellcheck disable=SC2086 # "PID START ACTION": digits and a word
+		set -- "$1" "$2" $holder
+		if [ "$(started "${3:-0}")" != "${4:-}" ]; then
+			break_lock "$1" "$holder"
+			continue
+		fi
+		if [ "$said" = 0 ]; then
+			printf '%s: waiting for pid %s (%s) to finish with %s (up to %s s)\n' "$LAB" "$3" "${5:-?}" "$2" "$wait_max" >&2
+			said=1
+		fi
+		tries=$((tries + 1))
+		[ "$tries" -le $((wait_max * 20)) ] ||
+			die "pid $3 (${5:-?}) still holds the lock of $2 after $wait_max s; $AFTER"
 		sleep 0.05 2>/dev/null || sleep 1
+	done
+	HELD="$HELD $1"
+}
+
+# Remove lock $1 of a holder that is gone ($2: its content). Breakers take turns through
+# $1.break (made like a lock) and look again before removing: a lock that changed meanwhile
+# belongs to someone alive.
+break_lock() {
+	if ln -s "$ME" "$1.break" 2>/dev/null; then
+		[ "$(readlink "$1" 2>/dev/null)" != "$2" ] || rm -f "$1"
+		rm -f "$1.break"
+		return
+	fi
+	# A breaker killed in these few lines leaves its mark: removed once its pid is gone.
+	breaker=$(readlink "$1.break" 2>/dev/null) || return 0
+	# shellcheck disable=SC2086
+	set -- "$1" $breaker
+	[ "$(started "${2:-0}")" = "${3:-}" ] || rm -f "$1.break"
+	sleep 0.05 2>/dev/null || sleep 1
+}
+
+# Only a lock that is still this run's own: one released already may be someone else's now.
+release_lock() { [ "$(readlink "$1" 2>/dev/null)" != "$ME" ] || rm -f "$1"; }
+# On exit. The directory of the labs' locks goes when empty: /run/nsgen is left as it was.
+release_locks() {
+	[ -n "$HELD" ] || return 0
+	for _lock in $HELD; do release_lock "$_lock"; done
+	rmdir "$LOCKS" 2>/dev/null || :
+}
+
+host_lock() {
+	trust_host_record "$1"
+	AFTER="run $ACTION again when it ends"
+	take_lock "$1.lock" "${1##*/} (a record shared by the labs of this host)"
+}
+
+# A host-wide record decides what down writes back into the host's sysctls: like the lab's
+# records it counts only when root owns it and its directory and nobody else can write them,
+# and neither may be a symlink (up would write where it points). Checked before any read.
+trust_host_record() {
+	for _f in "${1%/*}" "$1"; do
+		[ -e "$_f" ] || [ -L "$_f" ] || continue
+		_why=$(stat -c '%u %a %F' "$_f" | awk '
+			$3 == "symbolic" { print "is a symlink"; exit }
+			$1 != 0 { print "is not owned by root"; exit }
+			substr($2, length($2) - 1) ~ /[2367]/ { print "is writable by group or others (mode " $2 ")" }')
+		[ -z "$_why" ] || die "refusing: $_f $_why: this record cannot be trusted; check who changed it, then chown root and chmod go-w it, or remove it"
 	done
 }
 
-# Replace a record file with the one decide prepared, in one rename.
+# Replace record $2 with the complete file $1: written beside it, read back, synced, then
+# renamed over it in one step. A write that fails (a full or read-only /run) leaves $2 as it
+# was, and the run stops there in one line: the old record and the intent are kept, so a
+# later run still knows what the lab made.
+put_record() {
+	if mkdir -p "${2%/*}" 2>"$T/put.err" && cp "$1" "$2.new" 2>"$T/put.err" &&
+		cmp -s "$1" "$2.new" 2>>"$T/put.err" && { sync "$2.new" 2>/dev/null || sync; } &&
+		mv "$2.new" "$2" 2>"$T/put.err"; then
+		return 0
+	fi
+	# On a read-only /run the half-written file cannot be removed either; the next write
+	# replaces it.
+	rm -f "$2.new" 2>/dev/null || :
+	why=$(sed -n '$s/.*: //p' "$T/put.err")
+	die "cannot write $2 (${why:-it reads back different}): the old record and intent are kept; make room in ${2%/*} and run $ACTION again"
+}
+
+# Replace the record with the one decide prepared.
 save_record() {
 	[ -s "$T/$1" ] && [ "$DRY_RUN" = 0 ] || return 0
-	[ -d "$STATE" ] || mkdir -p "$STATE"
-	cp "$T/$1" "$STATE/record.new"
-	mv "$STATE/record.new" "$STATE/record"
+	put_record "$T/$1" "$STATE/record"
 }
+
+AFTER="nothing changed, try again when it ends"
+case $DRY_RUN.$ACTION in 0.up | 0.down) take_lock "$LOCKS/$LAB" "this lab" ;; esac
 
 # ---- observe.sh
 # An `ip ... show` whose listing is whole. A dump that runs while the kernel adds or removes
@@ -589,10 +691,10 @@ up() {
 	record=0
 	if [ "$DRY_RUN" = 0 ] && { [ -s "$T/intent" ] || [ -e "$STATE/intent" ] || [ "$nsgone" != 0 ]; }; then
 		record=1
-		[ -d "$STATE" ] || mkdir -p "$STATE"
 		# Written before anything is created: a run killed halfway leaves a record that lets
 		# the next run tell its own unmarked objects from foreign ones.
-		cat "$T/intent" >>"$STATE/intent"
+		if [ -e "$STATE/intent" ]; then cat "$STATE/intent" "$T/intent"; else cat "$T/intent"; fi >"$T/intent.all"
+		put_record "$T/intent.all" "$STATE/intent"
 	fi
 	if [ "$removed" != 0 ]; then
 		say "[1/3] removing $removed objects the lab no longer declares ($nsgone namespaces)"
@@ -624,8 +726,9 @@ up() {
 	hooks created
 	if [ "$record" = 1 ]; then
 		# shellcheck disable=SC2046
-		stat -c "$NETNS_ID" $(netns_files) >"$STATE/netns.new" 2>/dev/null || :
-		mv "$STATE/netns.new" "$STATE/netns"
+		stat -c "$NETNS_ID" $(netns_files) >"$T/netns" 2>"$T/stat.err" ||
+			die "a namespace of the lab is missing after its creation ($(sed -n '1s/.*: //p' "$T/stat.err")): the intent is kept; run up again"
+		put_record "$T/netns" "$STATE/netns"
 		rm -f "$STATE/intent"
 	fi
 	say "[$phases/$phases] configuring $nns namespaces"
@@ -638,41 +741,41 @@ up() {
 }
 
 # A namespace that is deleted while processes run in it lives on without a name, and so do
-# its veth ends: stop them first (TERM, then KILL after a grace period), each named. They
-# are found by their network namespace's inode, the one its /run/netns file shows.
+# its veth ends: stop them first. They are found by their network namespace's inode (the one
+# its /run/netns file shows), and found again until none is left, since a supervisor restarts
+# what is stopped and a shell forks more: TERM for 2 s, then KILL, for 10 s at most. What is
+# still running then is named, and nothing is removed: the namespaces and the record stay.
 stop_processes() {
 	[ -s "$T/stop" ] || return 0
-	stat -L -c '%i %n' /proc/[0-9]*/ns/net 2>/dev/null | awk -v f="$T/stop" -v lab="$LAB" -v dry="$DRY_RUN" -v out="$T/pids" -v self="$$" '
-		BEGIN { while ((getline l < f) > 0) { split(l, a, " "); ns[a[2]] = a[1] } }
-		$1 in ns {
-			pid = $2; sub(/^\/proc\//, "", pid); sub(/\/.*/, "", pid)
-			if (pid == self) next
-			comm = "?"; file = "/proc/" pid "/comm"; getline comm < file; close(file)
-			printf "%s: %s: %s pid %s (%s)\n", lab, ns[$1], dry ? "would stop" : "stopping", pid, comm
-			print pid, $1 > out
-		}'
-	[ "$DRY_RUN" = 0 ] && [ -s "$T/pids" ] || return 0
-	signal=TERM tries=0
+	: >"$T/seen"
+	signal=TERM round=0
 	while :; do
+		stat -L -c '%i %n' /proc/[0-9]*/ns/net 2>/dev/null | awk -v f="$T/stop" -v seen="$T/seen" -v lab="$LAB" -v dry="$DRY_RUN" -v out="$T/pids" -v self="$$" -v first="$((round == 0))" '
+			BEGIN {
+				while ((getline l < f) > 0) { split(l, a, " "); ns[a[2]] = a[1] }
+				while ((getline l < seen) > 0) known[l] = 1
+				printf "" > out
+			}
+			$1 in ns {
+				pid = $2; sub(/^\/proc\//, "", pid); sub(/\/.*/, "", pid)
+				if (pid == self) next
+				print pid, $1 > out
+				if (pid in known) next
+				print pid >> seen
+				if (!first) { later++; next }
+				comm = "?"; file = "/proc/" pid "/comm"; getline comm < file; close(file)
+				printf "%s: %s: %s pid %s (%s)\n", lab, ns[$1], dry ? "would stop" : "stopping", pid, comm
+			}
+			END { if (later) printf "%s: stopping %d more processes started meanwhile\n", lab, later }'
+		[ "$DRY_RUN" = 0 ] && [ -s "$T/pids" ] || return 0
+		[ "$round" -lt 200 ] ||
+			die "$(wc -l <"$T/pids") processes still running after 10 s in namespaces to delete (pids $(cut -d' ' -f1 "$T/pids" | head -n 20 | tr '\n' ' ')): the namespaces and the record are kept"
+		[ "$round" -lt 40 ] || signal=KILL
 		# shellcheck disable=SC2046 # pids: digits
 		kill -"$signal" $(cut -d' ' -f1 "$T/pids") 2>/dev/null || :
-		while [ "$tries" -lt 40 ]; do
-			sleep 0.05 2>/dev/null || sleep 1
-			tries=$((tries + 1))
-			still_running || return 0
-		done
-		[ "$signal" = TERM ] || die "processes still running in a namespace to delete: $(cut -d' ' -f1 "$T/pids" | tr '\n' ' ')"
-		signal=KILL tries=20
+		round=$((round + 1))
+		sleep 0.05 2>/dev/null || sleep 1
 	done
-}
-
-# Whether any process in $T/pids is still in the namespace it was found in (a zombie has
-# left it already).
-still_running() {
-	# shellcheck disable=SC2046
-	stat -L -c '%i %n' $(awk '{ print "/proc/" $1 "/ns/net" }' "$T/pids") 2>/dev/null |
-		awk -v f="$T/pids" 'BEGIN { while ((getline l < f) > 0) { split(l, a, " "); want["/proc/" a[1] "/ns/net"] = a[2] } }
-			want[$2] == $1 { c++ } END { exit c ? 0 : 1 }'
 }
 
 # One worker per CPU: each namespace batch spends most of its time entering the namespace, so
@@ -944,8 +1047,7 @@ save_sysctls() {
 			v=$(tr "\t " ",," <"/proc/sys/$(echo "$k" | tr ./ /.)" 2>/dev/null) && echo "$0 $k $v"
 		done' "$ns" <"$T/sysctl.keys" >>"$T/sysctl.new"
 	done <"$T/sysctl.ns"
-	[ -d "$STATE" ] || mkdir -p "$STATE"
-	if [ -s "$T/sysctl.new" ]; then mv "$T/sysctl.new" "$STATE/sysctl"; else rm -f "$STATE/sysctl"; fi
+	if [ -s "$T/sysctl.new" ]; then put_record "$T/sysctl.new" "$STATE/sysctl"; else rm -f "$STATE/sysctl"; fi
 }
 
 # ---- names-prune.sh
@@ -992,7 +1094,7 @@ prune_hosts() {
 	done <"$T/hosts.gone"
 	[ "$DRY_RUN" = 0 ] || return 0
 	awk 'FILENAME == ARGV[1] { keep[$1] = 1; next } $1 in keep' "$T/hosts.keep" "$STATE/hosts" >"$T/hosts.left"
-	if [ -s "$T/hosts.left" ]; then mv "$T/hosts.left" "$STATE/hosts"; else rm -f "$STATE/hosts"; fi
+	if [ -s "$T/hosts.left" ]; then put_record "$T/hosts.left" "$STATE/hosts"; else rm -f "$STATE/hosts"; fi
 }
 
 prune_declared_hosts() { [ ! -e "$STATE/hosts" ] || prune_hosts declared; }
@@ -1011,7 +1113,10 @@ FORWARD_RECORD=/run/nsgen/.host/forward
 
 # Let go of it: the last lab that held it puts back what was found, unless someone changed it.
 forward_release() {
+	trust_host_record "$FORWARD_RECORD"
 	[ -e "$FORWARD_RECORD" ] && grep -q "^lab $LAB " "$FORWARD_RECORD" || return 0
+	# Read under its lock: two labs letting go at once would each count the other.
+	[ "$DRY_RUN" = 1 ] || host_lock "$FORWARD_RECORD"
 	fwd_now=$(cat /proc/sys/net/ipv4/ip_forward)
 	others=$(awk -v lab="$LAB" '$1 == "lab" && $2 != lab { n++ } END { print n + 0 }' "$FORWARD_RECORD")
 	found=$(awk '$1 == "original" { print $3 }' "$FORWARD_RECORD")
@@ -1019,10 +1124,9 @@ forward_release() {
 		[ "$others" != 0 ] || [ "$fwd_now" != 1 ] || [ "$found" = 1 ] || echo "sysctl -w net.ipv4.ip_forward=$found"
 		return 0
 	fi
-	host_lock "$FORWARD_RECORD"
 	if [ "$others" != 0 ]; then
 		grep -v "^lab $LAB " "$FORWARD_RECORD" >"$T/forward.new"
-		mv "$T/forward.new" "$FORWARD_RECORD"
+		put_record "$T/forward.new" "$FORWARD_RECORD"
 		say "host IPv4 forwarding stays on: $others other lab(s) with NAT still need it"
 	else
 		if [ "$fwd_now" = 1 ] && [ "$found" != 1 ]; then
@@ -1033,7 +1137,7 @@ forward_release() {
 		fi
 		rm -f "$FORWARD_RECORD"
 	fi
-	rmdir "$FORWARD_RECORD.lock"
+	release_lock "$FORWARD_RECORD.lock"
 }
 
 remove_nat() {
@@ -1254,7 +1358,7 @@ neigh_hold() {
 	done >"$T/gc.now"
 	if [ "$DRY_RUN" = 0 ]; then
 		host_lock "$NEIGH_RECORD"
-		[ -e "$NEIGH_RECORD" ] || : >"$NEIGH_RECORD"
+		[ -e "$NEIGH_RECORD" ] || put_record /dev/null "$NEIGH_RECORD"
 		record=$NEIGH_RECORD
 	else
 		record=$NEIGH_RECORD
@@ -1288,7 +1392,7 @@ neigh_hold() {
 	# so a run killed in between leaves a record that the next down can still act on.
 	empty=0
 	grep -qx empty "$T/neigh.do" && empty=1
-	[ "$DRY_RUN" = 1 ] || [ "$empty" = 1 ] || mv "$T/neigh.new" "$NEIGH_RECORD"
+	[ "$DRY_RUN" = 1 ] || [ "$empty" = 1 ] || put_record "$T/neigh.new" "$NEIGH_RECORD"
 	while read -r what key value; do
 		case $what in
 		write)
@@ -1303,11 +1407,12 @@ neigh_hold() {
 	done <"$T/neigh.do"
 	[ "$DRY_RUN" = 0 ] || return 0
 	[ "$empty" = 0 ] || rm -f "$NEIGH_RECORD"
-	rmdir "$NEIGH_RECORD.lock"
+	release_lock "$NEIGH_RECORD.lock"
 }
 
 # The neighbour-table step of up and down: hold or let go of this lab's raise, then (up) warn.
 neighbour_table() {
+	trust_host_record "$NEIGH_RECORD"
 	if [ "$1" = up ] && [ "$NEIGH_TABLE" != 0 ]; then
 		neigh_hold "$NEIGH_TABLE"
 	elif [ -e "$NEIGH_RECORD" ] && grep -q "^lab $LAB " "$NEIGH_RECORD"; then

@@ -159,6 +159,9 @@ def host_residue(prefix: str) -> list[str]:
     if state.is_dir():
         found += [f"state {p.name}" for p in state.iterdir() if p.name.startswith(prefix)]
     found += [f"files {p}" for p in Path("/etc/netns").glob(f"{prefix}*")]
+    locks = state / ".lock"
+    if locks.is_dir():
+        found += [f"lock {p.name}" for p in locks.iterdir() if p.name.startswith(prefix)]
     return found
 
 
@@ -202,11 +205,29 @@ class LabFactory:
             run(
                 ["rm", "-rf", *[str(p) for p in Path("/etc/netns").glob(f"{prefix}*")]], check=False
             )
+            for lock in Path("/run/nsgen/.lock").glob(f"{prefix}*"):
+                lock.unlink(missing_ok=True)
             deadline = time.monotonic() + 10
             while host_residue(prefix) and time.monotonic() < deadline:
                 time.sleep(0.05)
         for lab in self.labs:
             lab.script.unlink(missing_ok=True)
+
+
+def bridged_namespaces(path: Path, name: str, count: int, subnet: int) -> Path:
+    """A lab of `count` namespaces on one host bridge, in 10.SUBNET.0.0/24: most of up's work
+    is creating and marking host devices, and up and down take long enough to be cut or
+    overlapped."""
+    lines = [f'name = "{name}"', "", "[bridges.br]", f'address = "10.{subnet}.0.1/24"']
+    for i in range(1, count + 1):
+        lines += [
+            "",
+            f"[namespaces.n{i}.interfaces.eth0]",
+            'bridge = "br"',
+            f'address = "10.{subnet}.0.{i + 1}/24"',
+        ]
+    path.write_text("\n".join(lines) + "\n")
+    return path
 
 
 # ---- Crashes at exact points -------------------------------------------------------------
@@ -230,19 +251,29 @@ while [ $# -gt 0 ]; do
     esac
 done
 # The script runs in a session of its own (setsid): its whole process group, namespace
-# workers included, dies at once, as in a real crash.
+# workers included, dies at once, as in a real crash. With $FILL set, the disk fills up
+# instead (the file FILL grows until the filesystem is full) and the run goes on.
 crash() {
+    if [ -n "${FILL:-}" ]; then
+        [ -e "$FILL" ] || dd if=/dev/zero of="$FILL" bs=4096 2>/dev/null
+        return 0
+    fi
     read -r _ _ _ _ group _ </proc/$$/stat
     kill -9 "-$group"
     exit 1
 }
+exec 9>>"$CUT_FILE.lock"
 [ "$(cat "$CUT_FILE")" -gt 0 ] || crash
 while IFS= read -r line; do
     # One line per real `ip -batch -`, so ip parses its quotes exactly as in the script.
     # shellcheck disable=SC2086
     printf '%s\\n' "$line" | "$real" $opts -batch - || exit 1
+    # One decrement at a time: namespace batches run in parallel.
+    flock 9
     left=$(($(cat "$CUT_FILE") - 1))
-    echo "$left" >"$CUT_FILE"
+    echo "$left" >"$CUT_FILE.new"
+    mv "$CUT_FILE.new" "$CUT_FILE"
+    flock -u 9
     [ "$left" -gt 0 ] || crash
 done <"$file"
 """

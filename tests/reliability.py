@@ -33,6 +33,7 @@ SECTIONS = {
     "6": "Firewalled hosts: verify says what blocks the bridge",
     "7": "The host's own addresses, routes and sysctls are left alone",
     "8": "Labs change: up of any version converges from any earlier one",
+    "9": "One lab, one actor: races, full disks and stale records touch nothing foreign",
 }
 
 FIGURES = [
@@ -209,6 +210,25 @@ FIGURES = [
         "8",
         "`up` under umask 000; then a record, netns file or state directory made writable by "
         "group or others, and a record owned by another user",
+    ),
+    Figure(
+        "race.pairs",
+        "9",
+        "A 10-namespace lab: `up`/`up`, `up`/`down` and `down`/`down` started together (the "
+        "second after a random part of up's duration), then `status` or the residue checked, "
+        "then `down`",
+    ),
+    Figure(
+        "state.full",
+        "9",
+        "examples/star.toml on a private host whose /run/nsgen is a 64 KiB tmpfs: filled before "
+        "`up`, and filled right after `up`'s k-th operation for every k; then the space freed "
+        "and `down`",
+    ),
+    Figure(
+        "stop.forking",
+        "9",
+        "A process tree that ignores TERM and keeps forking, in a namespace `down` deletes",
     ),
 ]
 

@@ -19,7 +19,14 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import EXAMPLES
-from tests.live import Lab, LabFactory, crash_after, host_residue, operations
+from tests.live import (
+    Lab,
+    LabFactory,
+    bridged_namespaces,
+    crash_after,
+    host_residue,
+    operations,
+)
 from tests.reliability import Recorder
 
 
@@ -95,26 +102,11 @@ def test_down_finishes_what_a_killed_up_left(
     )
 
 
-def fifty_namespaces(path: Path) -> Path:
-    """50 namespaces on one host bridge: most of up's work is creating and marking host
-    devices, the window a crash is most likely to hit."""
-    lines = ['name = "fifty"', "", "[bridges.br]", 'address = "10.231.0.1/24"']
-    for i in range(1, 51):
-        lines += [
-            "",
-            f"[namespaces.n{i}.interfaces.eth0]",
-            'bridge = "br"',
-            f'address = "10.231.0.{i + 1}/24"',
-        ]
-    path.write_text("\n".join(lines) + "\n")
-    return path
-
-
 @pytest.mark.slow
 def test_up_converges_after_sigkill_at_random_moments(
     lab_factory: LabFactory, tmp_path: Path, figures: Recorder
 ) -> None:
-    lab = lab_factory(fifty_namespaces(tmp_path / "fifty.toml"))
+    lab = lab_factory(bridged_namespaces(tmp_path / "fifty.toml", "fifty", 50, 231))
     started = time.monotonic()
     lab.up()
     duration = time.monotonic() - started

@@ -158,3 +158,60 @@ def test_without_nft_up_says_so_and_changes_nothing(tmp_path: Path) -> None:
     ]
     assert (t / "left").read_text().split() == ["/run/netns:", "/run/nsgen:"]
     assert (t / "links").read_text().strip() == "1"
+
+
+def test_the_shared_forwarding_record_is_locked_against_the_living_only(tmp_path: Path) -> None:
+    """/run/nsgen/.host/forward.lock: held by a live process, up waits, then is refused in one
+    line; held by a process that is gone, it is taken over and up converges."""
+    sandbox_skip()
+    a = script(tmp_path, "nata", "10.70.0", "bra", "a1")
+    t = tmp_path
+    lock = "/run/nsgen/.host/forward.lock"
+    body = OUTSIDE + "mkdir -p /run/nsgen/.host\nsleep 60 &\nholder=$!\n"
+    body += "start=$(awk '{ print $22 }' /proc/$holder/stat)\n"
+    body += f'ln -s "$holder $start up" {lock}\necho "$holder" >{t}/holder\n'
+    body += step(t, "refused", f"NSGEN_LOCK_WAIT=1 timeout 30 sh {a} up")
+    body += 'kill "$holder"\nwait "$holder"\n'
+    body += step(t, "up", f"timeout 30 sh {a} up")
+    body += f"ls -A /run/nsgen/.host >{t}/host\n" + step(t, "down", f"timeout 30 sh {a} down")
+    assert run_private_host(body, tmp_path).returncode == 0
+    holder = (t / "holder").read_text().strip()
+    code, out = result(t, "refused")
+    assert code == 1, out
+    assert out.splitlines()[-1] == (
+        f"nata: error: pid {holder} (up) still holds the lock of forward (a record shared by "
+        "the labs of this host) after 1 s; run up again when it ends"
+    )
+    assert "nata: waiting for pid" in out
+    code, out = result(t, "up")
+    assert code == 0, out
+    assert (t / "host").read_text().split() == ["forward"]
+    assert result(t, "down")[0] == 0
+
+
+def test_a_forwarding_record_others_could_write_or_a_symlink_is_refused(tmp_path: Path) -> None:
+    """A planted /run/nsgen/.host/forward must not make down turn the host's forwarding off,
+    and a symlink there must not make up write where it points."""
+    sandbox_skip()
+    a = script(tmp_path, "nata", "10.70.0", "bra", "a1")
+    t = tmp_path
+    record = "/run/nsgen/.host/forward"
+    planted = "original net.ipv4.ip_forward 0 1\\nlab nata 1\\n"
+    body = OUTSIDE + "echo 1 >/proc/sys/net/ipv4/ip_forward\nmkdir -p /run/nsgen/.host\n"
+    body += f"printf '{planted}' >{record}\nchmod 666 {record}\n"
+    body += step(t, "planted", f"sh {a} down")
+    body += f"cat /proc/sys/net/ipv4/ip_forward >{t}/fwd\nrm {record}\n"
+    body += f"ln -s {t}/target {record}\n" + step(t, "symlink", f"sh {a} up")
+    body += f"ls -A /run/netns >{t}/netns\n"
+    assert run_private_host(body, tmp_path).returncode == 0
+    code, out = result(t, "planted")
+    assert code == 1
+    assert out.splitlines()[-1] == (
+        f"nata: error: refusing: {record} is writable by group or others (mode 666): this record "
+        "cannot be trusted; check who changed it, then chown root and chmod go-w it, or remove it"
+    )
+    assert (t / "fwd").read_text().strip() == "1"
+    code, out = result(t, "symlink")
+    assert code == 1
+    assert out.splitlines()[-1].startswith(f"nata: error: refusing: {record} is a symlink: ")
+    assert not (t / "target").exists()

@@ -41,10 +41,10 @@ up() {
 	record=0
 	if [ "$DRY_RUN" = 0 ] && { [ -s "$T/intent" ] || [ -e "$STATE/intent" ] || [ "$nsgone" != 0 ]; }; then
 		record=1
-		[ -d "$STATE" ] || mkdir -p "$STATE"
 		# Written before anything is created: a run killed halfway leaves a record that lets
 		# the next run tell its own unmarked objects from foreign ones.
-		cat "$T/intent" >>"$STATE/intent"
+		if [ -e "$STATE/intent" ]; then cat "$STATE/intent" "$T/intent"; else cat "$T/intent"; fi >"$T/intent.all"
+		put_record "$T/intent.all" "$STATE/intent"
 	fi
 	if [ "$removed" != 0 ]; then
 		say "[1/3] removing $removed objects the lab no longer declares ($nsgone namespaces)"
@@ -76,8 +76,9 @@ up() {
 	hooks created
 	if [ "$record" = 1 ]; then
 		# shellcheck disable=SC2046
-		stat -c "$NETNS_ID" $(netns_files) >"$STATE/netns.new" 2>/dev/null || :
-		mv "$STATE/netns.new" "$STATE/netns"
+		stat -c "$NETNS_ID" $(netns_files) >"$T/netns" 2>"$T/stat.err" ||
+			die "a namespace of the lab is missing after its creation ($(sed -n '1s/.*: //p' "$T/stat.err")): the intent is kept; run up again"
+		put_record "$T/netns" "$STATE/netns"
 		rm -f "$STATE/intent"
 	fi
 	say "[$phases/$phases] configuring $nns namespaces"
@@ -90,41 +91,41 @@ up() {
 }
 
 # A namespace that is deleted while processes run in it lives on without a name, and so do
-# its veth ends: stop them first (TERM, then KILL after a grace period), each named. They
-# are found by their network namespace's inode, the one its /run/netns file shows.
+# its veth ends: stop them first. They are found by their network namespace's inode (the one
+# its /run/netns file shows), and found again until none is left, since a supervisor restarts
+# what is stopped and a shell forks more: TERM for 2 s, then KILL, for 10 s at most. What is
+# still running then is named, and nothing is removed: the namespaces and the record stay.
 stop_processes() {
 	[ -s "$T/stop" ] || return 0
-	stat -L -c '%i %n' /proc/[0-9]*/ns/net 2>/dev/null | awk -v f="$T/stop" -v lab="$LAB" -v dry="$DRY_RUN" -v out="$T/pids" -v self="$$" '
-		BEGIN { while ((getline l < f) > 0) { split(l, a, " "); ns[a[2]] = a[1] } }
-		$1 in ns {
-			pid = $2; sub(/^\/proc\//, "", pid); sub(/\/.*/, "", pid)
-			if (pid == self) next
-			comm = "?"; file = "/proc/" pid "/comm"; getline comm < file; close(file)
-			printf "%s: %s: %s pid %s (%s)\n", lab, ns[$1], dry ? "would stop" : "stopping", pid, comm
-			print pid, $1 > out
-		}'
-	[ "$DRY_RUN" = 0 ] && [ -s "$T/pids" ] || return 0
-	signal=TERM tries=0
+	: >"$T/seen"
+	signal=TERM round=0
 	while :; do
+		stat -L -c '%i %n' /proc/[0-9]*/ns/net 2>/dev/null | awk -v f="$T/stop" -v seen="$T/seen" -v lab="$LAB" -v dry="$DRY_RUN" -v out="$T/pids" -v self="$$" -v first="$((round == 0))" '
+			BEGIN {
+				while ((getline l < f) > 0) { split(l, a, " "); ns[a[2]] = a[1] }
+				while ((getline l < seen) > 0) known[l] = 1
+				printf "" > out
+			}
+			$1 in ns {
+				pid = $2; sub(/^\/proc\//, "", pid); sub(/\/.*/, "", pid)
+				if (pid == self) next
+				print pid, $1 > out
+				if (pid in known) next
+				print pid >> seen
+				if (!first) { later++; next }
+				comm = "?"; file = "/proc/" pid "/comm"; getline comm < file; close(file)
+				printf "%s: %s: %s pid %s (%s)\n", lab, ns[$1], dry ? "would stop" : "stopping", pid, comm
+			}
+			END { if (later) printf "%s: stopping %d more processes started meanwhile\n", lab, later }'
+		[ "$DRY_RUN" = 0 ] && [ -s "$T/pids" ] || return 0
+		[ "$round" -lt 200 ] ||
+			die "$(wc -l <"$T/pids") processes still running after 10 s in namespaces to delete (pids $(cut -d' ' -f1 "$T/pids" | head -n 20 | tr '\n' ' ')): the namespaces and the record are kept"
+		[ "$round" -lt 40 ] || signal=KILL
 		# shellcheck disable=SC2046 # pids: digits
 		kill -"$signal" $(cut -d' ' -f1 "$T/pids") 2>/dev/null || :
-		while [ "$tries" -lt 40 ]; do
-			sleep 0.05 2>/dev/null || sleep 1
-			tries=$((tries + 1))
-			still_running || return 0
-		done
-		[ "$signal" = TERM ] || die "processes still running in a namespace to delete: $(cut -d' ' -f1 "$T/pids" | tr '\n' ' ')"
-		signal=KILL tries=20
+		round=$((round + 1))
+		sleep 0.05 2>/dev/null || sleep 1
 	done
-}
-
-# Whether any process in $T/pids is still in the namespace it was found in (a zombie has
-# left it already).
-still_running() {
-	# shellcheck disable=SC2046
-	stat -L -c '%i %n' $(awk '{ print "/proc/" $1 "/ns/net" }' "$T/pids") 2>/dev/null |
-		awk -v f="$T/pids" 'BEGIN { while ((getline l < f) > 0) { split(l, a, " "); want["/proc/" a[1] "/ns/net"] = a[2] } }
-			want[$2] == $1 { c++ } END { exit c ? 0 : 1 }'
 }
 
 # One worker per CPU: each namespace batch spends most of its time entering the namespace, so

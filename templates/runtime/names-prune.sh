@@ -41,7 +41,7 @@ prune_hosts() {
 	done <"$T/hosts.gone"
 	[ "$DRY_RUN" = 0 ] || return 0
 	awk 'FILENAME == ARGV[1] { keep[$1] = 1; next } $1 in keep' "$T/hosts.keep" "$STATE/hosts" >"$T/hosts.left"
-	if [ -s "$T/hosts.left" ]; then mv "$T/hosts.left" "$STATE/hosts"; else rm -f "$STATE/hosts"; fi
+	if [ -s "$T/hosts.left" ]; then put_record "$T/hosts.left" "$STATE/hosts"; else rm -f "$STATE/hosts"; fi
 }
 
 prune_declared_hosts() { [ ! -e "$STATE/hosts" ] || prune_hosts declared; }

@@ -20,11 +20,12 @@ write_hosts() {
 			[ "$state" = ok ] || echo "write $d/hosts"
 			continue
 		fi
-		[ -d "$STATE" ] || mkdir -p "$STATE"
-		[ -d /etc/netns ] || grep -q "^/etc/netns " "$STATE/hosts" 2>/dev/null || echo "/etc/netns created" >>"$STATE/hosts"
-		if ! grep -q "^$d " "$STATE/hosts" 2>/dev/null; then
+		if [ -e "$STATE/hosts" ]; then cat "$STATE/hosts"; fi >"$T/hosts.rec"
+		[ -d /etc/netns ] || grep -q "^/etc/netns " "$T/hosts.rec" || echo "/etc/netns created" >>"$T/hosts.rec"
+		if ! grep -q "^$d " "$T/hosts.rec"; then
 			# Recorded first, so a run killed here still knows the directory is nsgen's.
-			if [ -d "$d" ]; then echo "$d existed"; else echo "$d created"; fi >>"$STATE/hosts"
+			if [ -d "$d" ]; then echo "$d existed"; else echo "$d created"; fi >>"$T/hosts.rec"
+			put_record "$T/hosts.rec" "$STATE/hosts"
 			mkdir -p "$d"
 		fi
 		[ "$state" = ok ] || { cp "$T/hosts" "$d/hosts.nsgen" && mv "$d/hosts.nsgen" "$d/hosts"; }

@@ -10,7 +10,10 @@ FORWARD_RECORD=/run/nsgen/.host/forward
 
 # Let go of it: the last lab that held it puts back what was found, unless someone changed it.
 forward_release() {
+	trust_host_record "$FORWARD_RECORD"
 	[ -e "$FORWARD_RECORD" ] && grep -q "^lab $LAB " "$FORWARD_RECORD" || return 0
+	# Read under its lock: two labs letting go at once would each count the other.
+	[ "$DRY_RUN" = 1 ] || host_lock "$FORWARD_RECORD"
 	fwd_now=$(cat /proc/sys/net/ipv4/ip_forward)
 	others=$(awk -v lab="$LAB" '$1 == "lab" && $2 != lab { n++ } END { print n + 0 }' "$FORWARD_RECORD")
 	found=$(awk '$1 == "original" { print $3 }' "$FORWARD_RECORD")
@@ -18,10 +21,9 @@ forward_release() {
 		[ "$others" != 0 ] || [ "$fwd_now" != 1 ] || [ "$found" = 1 ] || echo "sysctl -w net.ipv4.ip_forward=$found"
 		return 0
 	fi
-	host_lock "$FORWARD_RECORD"
 	if [ "$others" != 0 ]; then
 		grep -v "^lab $LAB " "$FORWARD_RECORD" >"$T/forward.new"
-		mv "$T/forward.new" "$FORWARD_RECORD"
+		put_record "$T/forward.new" "$FORWARD_RECORD"
 		say "host IPv4 forwarding stays on: $others other lab(s) with NAT still need it"
 	else
 		if [ "$fwd_now" = 1 ] && [ "$found" != 1 ]; then
@@ -32,7 +34,7 @@ forward_release() {
 		fi
 		rm -f "$FORWARD_RECORD"
 	fi
-	rmdir "$FORWARD_RECORD.lock"
+	release_lock "$FORWARD_RECORD.lock"
 }
 
 remove_nat() {

@@ -9,7 +9,7 @@ forward_hold() {
 		return 0
 	fi
 	host_lock "$FORWARD_RECORD"
-	[ -e "$FORWARD_RECORD" ] || : >"$FORWARD_RECORD"
+	[ -e "$FORWARD_RECORD" ] || put_record /dev/null "$FORWARD_RECORD"
 	awk -v lab="$LAB" -v now="$fwd_now" -v out="$T/forward.new" '
 		$1 == "original" { found = $3; have = 1 }
 		$1 == "lab" && $2 != lab { labs[++n] = $0 }
@@ -19,12 +19,12 @@ forward_hold() {
 			for (i = 1; i <= n; i++) print labs[i] > out
 			print "lab", lab, 1 > out
 		}' "$FORWARD_RECORD"
-	mv "$T/forward.new" "$FORWARD_RECORD"
+	put_record "$T/forward.new" "$FORWARD_RECORD"
 	if [ "$fwd_now" != 1 ]; then
 		echo 1 >/proc/sys/net/ipv4/ip_forward
 		say "host IPv4 forwarding was $fwd_now: turned on for NAT (put back when the last lab with NAT on this host goes)"
 	fi
-	rmdir "$FORWARD_RECORD.lock"
+	release_lock "$FORWARD_RECORD.lock"
 }
 
 # Before anything changes.
@@ -39,9 +39,8 @@ apply_nat() {
 		forward_hold
 		return 0
 	fi
-	[ -d "$STATE" ] || mkdir -p "$STATE"
 	# Recorded first: a run killed after this still lets down remove the table.
-	: >"$STATE/nat"
+	put_record /dev/null "$STATE/nat"
 	forward_hold
 	nat_rules | nft -f - || die "nft refused the table ip $NAT_TABLE (the error is above)"
 }

@@ -43,7 +43,7 @@ neigh_hold() {
 	done >"$T/gc.now"
 	if [ "$DRY_RUN" = 0 ]; then
 		host_lock "$NEIGH_RECORD"
-		[ -e "$NEIGH_RECORD" ] || : >"$NEIGH_RECORD"
+		[ -e "$NEIGH_RECORD" ] || put_record /dev/null "$NEIGH_RECORD"
 		record=$NEIGH_RECORD
 	else
 		record=$NEIGH_RECORD
@@ -77,7 +77,7 @@ neigh_hold() {
 	# so a run killed in between leaves a record that the next down can still act on.
 	empty=0
 	grep -qx empty "$T/neigh.do" && empty=1
-	[ "$DRY_RUN" = 1 ] || [ "$empty" = 1 ] || mv "$T/neigh.new" "$NEIGH_RECORD"
+	[ "$DRY_RUN" = 1 ] || [ "$empty" = 1 ] || put_record "$T/neigh.new" "$NEIGH_RECORD"
 	while read -r what key value; do
 		case $what in
 		write)
@@ -92,11 +92,12 @@ neigh_hold() {
 	done <"$T/neigh.do"
 	[ "$DRY_RUN" = 0 ] || return 0
 	[ "$empty" = 0 ] || rm -f "$NEIGH_RECORD"
-	rmdir "$NEIGH_RECORD.lock"
+	release_lock "$NEIGH_RECORD.lock"
 }
 
 # The neighbour-table step of up and down: hold or let go of this lab's raise, then (up) warn.
 neighbour_table() {
+	trust_host_record "$NEIGH_RECORD"
 	if [ "$1" = up ] && [ "$NEIGH_TABLE" != 0 ]; then
 		neigh_hold "$NEIGH_TABLE"
 	elif [ -e "$NEIGH_RECORD" ] && grep -q "^lab $LAB " "$NEIGH_RECORD"; then

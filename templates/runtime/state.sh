@@ -89,7 +89,7 @@ umask 022
 STATE_ROOT=${STATE%/*}
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/nsgen.XXXXXX")
-trap 'rm -rf "$T"' EXIT
+trap 'release_locks; rm -rf "$T"' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 plan >"$T/plan"
@@ -113,25 +113,127 @@ recorded_netns_files() {
 			$1 == "netns" && NF == 2 { print "/run/netns/" $2 }' || :
 }
 
-# The lock of a host-wide record ($1), between the labs of one host: mkdir is atomic. One left
-# by a killed run is taken over after 5 s. Released with rmdir "$1.lock".
-host_lock() {
-	mkdir -p "${1%/*}"
-	tries=0
-	until mkdir "$1.lock" 2>/dev/null; do
-		tries=$((tries + 1))
-		if [ "$tries" -ge 100 ]; then
-			rmdir "$1.lock" 2>/dev/null || :
-			tries=0
+# Locks: a symlink to "PID START ACTION" of its holder (START: the process's start time, so a
+# reused pid is told from the holder). A symlink is made with its content in one step, where a
+# directory or a file is seen empty for a moment. A lock whose holder is gone (killed) is taken
+# over at once; a live holder is waited for. Every lock held is released on exit.
+# One actor per lab: up and down hold $LOCKS/$LAB for their whole run; a second actor waits up
+# to NSGEN_LOCK_WAIT seconds (default 60), saying so in one line, then is refused. A host-wide
+# record ($1 of host_lock) is changed under $1.lock, between the labs of one host.
+LOCKS=$STATE_ROOT/.lock
+HELD=
+
+# The start time of process $1 (clock ticks after boot; field 22 of its stat), "" when gone.
+started() {
+	_stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+	# shellcheck disable=SC2086 # the fields after the command's name: no spaces within
+	set -- ${_stat##*) }
+	shift 19
+	echo "$1"
+}
+
+# take_lock LOCK WHAT: WHAT names it in the lines a waiter prints; $AFTER ends its refusal.
+take_lock() {
+	mkdir -p "${1%/*}" 2>"$T/lock.err" || die "cannot take the lock of $2: $(cat "$T/lock.err")"
+	[ -n "${ME:-}" ] || ME="$$ $(started $$) $ACTION"
+	wait_max=${NSGEN_LOCK_WAIT:-60}
+	case $wait_max in '' | *[!0-9]*) die "NSGEN_LOCK_WAIT must be a number of seconds" ;; esac
+	tries=0 said=0 lost=0
+	until ln -s "$ME" "$1" 2>"$T/lock.err"; do
+		if ! holder=$(readlink "$1" 2>/dev/null); then
+			# Released in between (its directory too, when it was the last), or the link
+			# cannot be made at all (a read-only /run).
+			lost=$((lost + 1))
+			[ "$lost" -lt 20 ] || die "cannot take the lock of $2: $(cat "$T/lock.err")"
+			mkdir -p "${1%/*}" 2>/dev/null || :
+			continue
 		fi
+		# shellcheck disable=SC2086 # "PID START ACTION": digits and a word
+		set -- "$1" "$2" $holder
+		if [ "$(started "${3:-0}")" != "${4:-}" ]; then
+			break_lock "$1" "$holder"
+			continue
+		fi
+		if [ "$said" = 0 ]; then
+			printf '%s: waiting for pid %s (%s) to finish with %s (up to %s s)\n' "$LAB" "$3" "${5:-?}" "$2" "$wait_max" >&2
+			said=1
+		fi
+		tries=$((tries + 1))
+		[ "$tries" -le $((wait_max * 20)) ] ||
+			die "pid $3 (${5:-?}) still holds the lock of $2 after $wait_max s; $AFTER"
 		sleep 0.05 2>/dev/null || sleep 1
+	done
+	HELD="$HELD $1"
+}
+
+# Remove lock $1 of a holder that is gone ($2: its content). Breakers take turns through
+# $1.break (made like a lock) and look again before removing: a lock that changed meanwhile
+# belongs to someone alive.
+break_lock() {
+	if ln -s "$ME" "$1.break" 2>/dev/null; then
+		[ "$(readlink "$1" 2>/dev/null)" != "$2" ] || rm -f "$1"
+		rm -f "$1.break"
+		return
+	fi
+	# A breaker killed in these few lines leaves its mark: removed once its pid is gone.
+	breaker=$(readlink "$1.break" 2>/dev/null) || return 0
+	# shellcheck disable=SC2086
+	set -- "$1" $breaker
+	[ "$(started "${2:-0}")" = "${3:-}" ] || rm -f "$1.break"
+	sleep 0.05 2>/dev/null || sleep 1
+}
+
+# Only a lock that is still this run's own: one released already may be someone else's now.
+release_lock() { [ "$(readlink "$1" 2>/dev/null)" != "$ME" ] || rm -f "$1"; }
+# On exit. The directory of the labs' locks goes when empty: /run/nsgen is left as it was.
+release_locks() {
+	[ -n "$HELD" ] || return 0
+	for _lock in $HELD; do release_lock "$_lock"; done
+	rmdir "$LOCKS" 2>/dev/null || :
+}
+
+host_lock() {
+	trust_host_record "$1"
+	AFTER="run $ACTION again when it ends"
+	take_lock "$1.lock" "${1##*/} (a record shared by the labs of this host)"
+}
+
+# A host-wide record decides what down writes back into the host's sysctls: like the lab's
+# records it counts only when root owns it and its directory and nobody else can write them,
+# and neither may be a symlink (up would write where it points). Checked before any read.
+trust_host_record() {
+	for _f in "${1%/*}" "$1"; do
+		[ -e "$_f" ] || [ -L "$_f" ] || continue
+		_why=$(stat -c '%u %a %F' "$_f" | awk '
+			$3 == "symbolic" { print "is a symlink"; exit }
+			$1 != 0 { print "is not owned by root"; exit }
+			substr($2, length($2) - 1) ~ /[2367]/ { print "is writable by group or others (mode " $2 ")" }')
+		[ -z "$_why" ] || die "refusing: $_f $_why: this record cannot be trusted; check who changed it, then chown root and chmod go-w it, or remove it"
 	done
 }
 
-# Replace a record file with the one decide prepared, in one rename.
+# Replace record $2 with the complete file $1: written beside it, read back, synced, then
+# renamed over it in one step. A write that fails (a full or read-only /run) leaves $2 as it
+# was, and the run stops there in one line: the old record and the intent are kept, so a
+# later run still knows what the lab made.
+put_record() {
+	if mkdir -p "${2%/*}" 2>"$T/put.err" && cp "$1" "$2.new" 2>"$T/put.err" &&
+		cmp -s "$1" "$2.new" 2>>"$T/put.err" && { sync "$2.new" 2>/dev/null || sync; } &&
+		mv "$2.new" "$2" 2>"$T/put.err"; then
+		return 0
+	fi
+	# On a read-only /run the half-written file cannot be removed either; the next write
+	# replaces it.
+	rm -f "$2.new" 2>/dev/null || :
+	why=$(sed -n '$s/.*: //p' "$T/put.err")
+	die "cannot write $2 (${why:-it reads back different}): the old record and intent are kept; make room in ${2%/*} and run $ACTION again"
+}
+
+# Replace the record with the one decide prepared.
 save_record() {
 	[ -s "$T/$1" ] && [ "$DRY_RUN" = 0 ] || return 0
-	[ -d "$STATE" ] || mkdir -p "$STATE"
-	cp "$T/$1" "$STATE/record.new"
-	mv "$STATE/record.new" "$STATE/record"
+	put_record "$T/$1" "$STATE/record"
 }
+
+AFTER="nothing changed, try again when it ends"
+case $DRY_RUN.$ACTION in 0.up | 0.down) take_lock "$LOCKS/$LAB" "this lab" ;; esac

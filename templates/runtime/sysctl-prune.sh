@@ -22,6 +22,5 @@ save_sysctls() {
 			v=$(tr "\t " ",," <"/proc/sys/$(echo "$k" | tr ./ /.)" 2>/dev/null) && echo "$0 $k $v"
 		done' "$ns" <"$T/sysctl.keys" >>"$T/sysctl.new"
 	done <"$T/sysctl.ns"
-	[ -d "$STATE" ] || mkdir -p "$STATE"
-	if [ -s "$T/sysctl.new" ]; then mv "$T/sysctl.new" "$STATE/sysctl"; else rm -f "$STATE/sysctl"; fi
+	if [ -s "$T/sysctl.new" ]; then put_record "$T/sysctl.new" "$STATE/sysctl"; else rm -f "$STATE/sysctl"; fi
 }
