@@ -33,9 +33,23 @@ class RouteSpec:
     """A static route inside a namespace (or the host)."""
 
     to: str = doc('Destination network ("10.2.0.0/24", "fd00:2::/64") or "default".')
-    via: str = doc(
+    via: Addresses | None = doc(
         "Gateway address, inside a subnet of an interface of the same namespace; or a "
-        'namespace ("r1", or "host"): its address on a segment both share.'
+        'namespace ("r1", or "host"): its address on a segment both share. A list of two or '
+        "more is one multipath route (`nexthop via A nexthop via B`). Without it, `dev` makes "
+        "a device route.",
+        default=None,
+    )
+    dev: str | None = doc(
+        "The namespace's own interface the route leaves by: a device route without `via`, or "
+        'the device a link-local `via` ("fe80::2") is on.',
+        default=None,
+    )
+    metric: int | None = doc(
+        "Route metric, 0 to 4294967295 (the kernel's default: 0 for IPv4, 1024 for IPv6). "
+        "Routes are keyed by destination and metric, as the kernel keys them: two routes to "
+        "one destination with different metrics are two routes.",
+        default=None,
     )
 
 
@@ -152,6 +166,12 @@ class NamespaceSpec:
     routes: list[RouteSpec] = doc("Static routes.", default_factory=list)
     interfaces: dict[str, InterfaceSpec] = doc(
         "Its veth ends and TAP devices, by device name.", default_factory=dict
+    )
+    loopback: Addresses = doc(
+        'Addresses on its loopback device `lo` ("10.255.0.1/32", "fd00:ff::1/128"): router '
+        "ids and the like. They are addresses like any other (unique, checked, recorded, "
+        "removed when no longer declared), reached through routes, never a `via` target.",
+        default_factory=list,
     )
     sysctls: dict[str, int | str] = doc(
         'Kernel settings inside it, by key under net. ("net.ipv4.conf.all.rp_filter" = 0), '

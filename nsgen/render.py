@@ -151,10 +151,22 @@ def _address_row(op: AddAddress) -> Row:
 
 
 def _route_row(op: AddRoute) -> Row:
-    destination = "default" if op.to is None else str(op.to)
+    """`route NS KEY VIAS`, and `DEV METRIC` after them when either is set: VIAS are the
+    gateways joined by commas, "-" for a device route. A multipath route puts proto and
+    metric before its next hops, which end the command."""
+    r = op.route
+    destination = "default" if r.to is None else str(r.to)
+    fields = ["route", _dash(r.namespace), route_key(r.to), ",".join(map(str, r.vias)) or "-"]
+    if r.dev is not None or r.metric is not None:
+        fields += [_dash(r.dev), _dash(r.metric)]
+    metric = _opt("metric", r.metric)
+    if len(r.vias) > 1:
+        hops = "".join(f" nexthop via {via}{_opt('dev', r.dev)}" for via in r.vias)
+        return fields, f"route replace {destination} proto {ROUTE_PROTO}{metric}{hops}"
+    via = "".join(f" via {via}" for via in r.vias)
     return (
-        ["route", _dash(op.namespace), route_key(op.to), str(op.via)],
-        f"route replace {destination} via {op.via} proto {ROUTE_PROTO}",
+        fields,
+        f"route replace {destination}{via}{_opt('dev', r.dev)}{metric} proto {ROUTE_PROTO}",
     )
 
 
@@ -355,7 +367,7 @@ def summary(lab: Lab) -> list[str]:
         ns.name + (" (forwarding)" if ns.forwarding else "") for ns in lab.namespaces
     )
     head = [f"Namespaces ({len(lab.namespaces)}): {namespaces or '-'}", ""]
-    routes = [f"  {where(r.namespace)}: {r.to_text} via {r.via}" for r in lab.routes]
+    routes = [f"  {where(r.namespace)}: {r.text()}" for r in lab.routes]
     tail = ["", "Routes:", *routes] if routes else []
     shaped = [
         f"  {where(namespace)}:{dev}: {shaping.detail()}"

@@ -5,6 +5,9 @@ verify_one() {
 	if [ "$from" = - ]; then
 		set -- ping -I "$device"
 		from=host
+	elif [ "$device" != - ]; then
+		# A link-local gateway answers only on its own link.
+		set -- ns_run "$from" ping -I "$device"
 	else
 		set -- ns_run "$from" ping
 	fi

@@ -107,7 +107,7 @@ EOF
 }
 
 # ==== nsgen 0.1.0 runtime, modules: state observe json decide prune qdisc-prune apply down status labs verify sysctl-prune names-prune nat-prune tunnel neighbour-table backlog firewall
-# ==== sha256 489d1375a84dc83f862a9b642a5a8d289854c29441ade42641015817a00749c8 of the lines below (alike in every script of these modules)
+# ==== sha256 b6728ea2f9861b8836510a5b1acc2802a3b233da7215ae981aa591f2b5c096ec of the lines below (alike in every script of these modules)
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
 # in the size of the lab), and feeds only what is needed to one `ip -batch` for the host
@@ -760,6 +760,9 @@ verify_one() {
 	if [ "$from" = - ]; then
 		set -- ping -I "$device"
 		from=host
+	elif [ "$device" != - ]; then
+		# A link-local gateway answers only on its own link.
+		set -- ns_run "$from" ping -I "$device"
 	else
 		set -- ns_run "$from" ping
 	fi
@@ -1243,16 +1246,46 @@ function jaddresses(n, name, rec,    k, parts, i, a, ip) {
 		else addr[n, name, ip "/" jnum(a, "prefixlen")] = (index(a, "\"tentative\":true") ? "tentative" : "ok")
 	}
 }
-function jroutes(n,    k, parts, i, rec) {
+function family(ip) { return index(ip, ":") ? 6 : 4 }
+# Routes of the main table, keyed as the kernel keys them: family, destination and metric (for IPv4
+# the default 0 is left out of the listing, for IPv6 it is printed). A multipath route has no gateway
+# of its own but "nexthops", an array of objects: its gateways are joined by commas, so
+# that it compares whole with the row of the plan; "-" for a device route.
+function jroutes(n,    k, parts, i, rec, hops, gw, d, m, key, p, j, depth, c) {
+	# Each next hop has its own "flags":[...]: the array ends where its brackets balance.
+	while ((p = index($0, "\"nexthops\":[")) > 0) {
+		depth = 0
+		for (j = p + 11; j <= length($0); j++) {
+			c = substr($0, j, 1)
+			if (c == "[") depth++
+			else if (c == "]" && --depth == 0) break
+		}
+		hops = substr($0, p, j - p + 1)
+		gsub(/[}],[{]/, "};{", hops); gsub(/"gateway"/, "\"hop\"", hops); gsub(/"dev"/, "\"hopdev\"", hops)
+		sub(/"nexthops":/, "\"hops\":", hops)
+		$0 = substr($0, 1, p - 1) hops substr($0, j + 1)
+	}
 	k = split($0, parts, /[}],[{]/)
 	for (i = 1; i <= k; i++) {
 		rec = parts[i]
-		if (n == "-") hostroute[jstr(rec, "dst")] = jstr(rec, "dev")
-		route[n, jstr(rec, "dst"), jstr(rec, "gateway")] = jstr(rec, "protocol")
-		routedev[n, jstr(rec, "dst"), jstr(rec, "gateway")] = jstr(rec, "dev")
+		if (jstr(rec, "table") != "-") continue
+		d = jstr(rec, "dst"); gw = jstr(rec, "gateway"); m = jnum(rec, "metric")
+		if (m == "-") m = 0
+		if (gw == "-" && index(rec, "\"hop\":")) gw = jhops(rec)
+		if (n == "-") hostroute[d] = jstr(rec, "dev") == "-" ? jstr(rec, "hopdev") : jstr(rec, "dev")
+		key = n SUBSEP d SUBSEP family(d gw) SUBSEP m
+		rtvia[key] = gw; rtproto[key] = jstr(rec, "protocol")
+		rtdev[key] = jstr(rec, "dev") == "-" ? jstr(rec, "hopdev") : jstr(rec, "dev")
 	}
 }
-
+function jhops(rec,    out, rest) {
+	out = ""; rest = rec
+	while (match(rest, /"hop":"[^"]*"/)) {
+		out = out (out == "" ? "" : ",") substr(rest, RSTART + 7, RLENGTH - 8)
+		rest = substr(rest, RSTART + RLENGTH)
+	}
+	return out
+}
 # ---- decide.awk
 function nsstate(n) {
 	if (!(n in fstype)) return "missing"
@@ -1312,7 +1345,7 @@ FILENAME == ARGV[1] {
 	key[rows] = fields(i ? substr($0, 1, i - 1) : $0); planned[key[rows]] = 1
 	if ($1 == "netns") declns[$3] = 1
 	else if ($1 == "link") plink[$2, $3] = key[rows]
-	else if ($1 == "route") planroute[$2, $3, family($4)] = 1
+	else if ($1 == "route") { split(key[rows], pf, " "); planroute[$2, $3, rfamily(pf), rmetric(pf)] = 1 }
 	else if ($1 == "sysctl") plansysctl[$2, $3] = 1
 	else if ($1 == "tap") ptap[$2, $3] = 1
 	else if ($1 == "qdisc") pqdisc[$2, $3, $4] = 1
@@ -1380,7 +1413,25 @@ function want(n, seen) { if (!(n in seen) && nsstate(n) == "ours") { seen[n] = 1
 # the rest. Only what is there now is removed, found by the same reads as everything else:
 # the namespaces to read in full are those holding extra objects, so an unchanged lab costs
 # no read more than before.
-function family(ip) { return index(ip, ":") ? 6 : 4 }
+# A route row: "route NS KEY VIAS [DEV METRIC]", VIAS joined by commas, "-" for a device
+# route. It is keyed as the kernel keys it: family, destination, metric (unset: the default
+# of the kernel, 0 for IPv4 and 1024 for IPv6).
+function rfamily(f) { return family(f[4] != "-" ? f[4] : f[3]) }
+function rmetric(f) { return (f[6] != "" && f[6] != "-") ? f[6] : (rfamily(f) == 6 ? 1024 : 0) }
+function rkey(f) { return f[2] SUBSEP f[3] SUBSEP rfamily(f) SUBSEP rmetric(f) }
+function routetext(f) {
+	return "route " f[3] (f[4] != "-" ? " via " f[4] : "") (f[5] != "" && f[5] != "-" ? " dev " f[5] : "") \
+		(f[6] != "" && f[6] != "-" ? " metric " f[6] : "") " in " (f[2] == "-" ? "host" : f[2])
+}
+# The same gateways, in any order: the kernel keeps the next hops of a multipath route as given,
+# but an equal route is equal whatever order a person wrote them in.
+function samehops(a, b,    x, y, nx, ny, i, have) {
+	nx = split(a, x, ","); ny = split(b, y, ",")
+	if (nx != ny) return 0
+	for (i = 1; i <= nx; i++) have[x[i]] = 1
+	for (i = 1; i <= ny; i++) if (!(y[i] in have)) return 0
+	return 1
+}
 # Under /proc/sys: dots separate, a slash stands for a dot in a device name; values: commas
 # stand for blanks.
 function sysctl_path(k) { gsub(/\//, "\001", k); gsub(/\./, "/", k); gsub(/\001/, ".", k); return k }
@@ -1404,7 +1455,7 @@ function prune_reads(out,    i, f, c, p, devgoing) {
 		if ((f[1] == "bridge" && f[2] != "-") || f[1] == "macvlan") c += needs(f[2], out)
 		else if (f[1] == "veth" && f[2] != "-" && f[4] != "-") c += needs(f[2], out) + needs(f[4], out)
 		else if (f[1] == "addr" && !((f[2], f[3]) in devgoing)) c += needs(f[2], out)
-		else if (f[1] == "route" && !((f[2], f[3], family(f[4])) in planroute)) c += needs(f[2], out)
+		else if (f[1] == "route" && !(rkey(f) in planroute)) c += needs(f[2], out)
 		else if (f[1] == "tap" && f[2] != "-" && !((f[2], f[3]) in ptap)) c += needs(f[2], out)
 		else if (f[1] == "link" && f[2] != "-" && ((f[2], f[3]) in plink)) {
 			split(plink[f[2], f[3]], p, " ")
@@ -1468,11 +1519,15 @@ function extra_row(row, act,    f, s, d, p, n) {
 	}
 	if (f[1] == "route") {
 		# Only a route of the protocol of nsgen: a route of a daemon to the same place stays. A
-		# route still declared with another gateway is replaced in place instead.
-		if (!((f[2], f[3], f[4]) in route) || route[f[2], f[3], f[4]] != proto) return ""
-		if ((f[2], f[3], family(f[4])) in planroute || !((f[2], routedev[f[2], f[3], f[4]]) in dev)) return ""
-		if (act) unapply(f[2], "route del " f[3] " via " f[4] " proto " proto)
-		return "route " f[3] " via " f[4] " in " (f[2] == "-" ? "host" : f[2])
+		# route still declared (same destination and metric) with other gateways is replaced
+		# in place instead.
+		s = rkey(f)
+		if (!(s in rtvia) || rtproto[s] != proto || !samehops(rtvia[s], f[4])) return ""
+		if ((s in planroute) || !((f[2], rtdev[s]) in dev)) return ""
+		# "default" has no family of its own: ip would read it as IPv4.
+		d = f[3] != "default" ? f[3] : rfamily(f) == 6 ? "::/0" : "0.0.0.0/0"
+		if (act) unapply(f[2], "route del " d " metric " rmetric(f) " proto " proto)
+		return routetext(f)
 	}
 	if (f[1] == "link") {
 		# Attributes no longer declared on a device that stays: back to the defaults of the kernel.
@@ -1792,9 +1847,14 @@ function status(    r, f, n, bad, total, cnt, key) {
 			if (f[2] == "-") s = (hostaddr[f[4]] == f[3] && ours_root(f[3])) ? "ok" : "missing"
 			else s = ((f[2], f[3], f[4]) in addr) ? addr[f[2], f[3], f[4]] : "missing"
 		} else if (f[1] == "route") {
-			what = "route " f[3] " via " f[4] " in " (f[2] == "-" ? "host" : f[2])
+			# Its fields alone: a row without DEV and METRIC has the command after them.
+			split(substr(line[r], 1, index(line[r], " | ") - 1), f, " ")
+			what = routetext(f); key = rkey(f)
 			if (f[2] == "-") s = (f[3] in hostroute) && ours_root(hostroute[f[3]]) ? "ok" : "missing"
-			else s = ((f[2], f[3], f[4]) in route) ? "ok" : "missing"
+			else if (!(key in rtvia)) s = "missing"
+			else if (!samehops(rtvia[key], f[4])) s = "drifted (via " rtvia[key] ")"
+			else if (f[5] != "" && f[5] != "-" && rtdev[key] != f[5]) s = "drifted (dev " rtdev[key] ")"
+			else s = "ok"
 		} else if (f[1] == "fwd") {
 			what = "forwarding in " f[2]
 			s = (fwd[f[2]] == "11") ? "ok" : "off"
