@@ -253,13 +253,17 @@ class Namespace(NamedTuple):
 
 
 class Check(NamedTuple):
-    """One ping of a declared `[[checks]]` entry: a namespace target becomes one per address."""
+    """One try of a declared `[[checks]]` entry: a ping (a namespace target becomes one per
+    address), a TCP connection (`port`), or a command (`command`, no address)."""
 
-    namespace: str | None  # where the ping starts; None is the host
-    address: IPAddress
-    reachable: bool  # False: passes only when the ping gets no answer
+    namespace: str | None  # where it starts; None is the host
+    address: IPAddress | None  # None: a command
+    reachable: bool  # False: passes only when the ping or connection gets no answer
     key: str  # the entry in the topology file, e.g. "checks[2]"
     target: str = ""  # the declared device holding the address ("b1:eth0"), if any
+    port: int | None = None  # a TCP connection to address:port
+    command: str | None = None
+    wait: int | None = None  # seconds to retry for; None: verify's default
 
 
 class Assigned(NamedTuple):

@@ -231,19 +231,38 @@ class BridgeSpec:
 
 @dataclass(frozen=True)
 class CheckSpec:
-    """A declared reachability check that `verify` runs after its own pings."""
+    """A declared check that `verify` runs after its own pings: a ping (`to`), a TCP
+    connection (`tcp`) or a command (`command`), exactly one of them."""
 
     from_: str = doc(
-        'Namespace the ping starts in, or "host" when the lab gives the host an address.',
+        'Namespace the check starts in, or "host" when the lab gives the host an address '
+        "(not for `command`).",
         key="from",
     )
-    to: str = doc(
-        'A namespace ("h3": each of its addresses in a family `from` has an address of; '
-        '"host": the host\'s addresses in the lab) or one address ("10.2.0.11").'
+    to: str | None = doc(
+        'A ping: to a namespace ("h3": each of its addresses in a family `from` has an address '
+        'of; "host": the host\'s addresses in the lab) or one address ("10.2.0.11").',
+        default=None,
+    )
+    tcp: str | None = doc(
+        'A TCP connection from `from` to "ADDRESS:PORT" ("10.0.0.2:179", "[fd00::2]:179").',
+        default=None,
+    )
+    command: str | None = doc(
+        "A command run by /bin/sh inside `from` (through `ip netns exec`, so the namespace's "
+        "/etc/netns files apply), with NSGEN_LAB, NSGEN_NS and NSGEN_RUN=/run/nsgen/LAB/run/NS "
+        "set; exit 0 passes.",
+        default=None,
     )
     expect: Literal["reachable", "unreachable"] = doc(
-        '"reachable": every ping must be answered; "unreachable": none may be (an isolation test).',
+        '"reachable": every ping must be answered, the connection made; "unreachable": none '
+        "may be (an isolation test). Not for `command`.",
         default="reachable",
+    )
+    wait: str | None = doc(
+        'Retry until the check passes or this much time is up ("60s", "2m"): for routes a '
+        "daemon has yet to learn. Default: `verify --wait`, else one try.",
+        default=None,
     )
 
 

@@ -155,16 +155,20 @@ _O = TypeVar("_O")
 
 
 class Ping(NamedTuple):
-    """A verify check: from a namespace (None: the host) to an address. With reachable
-    False (a declared isolation check) it passes only when the ping gets no answer."""
+    """A verify check: from a namespace (None: the host) to an address: a ping, or with
+    `port` a TCP connection; or with `command` (and no address) a command run there. With
+    reachable False (a declared isolation check) it passes only when nothing answers."""
 
     namespace: str | None
-    address: IPAddress
+    address: IPAddress | None
     what: str
     reachable: bool = True
     # From the host: the lab's host device the ping must leave by (ping -I), so that a lab
     # that is down or drifted never sends the ping out through the host's own routes.
     device: str | None = None
+    port: int | None = None
+    command: str | None = None
+    wait: int | None = None  # seconds to retry for; None: verify's --wait, else one try
 
 
 class HostName(NamedTuple):
@@ -381,10 +385,25 @@ def _checks(lab: Lab) -> list[Ping]:
     checks += _loopback_checks(lab, members)
     # The lab's own test plan last, so a failure there is read after the wiring is known good.
     for check in lab.checks:
+        if check.address is None:
+            checks.append(
+                Ping(check.namespace, None, check.key, command=check.command, wait=check.wait)
+            )
+            continue
         what = f"{check.key}: {check.target}" if check.target else check.key
         what += far(check.namespace, check.address)
         device = _host_device(lab, check.address, host_devices) if check.namespace is None else None
-        checks.append(Ping(check.namespace, check.address, what, check.reachable, device))
+        checks.append(
+            Ping(
+                check.namespace,
+                check.address,
+                what,
+                check.reachable,
+                device,
+                port=check.port,
+                wait=check.wait,
+            )
+        )
     return checks
 
 

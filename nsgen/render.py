@@ -255,11 +255,29 @@ def plan_rows(plan: Plan) -> list[str]:
 
 
 def check_rows(plan: Plan) -> list[str]:
-    return [
-        f"{_dash(c.namespace)} {_dash(c.device)} {c.address} "
-        f"{'reachable' if c.reachable else 'unreachable'} {c.what}"
-        for c in plan.checks
-    ]
+    """Rows "FROM DEVICE TARGET EXPECT[+WAIT] WHAT": TARGET an address (a ping),
+    tcp:ADDRESS:PORT, or command:N (line N of check_commands); WAIT the seconds a declared
+    check may retry for."""
+    rows = []
+    commands = 0
+    for c in plan.checks:
+        if c.command is not None:
+            commands += 1
+            target = f"command:{commands}"
+        elif c.port is not None:
+            target = f"tcp:{c.address}:{c.port}"
+        else:
+            target = str(c.address)
+        expect = "reachable" if c.reachable else "unreachable"
+        wait = "" if c.wait is None else f"+{c.wait}"
+        rows.append(f"{_dash(c.namespace)} {_dash(c.device)} {target} {expect}{wait} {c.what}")
+    return rows
+
+
+def check_commands(plan: Plan) -> list[str]:
+    """The commands of command checks, one per line, numbered as check_rows names them."""
+    commands = [c.command for c in plan.checks if c.command is not None]
+    return [f"{n} {command}" for n, command in enumerate(commands, 1)]
 
 
 def nat_rules(lab: Lab) -> list[str]:
@@ -525,6 +543,7 @@ def render(plan: Plan, prefix: str = "") -> str:
         tap_namespaces=" ".join(_where_ops(plan, AddTap)),
         rows=plan_rows(plan),
         checks=check_rows(plan),
+        check_commands=check_commands(plan),
         hosts=hosts_lines(plan),
         nat=nat_rules(lab),
         modules=assembled.modules,
