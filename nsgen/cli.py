@@ -25,12 +25,12 @@ from nsgen.errors import (
 from nsgen.shapes import Template
 
 if TYPE_CHECKING:
-    from nsgen.execute import Action
+    from nsgen.execute import Action, Request
 
 # The same in the script and in nsgen: `nsgen ACTION` exits with the script's status.
 EXIT_CODES = (
     "Exit codes: 0 ok, 1 topology or runtime error (or not root), 2 usage, "
-    "3 lab incomplete (status), 4 verify failed."
+    "3 lab incomplete (status) or not up (verify), 4 verify failed."
 )
 
 app = typer.Typer(
@@ -216,16 +216,19 @@ def add_action(action: "Action", summary: str) -> None:
         ssh: Ssh = None,
         sudo: Sudo = None,
     ) -> None:
-        from nsgen.execute import Request, run
+        from nsgen.execute import Request
 
-        request = Request(
-            action, file, prefix=prefix, dry_run=dry_run, script=script, ssh=ssh, sudo=sudo
-        )
-        # The script's own exit status, passed through: it has already said what happened.
-        raise typer.Exit(run(request))
+        run_action(Request(action, file, prefix, dry_run, script, ssh, sudo))
 
     command.__doc__ = summary
     app.command(name=action, epilog=EXIT_CODES)(command)
+
+
+def run_action(request: "Request") -> None:
+    from nsgen.execute import run
+
+    # The script's own exit status, passed through: it has already said what happened.
+    raise typer.Exit(run(request))
 
 
 add_action(
@@ -237,7 +240,30 @@ add_action(
     "status",
     "List each declared object as ok, missing, down, drifted or foreign (exit 3 unless all ok).",
 )
-add_action("verify", "Ping every declared address and gateway (exit 4 if any fails).")
+
+
+@app.command(epilog=EXIT_CODES)
+def verify(
+    file: TopologyFile,
+    prefix: Prefix = "",
+    script: Script = None,
+    ssh: Ssh = None,
+    sudo: Sudo = None,
+    wait: Annotated[
+        str | None,
+        typer.Option(
+            "--wait",
+            metavar="DURATION",
+            help='Retry each check for up to DURATION ("60s", "2m") unless it declares '
+            "its own wait.",
+        ),
+    ] = None,
+) -> None:
+    """Ping every declared address and gateway, then run the declared checks (exit 4 if any
+    fails, 3 if the lab is not up)."""
+    from nsgen.execute import Request
+
+    run_action(Request("verify", file, prefix, False, script, ssh, sudo, wait=wait))
 
 
 @app.command(epilog=EXIT_CODES)

@@ -71,10 +71,12 @@ class Request:
     ssh: str | None = None
     sudo: bool | None = None  # None: not given; means sudo with --ssh
     lab: str | None = None  # down --lab NAME: the lab's record alone, no FILE
+    wait: str | None = None  # verify --wait DURATION: the script reads it
 
     def argv(self) -> list[str]:
         """The command that receives the script on its standard input."""
         shell = ["sh", "-s", self.action, *(["--dry-run"] if self.dry_run else [])]
+        shell += ["--wait", self.wait] if self.wait is not None else []
         if self.ssh is None:
             return shell
         sudo = ["sudo"] if self.sudo is not False else []
@@ -89,6 +91,8 @@ class Request:
             words += ["--lab", self.lab]
         if self.dry_run:
             words.append("--dry-run")
+        if self.wait is not None:
+            words += ["--wait", self.wait]
         if self.prefix:
             words += ["--prefix", self.prefix]
         if self.script is not None:

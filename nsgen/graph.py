@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict, deque
 from dataclasses import dataclass
 
-from nsgen.lab import HOST, Lab, Vxlan, where
+from nsgen.lab import HOST, LO, Lab, Vxlan, where
 from nsgen.plan import (
     AddAddress,
     AddBridge,
@@ -159,10 +159,12 @@ def build(plan: Plan, machine: str | None = None) -> Diagram:
                 veths.append(op)
             case SetLink(namespace, name):
                 links[(namespace, name)] = op
+            case AddAddress(namespace, dev, address) if dev == LO:
+                notes[namespace].append(f"{LO} {address}")
             case AddAddress(namespace, dev, address):
                 addresses[(namespace, dev)].append(str(address))
-            case AddRoute(namespace, to, via):
-                notes[namespace].append(f"{'default' if to is None else to} via {via}")
+            case AddRoute(route):
+                notes[route.namespace].append(route.text())
             case EnableForwarding(namespace):
                 notes[namespace].insert(0, "forwarding")
 

@@ -26,6 +26,9 @@ IPNetwork = IPv4Network | IPv6Network
 IPAddress = IPv4Address | IPv6Address
 
 HOST = "host"
+# The loopback device of every namespace, and the key its addresses are declared under.
+LOOPBACK = "loopback"
+LO = "lo"
 # Where the script keeps each lab's ownership records (a tmpfs: gone at reboot, as the lab is).
 STATE_ROOT = "/run/nsgen"
 
@@ -196,13 +199,32 @@ class Vxlan(NamedTuple):
 
 
 class Route(NamedTuple):
+    """A static route, keyed as the kernel keys it: family, destination and metric."""
+
     namespace: str | None
-    to: IPNetwork | None  # None is the default route of via's family
-    via: IPAddress
+    to: IPNetwork | None  # None is the default route of the gateways' family
+    vias: tuple[IPAddress, ...]  # (): a device route; two or more: one multipath route
+    dev: str | None = None  # the device it leaves by (a device route, a link-local gateway)
+    metric: int | None = None  # None: the kernel's default (0 for IPv4, 1024 for IPv6)
 
     @property
     def to_text(self) -> str:
         return "default" if self.to is None else str(self.to)
+
+    @property
+    def version(self) -> int:
+        return self.vias[0].version if self.vias else 4 if self.to is None else self.to.version
+
+    def text(self) -> str:
+        """As tables and diagrams print it: "10.9.0.0/24 via 10.1.0.2, 10.2.0.2 dev eth1"."""
+        out = self.to_text
+        if self.vias:
+            out += " via " + ", ".join(map(str, self.vias))
+        if self.dev is not None:
+            out += f" dev {self.dev}"
+        if self.metric is not None:
+            out += f" metric {self.metric}"
+        return out
 
 
 class Sysctl(NamedTuple):
@@ -267,16 +289,21 @@ class Namespace(NamedTuple):
     forwarding: bool = False
     sysctls: tuple[Sysctl, ...] = ()
     machine: str | None = None  # the [hosts] entry it lives on
+    loopback: tuple[IPInterface, ...] = ()  # on its `lo`
 
 
 class Check(NamedTuple):
-    """One ping of a declared `[[checks]]` entry: a namespace target becomes one per address."""
+    """One try of a declared `[[checks]]` entry: a ping (a namespace target becomes one per
+    address), a TCP connection (`port`), or a command (`command`, no address)."""
 
-    namespace: str | None  # where the ping starts; None is the host
-    address: IPAddress
-    reachable: bool  # False: passes only when the ping gets no answer
+    namespace: str | None  # where it starts; None is the host
+    address: IPAddress | None  # None: a command
+    reachable: bool  # False: passes only when the ping or connection gets no answer
     key: str  # the entry in the topology file, e.g. "checks[2]"
     target: str = ""  # the declared device holding the address ("b1:eth0"), if any
+    port: int | None = None  # a TCP connection to address:port
+    command: str | None = None
+    wait: int | None = None  # seconds to retry for; None: verify's default
 
 
 class Assigned(NamedTuple):

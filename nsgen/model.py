@@ -33,9 +33,23 @@ class RouteSpec:
     """A static route inside a namespace (or the host)."""
 
     to: str = doc('Destination network ("10.2.0.0/24", "fd00:2::/64") or "default".')
-    via: str = doc(
+    via: Addresses | None = doc(
         "Gateway address, inside a subnet of an interface of the same namespace; or a "
-        'namespace ("r1", or "host"): its address on a segment both share.'
+        'namespace ("r1", or "host"): its address on a segment both share. A list of two or '
+        "more is one multipath route (`nexthop via A nexthop via B`). Without it, `dev` makes "
+        "a device route.",
+        default=None,
+    )
+    dev: str | None = doc(
+        "The namespace's own interface the route leaves by: a device route without `via`, or "
+        'the device a link-local `via` ("fe80::2") is on.',
+        default=None,
+    )
+    metric: int | None = doc(
+        "Route metric, 0 to 4294967295 (the kernel's default: 0 for IPv4, 1024 for IPv6). "
+        "Routes are keyed by destination and metric, as the kernel keys them: two routes to "
+        "one destination with different metrics are two routes.",
+        default=None,
     )
 
 
@@ -186,6 +200,12 @@ class NamespaceSpec:
     interfaces: dict[str, InterfaceSpec] = doc(
         "Its veth ends and TAP devices, by device name.", default_factory=dict
     )
+    loopback: Addresses = doc(
+        'Addresses on its loopback device `lo` ("10.255.0.1/32", "fd00:ff::1/128"): router '
+        "ids and the like. They are addresses like any other (unique, checked, recorded, "
+        "removed when no longer declared), reached through routes, never a `via` target.",
+        default_factory=list,
+    )
     sysctls: dict[str, int | str] = doc(
         'Kernel settings inside it, by key under net. ("net.ipv4.conf.all.rp_filter" = 0), '
         "applied on every up.",
@@ -259,19 +279,38 @@ class BridgeSpec:
 
 @dataclass(frozen=True)
 class CheckSpec:
-    """A declared reachability check that `verify` runs after its own pings."""
+    """A declared check that `verify` runs after its own pings: a ping (`to`), a TCP
+    connection (`tcp`) or a command (`command`), exactly one of them."""
 
     from_: str = doc(
-        'Namespace the ping starts in, or "host" when the lab gives the host an address.',
+        'Namespace the check starts in, or "host" when the lab gives the host an address '
+        "(not for `command`).",
         key="from",
     )
-    to: str = doc(
-        'A namespace ("h3": each of its addresses in a family `from` has an address of; '
-        '"host": the host\'s addresses in the lab) or one address ("10.2.0.11").'
+    to: str | None = doc(
+        'A ping: to a namespace ("h3": each of its addresses in a family `from` has an address '
+        'of; "host": the host\'s addresses in the lab) or one address ("10.2.0.11").',
+        default=None,
+    )
+    tcp: str | None = doc(
+        'A TCP connection from `from` to "ADDRESS:PORT" ("10.0.0.2:179", "[fd00::2]:179").',
+        default=None,
+    )
+    command: str | None = doc(
+        "A command run by /bin/sh inside `from` (through `ip netns exec`, so the namespace's "
+        "/etc/netns files apply), with NSGEN_LAB, NSGEN_NS and NSGEN_RUN=/run/nsgen/LAB/run/NS "
+        "set; exit 0 passes.",
+        default=None,
     )
     expect: Literal["reachable", "unreachable"] = doc(
-        '"reachable": every ping must be answered; "unreachable": none may be (an isolation test).',
+        '"reachable": every ping must be answered, the connection made; "unreachable": none '
+        "may be (an isolation test). Not for `command`.",
         default="reachable",
+    )
+    wait: str | None = doc(
+        'Retry until the check passes or this much time is up ("60s", "2m"): for routes a '
+        "daemon has yet to learn. Default: `verify --wait`, else one try.",
+        default=None,
     )
 
 

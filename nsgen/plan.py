@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Literal, NamedTuple, TypeVar
 
 from nsgen.lab import (
+    LO,
     End,
     Exec,
     File,
@@ -24,6 +25,7 @@ from nsgen.lab import (
     Lab,
     Macvlan,
     Process,
+    Route,
     Shaping,
     Sysctl,
     Vxlan,
@@ -112,9 +114,7 @@ class AddAddress(NamedTuple):
 
 
 class AddRoute(NamedTuple):
-    namespace: str | None
-    to: IPNetwork | None
-    via: IPAddress
+    route: Route
 
 
 class EnableForwarding(NamedTuple):
@@ -183,16 +183,20 @@ _O = TypeVar("_O")
 
 
 class Ping(NamedTuple):
-    """A verify check: from a namespace (None: the host) to an address. With reachable
-    False (a declared isolation check) it passes only when the ping gets no answer."""
+    """A verify check: from a namespace (None: the host) to an address: a ping, or with
+    `port` a TCP connection; or with `command` (and no address) a command run there. With
+    reachable False (a declared isolation check) it passes only when nothing answers."""
 
     namespace: str | None
-    address: IPAddress
+    address: IPAddress | None
     what: str
     reachable: bool = True
     # From the host: the lab's host device the ping must leave by (ping -I), so that a lab
     # that is down or drifted never sends the ping out through the host's own routes.
     device: str | None = None
+    port: int | None = None
+    command: str | None = None
+    wait: int | None = None  # seconds to retry for; None: verify's --wait, else one try
 
 
 class HostName(NamedTuple):
@@ -282,8 +286,10 @@ def build(lab: Lab) -> Plan:
         config[tap.namespace] += [AddAddress(tap.namespace, tap.name, a) for a in tap.addresses]
     for x in lab.vxlans:
         config[x.namespace] += [AddAddress(x.namespace, x.name, a) for a in x.addresses]
+    for ns in lab.namespaces:
+        config[ns.name] += [AddAddress(ns.name, LO, a) for a in ns.loopback]
     for route in lab.routes:
-        config[route.namespace].append(AddRoute(route.namespace, route.to, route.via))
+        config[route.namespace].append(AddRoute(route))
     shaped = [(e.namespace, e.name, e.shaping) for e in _ends(lab)]
     shaped += [(t.namespace, t.name, t.shaping) for t in lab.taps]
     for namespace, dev, shaping in shaped:
@@ -340,7 +346,7 @@ def _hosts(lab: Lab) -> list[HostName]:
         if end.namespace is not None:
             devices[end.namespace].append((end.name, end.addresses))
     for ns in lab.namespaces:
-        for device, addresses in devices[ns.name]:
+        for device, addresses in [*devices[ns.name], (LO, ns.loopback)]:
             out += [HostName(a.ip, (ns.name, f"{device}.{ns.name}")) for a in addresses]
     return out
 
@@ -418,24 +424,71 @@ def _checks(lab: Lab) -> list[Ping]:
                 checks.append(Ping(other[0], ip, ref + far(other[0], ip), device=device))
     seen: set[tuple[str | None, IPAddress]] = set()
     for route in lab.routes:
-        if (route.namespace, route.via) not in seen:
-            seen.add((route.namespace, route.via))
-            device = _host_device(lab, route.via, host_devices) if route.namespace is None else None
-            checks.append(
-                Ping(
-                    route.namespace,
-                    route.via,
-                    f"gateway of {where(route.namespace)}{far(route.namespace, route.via)}",
-                    device=device,
-                )
-            )
+        for via in route.vias:
+            if (route.namespace, via) in seen:
+                continue
+            seen.add((route.namespace, via))
+            # A link-local gateway is only reached on its own link, so the ping leaves by it.
+            device = route.dev if via.version == 6 and via.is_link_local else None
+            if route.namespace is None and device is None:
+                device = _host_device(lab, via, host_devices)
+            what = f"gateway of {where(route.namespace)}{far(route.namespace, via)}"
+            checks.append(Ping(route.namespace, via, what, device=device))
+    checks += _loopback_checks(lab, members)
     # The lab's own test plan last, so a failure there is read after the wiring is known good.
     for check in lab.checks:
+        if check.address is None:
+            checks.append(
+                Ping(check.namespace, None, check.key, command=check.command, wait=check.wait)
+            )
+            continue
         what = f"{check.key}: {check.target}" if check.target else check.key
         what += far(check.namespace, check.address)
         device = _host_device(lab, check.address, host_devices) if check.namespace is None else None
-        checks.append(Ping(check.namespace, check.address, what, check.reachable, device))
+        checks.append(
+            Ping(
+                check.namespace,
+                check.address,
+                what,
+                check.reachable,
+                device,
+                port=check.port,
+                wait=check.wait,
+            )
+        )
     return checks
+
+
+def _loopback_checks(lab: Lab, members: dict[IPNetwork, list[Member]]) -> list[Ping]:
+    """Each loopback address is pinged from a neighbour of its namespace: one on a segment
+    both share with an address of its family, the first (segments in plan order) with a
+    static route that covers it, else the first. Nothing on a link routes to a loopback by
+    itself: without such a route, or a daemon's, the ping fails, and says why."""
+    out: list[Ping] = []
+    for ns in lab.namespaces:
+        if not ns.loopback:
+            continue
+        neighbours: dict[int, list[str]] = defaultdict(list)
+        for ring in members.values():
+            if any(m[0] == ns.name for m in ring):
+                for other in ring:
+                    family = neighbours[other[1].version]
+                    if other[0] not in (None, ns.name) and other[0] not in family:
+                        family.append(other[0])
+        for address in ns.loopback:
+            ip = address.ip
+            near = neighbours.get(ip.version, [])
+            if not near:
+                continue
+            routed = [
+                n
+                for n in near
+                for r in lab.routes
+                if r.namespace == n and r.version == ip.version and (r.to is None or ip in r.to)
+            ]
+            origin = (routed or near)[0]
+            out.append(Ping(origin, ip, f"{ns.name}:{LO} (loopback)"))
+    return out
 
 
 def _pinger(
@@ -469,13 +522,13 @@ def _host_device(lab: Lab, target: IPAddress, host_devices: list[Member]) -> str
     routes = [
         r
         for r in lab.routes
-        if r.namespace is None
-        and r.via.version == target.version
-        and (r.to is None or target in r.to)
+        if r.namespace is None and r.version == target.version and (r.to is None or target in r.to)
     ]
     routes.sort(key=lambda r: -1 if r.to is None else r.to.prefixlen, reverse=True)
     for route in routes:
-        via = [d for _, a, _, d, _ in host_devices if route.via in a.network]
+        if route.dev is not None:
+            return route.dev
+        via = [d for _, a, _, d, _ in host_devices for v in route.vias if v in a.network]
         if via:
             return via[0]
     same_family = [d for _, a, _, d, _ in host_devices if a.version == target.version]

@@ -154,10 +154,22 @@ def _address_row(op: AddAddress) -> Row:
 
 
 def _route_row(op: AddRoute) -> Row:
-    destination = "default" if op.to is None else str(op.to)
+    """`route NS KEY VIAS`, and `DEV METRIC` after them when either is set: VIAS are the
+    gateways joined by commas, "-" for a device route. A multipath route puts proto and
+    metric before its next hops, which end the command."""
+    r = op.route
+    destination = "default" if r.to is None else str(r.to)
+    fields = ["route", _dash(r.namespace), route_key(r.to), ",".join(map(str, r.vias)) or "-"]
+    if r.dev is not None or r.metric is not None:
+        fields += [_dash(r.dev), _dash(r.metric)]
+    metric = _opt("metric", r.metric)
+    if len(r.vias) > 1:
+        hops = "".join(f" nexthop via {via}{_opt('dev', r.dev)}" for via in r.vias)
+        return fields, f"route replace {destination} proto {ROUTE_PROTO}{metric}{hops}"
+    via = "".join(f" via {via}" for via in r.vias)
     return (
-        ["route", _dash(op.namespace), route_key(op.to), str(op.via)],
-        f"route replace {destination} via {op.via} proto {ROUTE_PROTO}",
+        fields,
+        f"route replace {destination}{via}{_opt('dev', r.dev)}{metric} proto {ROUTE_PROTO}",
     )
 
 
@@ -249,11 +261,29 @@ def plan_rows(plan: Plan) -> list[str]:
 
 
 def check_rows(plan: Plan) -> list[str]:
-    return [
-        f"{_dash(c.namespace)} {_dash(c.device)} {c.address} "
-        f"{'reachable' if c.reachable else 'unreachable'} {c.what}"
-        for c in plan.checks
-    ]
+    """Rows "FROM DEVICE TARGET EXPECT[+WAIT] WHAT": TARGET an address (a ping),
+    tcp:ADDRESS:PORT, or command:N (line N of check_commands); WAIT the seconds a declared
+    check may retry for."""
+    rows = []
+    commands = 0
+    for c in plan.checks:
+        if c.command is not None:
+            commands += 1
+            target = f"command:{commands}"
+        elif c.port is not None:
+            target = f"tcp:{c.address}:{c.port}"
+        else:
+            target = str(c.address)
+        expect = "reachable" if c.reachable else "unreachable"
+        wait = "" if c.wait is None else f"+{c.wait}"
+        rows.append(f"{_dash(c.namespace)} {_dash(c.device)} {target} {expect}{wait} {c.what}")
+    return rows
+
+
+def check_commands(plan: Plan) -> list[str]:
+    """The commands of command checks, one per line, numbered as check_rows names them."""
+    commands = [c.command for c in plan.checks if c.command is not None]
+    return [f"{n} {command}" for n, command in enumerate(commands, 1)]
 
 
 def nat_rules(lab: Lab) -> list[str]:
@@ -361,7 +391,7 @@ def summary(lab: Lab) -> list[str]:
         ns.name + (" (forwarding)" if ns.forwarding else "") for ns in lab.namespaces
     )
     head = [f"Namespaces ({len(lab.namespaces)}): {namespaces or '-'}", ""]
-    routes = [f"  {where(r.namespace)}: {r.to_text} via {r.via}" for r in lab.routes]
+    routes = [f"  {where(r.namespace)}: {r.text()}" for r in lab.routes]
     tail = ["", "Routes:", *routes] if routes else []
     shaped = [
         f"  {where(namespace)}:{dev}: {shaping.detail()}"
@@ -590,6 +620,7 @@ def render(plan: Plan, prefix: str = "") -> str:
         tap_namespaces=" ".join(_where_ops(plan, AddTap)),
         rows=plan_rows(plan),
         checks=check_rows(plan),
+        check_commands=check_commands(plan),
         hosts=hosts_lines(plan),
         nat=nat_rules(lab),
         modules=assembled.modules,

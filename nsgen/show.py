@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 
-from nsgen.lab import HOST, End, Lab, Shaping, micros_text, where
+from nsgen.lab import HOST, LO, End, Lab, Shaping, micros_text, where
+from nsgen.lab import Route as LabRoute
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,9 @@ def egress(shaping: Shaping | None) -> Egress | None:
 @dataclass(frozen=True)
 class Route:
     to: str
-    via: str
+    via: str | list[str] | None  # one gateway; a list: one multipath route; None: a device route
+    dev: str | None = None  # in JSON only when set, as metric: older views stay as they were
+    metric: int | None = None
 
 
 @dataclass(frozen=True)
@@ -133,6 +136,11 @@ def view(lab: Lab) -> View:
             if m.end.namespace == namespace
         ]
         devices += [
+            Device("loopback", LO, None, None, None, None, tuple(map(str, ns.loopback)))
+            for ns in lab.namespaces
+            if ns.name == namespace and ns.loopback
+        ]
+        devices += [
             Device(
                 "tap",
                 tap.name,
@@ -148,7 +156,7 @@ def view(lab: Lab) -> View:
             for tap in lab.taps
             if tap.namespace == namespace
         ]
-        routes = [Route(r.to_text, str(r.via)) for r in lab.routes if r.namespace == namespace]
+        routes = [_route(r) for r in lab.routes if r.namespace == namespace]
         return Place(where(namespace), forwarding, tuple(devices), tuple(routes))
 
     return View(
@@ -171,8 +179,19 @@ def view(lab: Lab) -> View:
     )
 
 
+def _route(route: LabRoute) -> Route:
+    vias = [str(v) for v in route.vias]
+    via: str | list[str] | None = vias[0] if len(vias) == 1 else vias or None
+    return Route(route.to_text, via, route.dev, route.metric)
+
+
 def to_json(lab: Lab) -> str:
     data = asdict(view(lab))
+    for place in data["namespaces"]:
+        for route in place["routes"]:
+            for key in ("dev", "metric"):
+                if route[key] is None:
+                    del route[key]
     if lab.machines:
         data.update(_hosts(lab))
         on = {ns.name: ns.machine for ns in lab.namespaces}
@@ -272,7 +291,7 @@ def to_text(lab: Lab) -> str:
             if device.egress is not None:
                 fields.append(("egress", _egress_text(device.egress)))
             out += [f"    {key:<8} {value}" for key, value in fields if value is not None]
-        out += [f"  route {route.to} via {route.via}" for route in place.routes]
+        out += [f"  route {_route_text(route)}" for route in place.routes]
     if lab.vxlans:
         out += ["", "tunnels (VXLAN)"]
         for x in lab.vxlans:
@@ -286,6 +305,13 @@ def to_text(lab: Lab) -> str:
                 f"mtu {x.mtu}  ({x.carries})"
             )
     return "\n".join(out) + "\n"
+
+
+def _route_text(route: Route) -> str:
+    via = ", ".join(route.via) if isinstance(route.via, list) else route.via
+    text = route.to if via is None else f"{route.to} via {via}"
+    text += "" if route.dev is None else f" dev {route.dev}"
+    return text + ("" if route.metric is None else f" metric {route.metric}")
 
 
 def _egress_text(egress: Egress) -> str:

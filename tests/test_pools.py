@@ -210,7 +210,7 @@ def test_numbering_rules_on_a_small_lab() -> None:
         "r.interfaces.e3": ("10.7.0.1/30",),
         "t.interfaces.e0": ("10.7.0.2/30",),  # its peer's written subnet
     }
-    assert [(r.namespace, str(r.to), str(r.via)) for r in lab.routes] == [
+    assert [(r.namespace, str(r.to), str(r.vias[0])) for r in lab.routes] == [
         ("s", "10.9.0.0/16", "10.5.255.254")
     ]
 

@@ -197,8 +197,12 @@ END {
     print "br0", dev["ns", "br0"], mtu["ns", "br0"], master["ns", "br0"]
     print "v4", addr["ns", "eth0", "10.9.0.1/24"]
     print "v6", addr["ns", "eth0", "fd00:9::1/64"]
-    print "r4", route["ns", "10.8.0.0/24", "10.9.0.2"], routedev["ns", "10.8.0.0/24", "10.9.0.2"]
-    print "r6", route["ns", "fd00:8::/64", "fd00:9::2"]
+    k = "ns" SUBSEP "10.8.0.0/24" SUBSEP 4 SUBSEP 0
+    print "r4", rtproto[k], rtvia[k], rtdev[k]
+    print "r6", rtproto["ns", "fd00:8::/64", 6, 1024], rtvia["ns", "fd00:8::/64", 6, 1024]
+    print "multipath", rtvia["mp", "10.9.0.0/24", 4, 0], rtvia["mp", "fd09::/64", 6, 1024]
+    print "metric", rtvia["mp", "10.9.0.0/24", 4, 10], rtvia["mp", "fd08::/64", 6, 5]
+    print "device", rtvia["mp", "10.8.0.0/24", 4, 0], rtdev["mp", "10.8.0.0/24", 4, 0]
 }
 """
     out = run_awk(
@@ -210,6 +214,8 @@ END {
         recorded("address.json", "json ns all"),
         recorded("route.json", "json ns"),
         recorded("route6.json", "json ns"),
+        recorded("multipath.json", "json mp"),
+        recorded("multipath6.json", "json mp"),
     )
     assert out == [
         "eth0 1 1 1400 br0",
@@ -217,8 +223,12 @@ END {
         "v4 ok",
         # Added without nodad a moment before the listing: still tentative.
         "v6 tentative",
-        "r4 245 eth0",
-        "r6 245",
+        "r4 245 10.9.0.2 eth0",
+        "r6 245 fd00:9::2",
+        # Next hops, each with "flags":[...] of its own, whole and in order.
+        "multipath 10.1.0.2,10.2.0.2 fd01::2,fd02::2",
+        "metric 10.1.0.2 fe80::2",
+        "device - t2126900x",
     ]
 
 

@@ -74,8 +74,8 @@ def walk(lab: Lab, source: str, target: IPAddress) -> list[str]:
             connected.setdefault(end.namespace, []).extend(a.network for a in end.addresses)
     routes: dict[str | None, list[tuple[IPNetwork, IPAddress]]] = {}
     for route in lab.routes:
-        to = route.to or ip_network("0.0.0.0/0" if route.via.version == 4 else "::/0")
-        routes.setdefault(route.namespace, []).append((to, route.via))
+        to = route.to or ip_network("0.0.0.0/0" if route.version == 4 else "::/0")
+        routes.setdefault(route.namespace, []).append((to, route.vias[0]))
     forwarding = {ns.name for ns in lab.namespaces if ns.forwarding}
 
     path: list[str] = [source]

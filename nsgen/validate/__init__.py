@@ -27,6 +27,7 @@ from nsgen.validate import (
     limits,
     linkprops,
     links,
+    loopbacks,
     macvlans,
     names,
     nat,
@@ -64,6 +65,7 @@ PASSES: tuple[tuple[str, Pass], ...] = (
     ("links", links.links),
     ("tunnels", tunnels.tunnels),
     ("macvlans", macvlans.macvlans),
+    ("loopbacks", loopbacks.loopbacks),
     ("segments", pools.segments),
     ("pools", pools.pools),
     ("kernel-limits", limits.limits),
@@ -112,6 +114,7 @@ def _lab(ctx: Context) -> Lab:
                 ctx.spec.namespaces[key].forwarding,
                 tuple(ctx.sysctls.get(key, ())),
                 ctx.placed.get(key),
+                tuple(ctx.loopbacks.get(key, ())),
             )
             for key, final in ctx.namespaces.items()
         ),

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from nsgen.lab import HOST, IPAddress, IPInterface, where
+from nsgen.lab import HOST, LOOPBACK, IPAddress, IPInterface, where
 from nsgen.shape import key_path
 from nsgen.validate.context import MAC_RE, Context, Held
 
@@ -20,7 +20,7 @@ def unique_addresses(ctx: Context) -> None:
             if first != path or addresses.count(address) > 1:
                 pool = ctx.pooled.get((first, address.ip))
                 how = f" (given by {pool})" if pool else ""
-                ctx.error(f"{path}.address", f"address {address.ip} is also used by {first}{how}")
+                ctx.error(_at(path), f"address {address.ip} is also used by {first}{how}")
     for iface in ctx.ifaces.values():
         mac = (iface.spec.mac or "").lower()
         if mac and MAC_RE.match(mac):
@@ -30,13 +30,24 @@ def unique_addresses(ctx: Context) -> None:
 
 
 def _places(ctx: Context) -> list[tuple[str, str, Sequence[IPInterface]]]:
-    """Every device that holds addresses: its namespace as written, key path, addresses."""
+    """Every device that holds addresses: its namespace as written, key path, addresses.
+    A loopback's key path is that of its list (namespaces.r1.loopback), a device's that of
+    the device."""
     places: list[tuple[str, str, Sequence[IPInterface]]] = [
         (ctx.spec.bridges[key].namespace or HOST, key_path(["bridges", key]), b.addresses)
         for key, b in ctx.bridges.items()
     ]
     places += [(i.ns_key, i.path, i.addresses) for i in ctx.ifaces.values()]
+    places += [
+        (key, key_path(["namespaces", key, LOOPBACK]), addresses)
+        for key, addresses in ctx.loopbacks.items()
+    ]
     return places
+
+
+def _at(path: str) -> str:
+    """Where a device's addresses are written: its `address` key, or the loopback list."""
+    return path if path.endswith(f".{LOOPBACK}") else f"{path}.address"
 
 
 def overlapping_subnets(ctx: Context) -> None:
@@ -65,7 +76,7 @@ def overlapping_subnets(ctx: Context) -> None:
             )
             if other:
                 ctx.error(
-                    f"{path}.address",
+                    _at(path),
                     f"subnet {address.network} ({address}) overlaps {other[4].network} "
                     f"({other[4]}) of {other[3]} in the same namespace: the kernel would "
                     "route both through one device",
@@ -82,4 +93,6 @@ def held_addresses(ctx: Context) -> None:
     for iface in ctx.ifaces.values():
         ref = f"{where(iface.namespace)}:{iface.name}"
         held[iface.ns_key] += [Held(a, ref) for a in iface.addresses]
+    for key, addresses in ctx.loopbacks.items():
+        held[key] += [Held(a, f"{ctx.namespaces[key]}:lo") for a in addresses]
     ctx.held = dict(held)

@@ -125,6 +125,7 @@ class Context:
     assigned: list[Assigned] = field(default_factory=list)
     taps: list[Tap] = field(default_factory=list)
     vxlans: list[Vxlan] = field(default_factory=list)  # tunnel ends, in a lab across hosts
+    loopbacks: dict[str, list[IPInterface]] = field(default_factory=dict)  # by namespace key
     held: dict[str, list[Held]] = field(default_factory=dict)  # by namespace key ("host")
     routes: list[Route] = field(default_factory=list)
     sysctls: dict[str, list[Sysctl]] = field(default_factory=dict)  # by namespace key

@@ -20,13 +20,15 @@ def interfaces(ctx: Context) -> None:
     ]
     for ns_key, namespace, table in tables:
         base = ["host"] if namespace is None else ["namespaces", ns_key]
+        base_key = key_path(base)
         for key, spec in table.items():
             path = key_path([*base, "interfaces", key])
             final = ctx.host_name(key) if namespace is None else key
             if not ctx.check_name(path, key, final, IFNAMSIZ, "interface name", device=True):
                 continue
             if key in RESERVED_DEVICES:
-                ctx.error(path, f"'{key}' is reserved for the loopback device")
+                hint = "" if namespace is None else f"; its addresses go in {base_key}.loopback"
+                ctx.error(path, f"'{key}' is reserved for the loopback device{hint}")
                 continue
             iface = Iface(namespace, ns_key, key, final, path, spec)
             iface.addresses = parse_addresses(ctx, f"{path}.address", spec.address or [])

@@ -56,7 +56,7 @@ FILENAME == ARGV[1] {
 	key[rows] = fields(i ? substr($0, 1, i - 1) : $0); planned[key[rows]] = 1
 	if ($1 == "netns") declns[$3] = 1
 	else if ($1 == "link") plink[$2, $3] = key[rows]
-	else if ($1 == "route") planroute[$2, $3, family($4)] = 1
+	else if ($1 == "route") { split(key[rows], pf, " "); planroute[$2, $3, rfamily(pf), rmetric(pf)] = 1 }
 	else if ($1 == "sysctl") plansysctl[$2, $3] = 1
 	else if ($1 == "tap") ptap[$2, $3] = 1
 	else if ($1 == "qdisc") pqdisc[$2, $3, $4] = 1

@@ -33,13 +33,43 @@ function jaddresses(n, name, rec,    k, parts, i, a, ip) {
 		else addr[n, name, ip "/" jnum(a, "prefixlen")] = (index(a, "\"tentative\":true") ? "tentative" : "ok")
 	}
 }
-function jroutes(n,    k, parts, i, rec) {
+function family(ip) { return index(ip, ":") ? 6 : 4 }
+# Routes of the main table, keyed as the kernel keys them: family, destination and metric (for IPv4
+# the default 0 is left out of the listing, for IPv6 it is printed). A multipath route has no gateway
+# of its own but "nexthops", an array of objects: its gateways are joined by commas, so
+# that it compares whole with the row of the plan; "-" for a device route.
+function jroutes(n,    k, parts, i, rec, hops, gw, d, m, key, p, j, depth, c) {
+	# Each next hop has its own "flags":[...]: the array ends where its brackets balance.
+	while ((p = index($0, "\"nexthops\":[")) > 0) {
+		depth = 0
+		for (j = p + 11; j <= length($0); j++) {
+			c = substr($0, j, 1)
+			if (c == "[") depth++
+			else if (c == "]" && --depth == 0) break
+		}
+		hops = substr($0, p, j - p + 1)
+		gsub(/[}],[{]/, "};{", hops); gsub(/"gateway"/, "\"hop\"", hops); gsub(/"dev"/, "\"hopdev\"", hops)
+		sub(/"nexthops":/, "\"hops\":", hops)
+		$0 = substr($0, 1, p - 1) hops substr($0, j + 1)
+	}
 	k = split($0, parts, /[}],[{]/)
 	for (i = 1; i <= k; i++) {
 		rec = parts[i]
-		if (n == "-") hostroute[jstr(rec, "dst")] = jstr(rec, "dev")
-		route[n, jstr(rec, "dst"), jstr(rec, "gateway")] = jstr(rec, "protocol")
-		routedev[n, jstr(rec, "dst"), jstr(rec, "gateway")] = jstr(rec, "dev")
+		if (jstr(rec, "table") != "-") continue
+		d = jstr(rec, "dst"); gw = jstr(rec, "gateway"); m = jnum(rec, "metric")
+		if (m == "-") m = 0
+		if (gw == "-" && index(rec, "\"hop\":")) gw = jhops(rec)
+		if (n == "-") hostroute[d] = jstr(rec, "dev") == "-" ? jstr(rec, "hopdev") : jstr(rec, "dev")
+		key = n SUBSEP d SUBSEP family(d gw) SUBSEP m
+		rtvia[key] = gw; rtproto[key] = jstr(rec, "protocol")
+		rtdev[key] = jstr(rec, "dev") == "-" ? jstr(rec, "hopdev") : jstr(rec, "dev")
 	}
 }
-
+function jhops(rec,    out, rest) {
+	out = ""; rest = rec
+	while (match(rest, /"hop":"[^"]*"/)) {
+		out = out (out == "" ? "" : ",") substr(rest, RSTART + 7, RLENGTH - 8)
+		rest = substr(rest, RSTART + RLENGTH)
+	}
+	return out
+}

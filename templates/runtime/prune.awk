@@ -3,7 +3,25 @@
 # the rest. Only what is there now is removed, found by the same reads as everything else:
 # the namespaces to read in full are those holding extra objects, so an unchanged lab costs
 # no read more than before.
-function family(ip) { return index(ip, ":") ? 6 : 4 }
+# A route row: "route NS KEY VIAS [DEV METRIC]", VIAS joined by commas, "-" for a device
+# route. It is keyed as the kernel keys it: family, destination, metric (unset: the default
+# of the kernel, 0 for IPv4 and 1024 for IPv6).
+function rfamily(f) { return family(f[4] != "-" ? f[4] : f[3]) }
+function rmetric(f) { return (f[6] != "" && f[6] != "-") ? f[6] : (rfamily(f) == 6 ? 1024 : 0) }
+function rkey(f) { return f[2] SUBSEP f[3] SUBSEP rfamily(f) SUBSEP rmetric(f) }
+function routetext(f) {
+	return "route " f[3] (f[4] != "-" ? " via " f[4] : "") (f[5] != "" && f[5] != "-" ? " dev " f[5] : "") \
+		(f[6] != "" && f[6] != "-" ? " metric " f[6] : "") " in " (f[2] == "-" ? "host" : f[2])
+}
+# The same gateways, in any order: the kernel keeps the next hops of a multipath route as given,
+# but an equal route is equal whatever order a person wrote them in.
+function samehops(a, b,    x, y, nx, ny, i, have) {
+	nx = split(a, x, ","); ny = split(b, y, ",")
+	if (nx != ny) return 0
+	for (i = 1; i <= nx; i++) have[x[i]] = 1
+	for (i = 1; i <= ny; i++) if (!(y[i] in have)) return 0
+	return 1
+}
 # Under /proc/sys: dots separate, a slash stands for a dot in a device name; values: commas
 # stand for blanks.
 function sysctl_path(k) { gsub(/\//, "\001", k); gsub(/\./, "/", k); gsub(/\001/, ".", k); return k }
@@ -27,7 +45,7 @@ function prune_reads(out,    i, f, c, p, devgoing) {
 		if ((f[1] == "bridge" && f[2] != "-") || f[1] == "macvlan") c += needs(f[2], out)
 		else if (f[1] == "veth" && f[2] != "-" && f[4] != "-") c += needs(f[2], out) + needs(f[4], out)
 		else if (f[1] == "addr" && !((f[2], f[3]) in devgoing)) c += needs(f[2], out)
-		else if (f[1] == "route" && !((f[2], f[3], family(f[4])) in planroute)) c += needs(f[2], out)
+		else if (f[1] == "route" && !(rkey(f) in planroute)) c += needs(f[2], out)
 		else if (f[1] == "tap" && f[2] != "-" && !((f[2], f[3]) in ptap)) c += needs(f[2], out)
 		else if (f[1] == "link" && f[2] != "-" && ((f[2], f[3]) in plink)) {
 			split(plink[f[2], f[3]], p, " ")
@@ -91,11 +109,15 @@ function extra_row(row, act,    f, s, d, p, n) {
 	}
 	if (f[1] == "route") {
 		# Only a route of the protocol of nsgen: a route of a daemon to the same place stays. A
-		# route still declared with another gateway is replaced in place instead.
-		if (!((f[2], f[3], f[4]) in route) || route[f[2], f[3], f[4]] != proto) return ""
-		if ((f[2], f[3], family(f[4])) in planroute || !((f[2], routedev[f[2], f[3], f[4]]) in dev)) return ""
-		if (act) unapply(f[2], "route del " f[3] " via " f[4] " proto " proto)
-		return "route " f[3] " via " f[4] " in " (f[2] == "-" ? "host" : f[2])
+		# route still declared (same destination and metric) with other gateways is replaced
+		# in place instead.
+		s = rkey(f)
+		if (!(s in rtvia) || rtproto[s] != proto || !samehops(rtvia[s], f[4])) return ""
+		if ((s in planroute) || !((f[2], rtdev[s]) in dev)) return ""
+		# "default" has no family of its own: ip would read it as IPv4.
+		d = f[3] != "default" ? f[3] : rfamily(f) == 6 ? "::/0" : "0.0.0.0/0"
+		if (act) unapply(f[2], "route del " d " metric " rmetric(f) " proto " proto)
+		return routetext(f)
 	}
 	if (f[1] == "link") {
 		# Attributes no longer declared on a device that stays: back to the defaults of the kernel.

@@ -17,12 +17,13 @@ die() {
 }
 usage() {
 	cat <<EOF
-usage: sh ${0##*/} [up|down|status|verify|labs] [--dry-run]
+usage: sh ${0##*/} [up|down|status|verify|labs] [--dry-run] [--wait DURATION]
   up       create what is missing, repair drift, remove what the lab no longer declares (default)
   down     remove everything lab $LAB applied on this host, in any version
   status   list declared objects as ok, missing or foreign, and undeclared ones as extra
            (exit 3 unless all ok)
-  verify   ping every declared address and gateway, then the declared checks (exit 4 if any fails)
+  verify   ping every declared address and gateway, then the declared checks (exit 4 if any
+           fails, 3 if the lab is not up); --wait 60s: retry each check for up to 60 s
   labs     list every nsgen lab with state on this host
   --dry-run  with up or down: print the ip commands that would run, change nothing
 EOF
@@ -30,9 +31,29 @@ EOF
 
 ACTION=
 DRY_RUN=0
-for arg in "$@"; do
+# verify --wait DURATION: how long each check may retry unless it declares its own wait.
+VERIFY_WAIT=
+while [ $# -gt 0 ]; do
+	arg=$1
+	shift
+	case $arg in
+	--wait=*) set -- "${arg#--wait=}" "$@" && arg=--wait ;;
+	esac
 	case $arg in
 	--dry-run | -n) DRY_RUN=1 ;;
+	--wait)
+		case ${1-} in
+		*[!0-9sm]* | '' | [sm]* | *[sm]?*) VERIFY_WAIT=bad ;;
+		*m) VERIFY_WAIT=$((${1%m} * 60)) ;;
+		*s) VERIFY_WAIT=${1%s} ;;
+		*) VERIFY_WAIT=$1 ;;
+		esac
+		if [ "$VERIFY_WAIT" = bad ]; then
+			printf '%s: --wait takes whole seconds or minutes, e.g. 60s or 2m; got: %s\n' "$LAB" "${1-}" >&2
+			exit 2
+		fi
+		shift
+		;;
 	-h | --help)
 		usage
 		exit 0
@@ -52,6 +73,10 @@ for arg in "$@"; do
 	esac
 done
 ACTION=${ACTION:-up}
+if [ -n "$VERIFY_WAIT" ] && [ "$ACTION" != verify ]; then
+	printf '%s: --wait goes with verify\n' "$LAB" >&2
+	exit 2
+fi
 case $DRY_RUN.$ACTION in
 1.status | 1.verify | 1.labs)
 	printf '%s: --dry-run goes with up or down; %s changes nothing anyway\n' "$LAB" "$ACTION" >&2

@@ -32,9 +32,14 @@ function status(    r, f, n, bad, total, cnt, key) {
 			if (f[2] == "-") s = (hostaddr[f[4]] == f[3] && ours_root(f[3])) ? "ok" : "missing"
 			else s = ((f[2], f[3], f[4]) in addr) ? addr[f[2], f[3], f[4]] : "missing"
 		} else if (f[1] == "route") {
-			what = "route " f[3] " via " f[4] " in " (f[2] == "-" ? "host" : f[2])
+			# Its fields alone: a row without DEV and METRIC has the command after them.
+			split(substr(line[r], 1, index(line[r], " | ") - 1), f, " ")
+			what = routetext(f); key = rkey(f)
 			if (f[2] == "-") s = (f[3] in hostroute) && ours_root(hostroute[f[3]]) ? "ok" : "missing"
-			else s = ((f[2], f[3], f[4]) in route) ? "ok" : "missing"
+			else if (!(key in rtvia)) s = "missing"
+			else if (!samehops(rtvia[key], f[4])) s = "drifted (via " rtvia[key] ")"
+			else if (f[5] != "" && f[5] != "-" && rtdev[key] != f[5]) s = "drifted (dev " rtdev[key] ")"
+			else s = "ok"
 		} else if (f[1] == "fwd") {
 			what = "forwarding in " f[2]
 			s = (fwd[f[2]] == "11") ? "ok" : "off"

@@ -1,23 +1,33 @@
+# A reachable ping is tried up to three times before it fails: a ping lost to
 # an ARP exchange lost while a large bridge floods its ports' IPv6 start-up traffic right after
 # up, is not a failure of the lab. An unreachable check keeps its single 3 s wait.
 VERIFY_TRIES=3
-verify_one() {
-	if [ "$from" = - ]; then
-		set -- ping -I "$device"
-		from=host
-	else
-		set -- ns_run "$from" ping
-	fi
+
+# Centiseconds since boot: POSIX sh has no clock finer than date's seconds.
+now_cs() {
+	read -r _up _ </proc/uptime
+	_s=${_up%.*}
+	_f=${_up#*.}
+	echo "$((_s * 100 + ${_f#0}))"
+}
+
+# One try of a ping: got is ping's exit status, reason its own words on failure ("Destination
+# Net Unreachable (from 10.1.0.1)", "Network is unreachable"), "no answer" without any.
+ping_once() {
 	if [ "$expect" = reachable ]; then
 		tries=0
 		while :; do
-			"$@" -c 1 -i 0.2 -w 3 -q "$address" >/dev/null 2>&1 && got=0 || got=$?
+			out=$("$@" -c 1 -i 0.2 -w 3 "$address" 2>&1) && got=0 || got=$?
 			tries=$((tries + 1))
 			[ "$got" = 1 ] && [ "$tries" -lt "$VERIFY_TRIES" ] || break
 		done
 	else
-		"$@" -c 1 -w 3 -q "$address" >/dev/null 2>&1 && got=0 || got=$?
+		out=$("$@" -c 1 -w 3 "$address" 2>&1) && got=0 || got=$?
 	fi
+	reason=$(printf '%s\n' "$out" | awk '
+		/^From .* icmp_seq=[0-9]+ / { r = $0; sub(/^From [^ ]+ icmp_seq=[0-9]+ /, "", r); r = r " (from " $2 ")" }
+		/^ping: / { r = $0; sub(/^ping: (connect: )?/, "", r) }
+		END { print (r == "" ? "no answer" : r) }')
 	# ping exits 1 when nothing answered and 2 when there is no route: both are
 	# "unreachable". But nsenter exits 1 too when it cannot enter the namespace, ping -I
 	# 2 when the device is gone, and a ping that never ran proves no isolation.
@@ -29,14 +39,91 @@ verify_one() {
 			ns_run "$from" true 2>/dev/null || got="no namespace"
 		fi
 	fi
+}
+
+# One try of a TCP connection from a namespace: got 0 when it was made; 1 when it was
+# refused or timed out; anything else when the try itself could not run.
+tcp_once() {
+	_host=${address#tcp:}
+	_port=${_host##*:}
+	_host=${_host%:*}
+	if [ "$TCP_TOOL" = bash ]; then
+		# shellcheck disable=SC2016
+		out=$(ns_run "$from" timeout 3 bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$_host" "$_port" 2>&1) && got=0 || got=$?
+	else
+		out=$(ns_run "$from" nc -z -w 3 "$_host" "$_port" 2>&1) && got=0 || got=$?
+	fi
+	# bash: "...: /dev/tcp/10.0.0.2/179: Connection refused"; nc: "nc: connect to ... failed:
+	# Connection refused": the reason is after the last colon.
+	reason=$(printf '%s\n' "$out" | awk 'NF { r = $0 } END { sub(/^.*: /, "", r); print (r == "" ? "no answer" : r) }')
+	case $got in 124) got=1 reason="no answer in 3 s" ;; [1-9]*) ns_run "$from" true 2>/dev/null && got=1 || got="no namespace" ;; esac
+}
+
+# One try of a command check ($_cmd): run by sh inside the namespace (ip netns exec: its /etc/netns
+# files apply), with the environment the lab's processes get.
+command_once() {
+	out=$(ip netns exec "$from" env NSGEN_LAB="$LAB" NSGEN_NS="$from" NSGEN_RUN="$STATE/run/$from" \
+		sh -c "$_cmd" 2>&1 </dev/null) && got=0 || got=$?
+	reason="exit $got"
+	_last=$(printf '%s\n' "$out" | awk 'NF { r = $0 } END { print r }')
+	[ -z "$_last" ] || reason="$reason: $_last"
+}
+
+verify_one() {
+	wait=0
+	case $expect in *+*)
+		wait=${expect#*+}
+		expect=${expect%%+*}
+		;;
+	*) [ -z "$VERIFY_WAIT" ] || wait=$VERIFY_WAIT ;;
+	esac
+	case $address in
+	command:*)
+		kind="command"
+		_cmd=$(check_commands | awk -v n="${address#command:}" '$1 == n { sub(/^[0-9]+ /, ""); print; exit }')
+		shown="$from: $_cmd"
+		;;
+	tcp:*) kind=tcp shown="$from -> ${address#tcp:}" ;;
+	*)
+		kind=ping
+		if [ "$from" = - ]; then
+			set -- ping -I "$device"
+			from=host
+		elif [ "$device" != - ]; then
+			# A link-local gateway answers only on its own link.
+			set -- ns_run "$from" ping -I "$device"
+		else
+			set -- ns_run "$from" ping
+		fi
+		shown="$from -> $address"
+		;;
+	esac
+	[ "$expect" = reachable ] || shown=$(printf '%s\n' "$shown" | sed 's/ -> / -\/-> /')
+	start=$(now_cs)
+	while :; do
+		case $kind in
+		command) command_once ;;
+		tcp) tcp_once ;;
+		*) ping_once "$@" ;;
+		esac
+		case $expect.$got in reachable.0 | unreachable.1 | unreachable.2) break ;; esac
+		case $got in [0-9]*) ;; *) break ;; esac
+		elapsed=$(($(now_cs) - start))
+		[ "$elapsed" -lt "$((wait * 100))" ] || break
+		sleep 1
+	done
+	took=
+	if [ "$wait" != 0 ]; then
+		elapsed=$(($(now_cs) - start))
+		took=" after $((elapsed / 100)).$((elapsed % 100 / 10))s"
+	fi
 	case $expect.$got in
-	reachable.0) result="ok    $from -> $address ($what)" ;;
-	reachable.*) result="FAIL  $from -> $address ($what)" ;;
-	unreachable.1 | unreachable.2) result="ok    $from -/-> $address ($what)" ;;
-	unreachable.0) result="FAIL  $from -/-> $address ($what): it answered" ;;
+	reachable.0 | unreachable.1 | unreachable.2) result="ok    $shown ($what)$took" ;;
+	reachable.[0-9]*) result="FAIL  $shown ($what)$took: $reason" ;;
+	unreachable.0) result="FAIL  $shown ($what)$took: it answered" ;;
 	*)
 		case $got in [0-9]*) got="exit $got" ;; esac
-		result="FAIL  $from -/-> $address ($what): ping could not run ($got)"
+		result="FAIL  $shown ($what): $kind could not run ($got)"
 		;;
 	esac
 	printf '%s %s\n' "$index" "$result"
@@ -50,6 +137,29 @@ VERIFY_WORKERS_MAX=32
 verify() {
 	command -v ping >/dev/null 2>&1 || die "verify needs ping: install iputils-ping"
 	checks >"$T/checks"
+	# A lab that is not up has nothing to ping: one line says so, not a FAIL per check.
+	if [ ! -s "$STATE/record" ]; then
+		case $0 in
+		*.sh) say "the lab is not up: run sh $0 up" ;;
+		*) say "the lab is not up: run its up first (nsgen up FILE)" ;;
+		esac
+		exit 3
+	fi
+	total=$(awk 'END { print NR }' "$T/checks")
+	if [ "$total" = 0 ]; then
+		say "verify: nothing to check: the lab declares no address, route or check"
+		exit 0
+	fi
+	TCP_TOOL=
+	if awk '$3 ~ /^tcp:/ { found = 1 } END { exit !found }' "$T/checks"; then
+		if command -v bash >/dev/null 2>&1 && command -v timeout >/dev/null 2>&1; then
+			TCP_TOOL=bash
+		elif command -v nc >/dev/null 2>&1; then
+			TCP_TOOL=nc
+		else
+			die "verify needs bash (its /dev/tcp, with timeout) or nc for the lab's tcp checks: install bash or netcat-openbsd"
+		fi
+	fi
 	hooks verify
 	cpus=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
 	workers=$((cpus * VERIFY_WORKERS_PER_CPU))
@@ -71,7 +181,6 @@ verify() {
 		[ -e "$out" ] && cat "$out" >>"$T/vr.all"
 	done
 	sort -k1,1n "$T/vr.all" | cut -d ' ' -f 2-
-	total=$(awk 'END { print NR }' "$T/checks")
 	failed=$(awk '$2 == "FAIL" { n++ } END { print n + 0 }' "$T/vr.all")
 	say "verify: $((total - failed)) of $total checks passed"
 	[ "$failed" = 0 ] || {
@@ -79,4 +188,3 @@ verify() {
 		exit 4
 	}
 }
-

@@ -99,7 +99,7 @@ EOF
 }
 
 # ==== nsgen 0.1.0 runtime, modules: state observe json decide prune qdisc-prune apply down status labs verify sysctl-prune names-prune nat-prune daemons-prune qdisc neighbour-table
-# ==== sha256 fb123e19b97dc02311108b645ab4884475e5fd6bda9b84b74c88821c31ad98b6 of the lines below (alike in every script of these modules)
+# ==== sha256 f8496bc2fae2064e587e71c45ba71316b7677d6e135ba08566780bb93f119569 of the lines below (alike in every script of these modules)
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
 # in the size of the lab), and feeds only what is needed to one `ip -batch` for the host
@@ -120,12 +120,13 @@ die() {
 }
 usage() {
 	cat <<EOF
-usage: sh ${0##*/} [up|down|status|verify|labs] [--dry-run]
+usage: sh ${0##*/} [up|down|status|verify|labs] [--dry-run] [--wait DURATION]
   up       create what is missing, repair drift, remove what the lab no longer declares (default)
   down     remove everything lab $LAB applied on this host, in any version
   status   list declared objects as ok, missing or foreign, and undeclared ones as extra
            (exit 3 unless all ok)
-  verify   ping every declared address and gateway, then the declared checks (exit 4 if any fails)
+  verify   ping every declared address and gateway, then the declared checks (exit 4 if any
+           fails, 3 if the lab is not up); --wait 60s: retry each check for up to 60 s
   labs     list every nsgen lab with state on this host
   --dry-run  with up or down: print the ip commands that would run, change nothing
 EOF
@@ -133,9 +134,29 @@ EOF
 
 ACTION=
 DRY_RUN=0
-for arg in "$@"; do
+# verify --wait DURATION: how long each check may retry unless it declares its own wait.
+VERIFY_WAIT=
+while [ $# -gt 0 ]; do
+	arg=$1
+	shift
+	case $arg in
+	--wait=*) set -- "${arg#--wait=}" "$@" && arg=--wait ;;
+	esac
 	case $arg in
 	--dry-run | -n) DRY_RUN=1 ;;
+	--wait)
+		case ${1-} in
+		*[!0-9sm]* | '' | [sm]* | *[sm]?*) VERIFY_WAIT=bad ;;
+		*m) VERIFY_WAIT=$((${1%m} * 60)) ;;
+		*s) VERIFY_WAIT=${1%s} ;;
+		*) VERIFY_WAIT=$1 ;;
+		esac
+		if [ "$VERIFY_WAIT" = bad ]; then
+			printf '%s: --wait takes whole seconds or minutes, e.g. 60s or 2m; got: %s\n' "$LAB" "${1-}" >&2
+			exit 2
+		fi
+		shift
+		;;
 	-h | --help)
 		usage
 		exit 0
@@ -155,6 +176,10 @@ for arg in "$@"; do
 	esac
 done
 ACTION=${ACTION:-up}
+if [ -n "$VERIFY_WAIT" ] && [ "$ACTION" != verify ]; then
+	printf '%s: --wait goes with verify\n' "$LAB" >&2
+	exit 2
+fi
 case $DRY_RUN.$ACTION in
 1.status | 1.verify | 1.labs)
 	printf '%s: --dry-run goes with up or down; %s changes nothing anyway\n' "$LAB" "$ACTION" >&2
@@ -848,26 +873,36 @@ labs() {
 
 
 # ---- verify.sh
+# A reachable ping is tried up to three times before it fails: a ping lost to
 # an ARP exchange lost while a large bridge floods its ports' IPv6 start-up traffic right after
 # up, is not a failure of the lab. An unreachable check keeps its single 3 s wait.
 VERIFY_TRIES=3
-verify_one() {
-	if [ "$from" = - ]; then
-		set -- ping -I "$device"
-		from=host
-	else
-		set -- ns_run "$from" ping
-	fi
+
+# Centiseconds since boot: POSIX sh has no clock finer than date's seconds.
+now_cs() {
+	read -r _up _ </proc/uptime
+	_s=${_up%.*}
+	_f=${_up#*.}
+	echo "$((_s * 100 + ${_f#0}))"
+}
+
+# One try of a ping: got is ping's exit status, reason its own words on failure ("Destination
+# Net Unreachable (from 10.1.0.1)", "Network is unreachable"), "no answer" without any.
+ping_once() {
 	if [ "$expect" = reachable ]; then
 		tries=0
 		while :; do
-			"$@" -c 1 -i 0.2 -w 3 -q "$address" >/dev/null 2>&1 && got=0 || got=$?
+			out=$("$@" -c 1 -i 0.2 -w 3 "$address" 2>&1) && got=0 || got=$?
 			tries=$((tries + 1))
 			[ "$got" = 1 ] && [ "$tries" -lt "$VERIFY_TRIES" ] || break
 		done
 	else
-		"$@" -c 1 -w 3 -q "$address" >/dev/null 2>&1 && got=0 || got=$?
+		out=$("$@" -c 1 -w 3 "$address" 2>&1) && got=0 || got=$?
 	fi
+	reason=$(printf '%s\n' "$out" | awk '
+		/^From .* icmp_seq=[0-9]+ / { r = $0; sub(/^From [^ ]+ icmp_seq=[0-9]+ /, "", r); r = r " (from " $2 ")" }
+		/^ping: / { r = $0; sub(/^ping: (connect: )?/, "", r) }
+		END { print (r == "" ? "no answer" : r) }')
 	# ping exits 1 when nothing answered and 2 when there is no route: both are
 	# "unreachable". But nsenter exits 1 too when it cannot enter the namespace, ping -I
 	# 2 when the device is gone, and a ping that never ran proves no isolation.
@@ -879,14 +914,91 @@ verify_one() {
 			ns_run "$from" true 2>/dev/null || got="no namespace"
 		fi
 	fi
+}
+
+# One try of a TCP connection from a namespace: got 0 when it was made; 1 when it was
+# refused or timed out; anything else when the try itself could not run.
+tcp_once() {
+	_host=${address#tcp:}
+	_port=${_host##*:}
+	_host=${_host%:*}
+	if [ "$TCP_TOOL" = bash ]; then
+		# shellcheck disable=SC2016
+		out=$(ns_run "$from" timeout 3 bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$_host" "$_port" 2>&1) && got=0 || got=$?
+	else
+		out=$(ns_run "$from" nc -z -w 3 "$_host" "$_port" 2>&1) && got=0 || got=$?
+	fi
+	# bash: "...: /dev/tcp/10.0.0.2/179: Connection refused"; nc: "nc: connect to ... failed:
+	# Connection refused": the reason is after the last colon.
+	reason=$(printf '%s\n' "$out" | awk 'NF { r = $0 } END { sub(/^.*: /, "", r); print (r == "" ? "no answer" : r) }')
+	case $got in 124) got=1 reason="no answer in 3 s" ;; [1-9]*) ns_run "$from" true 2>/dev/null && got=1 || got="no namespace" ;; esac
+}
+
+# One try of a command check ($_cmd): run by sh inside the namespace (ip netns exec: its /etc/netns
+# files apply), with the environment the lab's processes get.
+command_once() {
+	out=$(ip netns exec "$from" env NSGEN_LAB="$LAB" NSGEN_NS="$from" NSGEN_RUN="$STATE/run/$from" \
+		sh -c "$_cmd" 2>&1 </dev/null) && got=0 || got=$?
+	reason="exit $got"
+	_last=$(printf '%s\n' "$out" | awk 'NF { r = $0 } END { print r }')
+	[ -z "$_last" ] || reason="$reason: $_last"
+}
+
+verify_one() {
+	wait=0
+	case $expect in *+*)
+		wait=${expect#*+}
+		expect=${expect%%+*}
+		;;
+	*) [ -z "$VERIFY_WAIT" ] || wait=$VERIFY_WAIT ;;
+	esac
+	case $address in
+	command:*)
+		kind="command"
+		_cmd=$(check_commands | awk -v n="${address#command:}" '$1 == n { sub(/^[0-9]+ /, ""); print; exit }')
+		shown="$from: $_cmd"
+		;;
+	tcp:*) kind=tcp shown="$from -> ${address#tcp:}" ;;
+	*)
+		kind=ping
+		if [ "$from" = - ]; then
+			set -- ping -I "$device"
+			from=host
+		elif [ "$device" != - ]; then
+			# A link-local gateway answers only on its own link.
+			set -- ns_run "$from" ping -I "$device"
+		else
+			set -- ns_run "$from" ping
+		fi
+		shown="$from -> $address"
+		;;
+	esac
+	[ "$expect" = reachable ] || shown=$(printf '%s\n' "$shown" | sed 's/ -> / -\/-> /')
+	start=$(now_cs)
+	while :; do
+		case $kind in
+		command) command_once ;;
+		tcp) tcp_once ;;
+		*) ping_once "$@" ;;
+		esac
+		case $expect.$got in reachable.0 | unreachable.1 | unreachable.2) break ;; esac
+		case $got in [0-9]*) ;; *) break ;; esac
+		elapsed=$(($(now_cs) - start))
+		[ "$elapsed" -lt "$((wait * 100))" ] || break
+		sleep 1
+	done
+	took=
+	if [ "$wait" != 0 ]; then
+		elapsed=$(($(now_cs) - start))
+		took=" after $((elapsed / 100)).$((elapsed % 100 / 10))s"
+	fi
 	case $expect.$got in
-	reachable.0) result="ok    $from -> $address ($what)" ;;
-	reachable.*) result="FAIL  $from -> $address ($what)" ;;
-	unreachable.1 | unreachable.2) result="ok    $from -/-> $address ($what)" ;;
-	unreachable.0) result="FAIL  $from -/-> $address ($what): it answered" ;;
+	reachable.0 | unreachable.1 | unreachable.2) result="ok    $shown ($what)$took" ;;
+	reachable.[0-9]*) result="FAIL  $shown ($what)$took: $reason" ;;
+	unreachable.0) result="FAIL  $shown ($what)$took: it answered" ;;
 	*)
 		case $got in [0-9]*) got="exit $got" ;; esac
-		result="FAIL  $from -/-> $address ($what): ping could not run ($got)"
+		result="FAIL  $shown ($what): $kind could not run ($got)"
 		;;
 	esac
 	printf '%s %s\n' "$index" "$result"
@@ -900,6 +1012,29 @@ VERIFY_WORKERS_MAX=32
 verify() {
 	command -v ping >/dev/null 2>&1 || die "verify needs ping: install iputils-ping"
 	checks >"$T/checks"
+	# A lab that is not up has nothing to ping: one line says so, not a FAIL per check.
+	if [ ! -s "$STATE/record" ]; then
+		case $0 in
+		*.sh) say "the lab is not up: run sh $0 up" ;;
+		*) say "the lab is not up: run its up first (nsgen up FILE)" ;;
+		esac
+		exit 3
+	fi
+	total=$(awk 'END { print NR }' "$T/checks")
+	if [ "$total" = 0 ]; then
+		say "verify: nothing to check: the lab declares no address, route or check"
+		exit 0
+	fi
+	TCP_TOOL=
+	if awk '$3 ~ /^tcp:/ { found = 1 } END { exit !found }' "$T/checks"; then
+		if command -v bash >/dev/null 2>&1 && command -v timeout >/dev/null 2>&1; then
+			TCP_TOOL=bash
+		elif command -v nc >/dev/null 2>&1; then
+			TCP_TOOL=nc
+		else
+			die "verify needs bash (its /dev/tcp, with timeout) or nc for the lab's tcp checks: install bash or netcat-openbsd"
+		fi
+	fi
 	hooks verify
 	cpus=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
 	workers=$((cpus * VERIFY_WORKERS_PER_CPU))
@@ -921,7 +1056,6 @@ verify() {
 		[ -e "$out" ] && cat "$out" >>"$T/vr.all"
 	done
 	sort -k1,1n "$T/vr.all" | cut -d ' ' -f 2-
-	total=$(awk 'END { print NR }' "$T/checks")
 	failed=$(awk '$2 == "FAIL" { n++ } END { print n + 0 }' "$T/vr.all")
 	say "verify: $((total - failed)) of $total checks passed"
 	[ "$failed" = 0 ] || {
@@ -929,7 +1063,6 @@ verify() {
 		exit 4
 	}
 }
-
 
 # ---- sysctl-prune.sh
 # Sysctls inside the lab's namespaces ([namespaces.NS] sysctls). Plan rows
@@ -1407,16 +1540,46 @@ function jaddresses(n, name, rec,    k, parts, i, a, ip) {
 		else addr[n, name, ip "/" jnum(a, "prefixlen")] = (index(a, "\"tentative\":true") ? "tentative" : "ok")
 	}
 }
-function jroutes(n,    k, parts, i, rec) {
+function family(ip) { return index(ip, ":") ? 6 : 4 }
+# Routes of the main table, keyed as the kernel keys them: family, destination and metric (for IPv4
+# the default 0 is left out of the listing, for IPv6 it is printed). A multipath route has no gateway
+# of its own but "nexthops", an array of objects: its gateways are joined by commas, so
+# that it compares whole with the row of the plan; "-" for a device route.
+function jroutes(n,    k, parts, i, rec, hops, gw, d, m, key, p, j, depth, c) {
+	# Each next hop has its own "flags":[...]: the array ends where its brackets balance.
+	while ((p = index($0, "\"nexthops\":[")) > 0) {
+		depth = 0
+		for (j = p + 11; j <= length($0); j++) {
+			c = substr($0, j, 1)
+			if (c == "[") depth++
+			else if (c == "]" && --depth == 0) break
+		}
+		hops = substr($0, p, j - p + 1)
+		gsub(/[}],[{]/, "};{", hops); gsub(/"gateway"/, "\"hop\"", hops); gsub(/"dev"/, "\"hopdev\"", hops)
+		sub(/"nexthops":/, "\"hops\":", hops)
+		$0 = substr($0, 1, p - 1) hops substr($0, j + 1)
+	}
 	k = split($0, parts, /[}],[{]/)
 	for (i = 1; i <= k; i++) {
 		rec = parts[i]
-		if (n == "-") hostroute[jstr(rec, "dst")] = jstr(rec, "dev")
-		route[n, jstr(rec, "dst"), jstr(rec, "gateway")] = jstr(rec, "protocol")
-		routedev[n, jstr(rec, "dst"), jstr(rec, "gateway")] = jstr(rec, "dev")
+		if (jstr(rec, "table") != "-") continue
+		d = jstr(rec, "dst"); gw = jstr(rec, "gateway"); m = jnum(rec, "metric")
+		if (m == "-") m = 0
+		if (gw == "-" && index(rec, "\"hop\":")) gw = jhops(rec)
+		if (n == "-") hostroute[d] = jstr(rec, "dev") == "-" ? jstr(rec, "hopdev") : jstr(rec, "dev")
+		key = n SUBSEP d SUBSEP family(d gw) SUBSEP m
+		rtvia[key] = gw; rtproto[key] = jstr(rec, "protocol")
+		rtdev[key] = jstr(rec, "dev") == "-" ? jstr(rec, "hopdev") : jstr(rec, "dev")
 	}
 }
-
+function jhops(rec,    out, rest) {
+	out = ""; rest = rec
+	while (match(rest, /"hop":"[^"]*"/)) {
+		out = out (out == "" ? "" : ",") substr(rest, RSTART + 7, RLENGTH - 8)
+		rest = substr(rest, RSTART + RLENGTH)
+	}
+	return out
+}
 # ---- decide.awk
 function nsstate(n) {
 	if (!(n in fstype)) return "missing"
@@ -1476,7 +1639,7 @@ FILENAME == ARGV[1] {
 	key[rows] = fields(i ? substr($0, 1, i - 1) : $0); planned[key[rows]] = 1
 	if ($1 == "netns") declns[$3] = 1
 	else if ($1 == "link") plink[$2, $3] = key[rows]
-	else if ($1 == "route") planroute[$2, $3, family($4)] = 1
+	else if ($1 == "route") { split(key[rows], pf, " "); planroute[$2, $3, rfamily(pf), rmetric(pf)] = 1 }
 	else if ($1 == "sysctl") plansysctl[$2, $3] = 1
 	else if ($1 == "tap") ptap[$2, $3] = 1
 	else if ($1 == "qdisc") pqdisc[$2, $3, $4] = 1
@@ -1544,7 +1707,25 @@ function want(n, seen) { if (!(n in seen) && nsstate(n) == "ours") { seen[n] = 1
 # the rest. Only what is there now is removed, found by the same reads as everything else:
 # the namespaces to read in full are those holding extra objects, so an unchanged lab costs
 # no read more than before.
-function family(ip) { return index(ip, ":") ? 6 : 4 }
+# A route row: "route NS KEY VIAS [DEV METRIC]", VIAS joined by commas, "-" for a device
+# route. It is keyed as the kernel keys it: family, destination, metric (unset: the default
+# of the kernel, 0 for IPv4 and 1024 for IPv6).
+function rfamily(f) { return family(f[4] != "-" ? f[4] : f[3]) }
+function rmetric(f) { return (f[6] != "" && f[6] != "-") ? f[6] : (rfamily(f) == 6 ? 1024 : 0) }
+function rkey(f) { return f[2] SUBSEP f[3] SUBSEP rfamily(f) SUBSEP rmetric(f) }
+function routetext(f) {
+	return "route " f[3] (f[4] != "-" ? " via " f[4] : "") (f[5] != "" && f[5] != "-" ? " dev " f[5] : "") \
+		(f[6] != "" && f[6] != "-" ? " metric " f[6] : "") " in " (f[2] == "-" ? "host" : f[2])
+}
+# The same gateways, in any order: the kernel keeps the next hops of a multipath route as given,
+# but an equal route is equal whatever order a person wrote them in.
+function samehops(a, b,    x, y, nx, ny, i, have) {
+	nx = split(a, x, ","); ny = split(b, y, ",")
+	if (nx != ny) return 0
+	for (i = 1; i <= nx; i++) have[x[i]] = 1
+	for (i = 1; i <= ny; i++) if (!(y[i] in have)) return 0
+	return 1
+}
 # Under /proc/sys: dots separate, a slash stands for a dot in a device name; values: commas
 # stand for blanks.
 function sysctl_path(k) { gsub(/\//, "\001", k); gsub(/\./, "/", k); gsub(/\001/, ".", k); return k }
@@ -1568,7 +1749,7 @@ function prune_reads(out,    i, f, c, p, devgoing) {
 		if ((f[1] == "bridge" && f[2] != "-") || f[1] == "macvlan") c += needs(f[2], out)
 		else if (f[1] == "veth" && f[2] != "-" && f[4] != "-") c += needs(f[2], out) + needs(f[4], out)
 		else if (f[1] == "addr" && !((f[2], f[3]) in devgoing)) c += needs(f[2], out)
-		else if (f[1] == "route" && !((f[2], f[3], family(f[4])) in planroute)) c += needs(f[2], out)
+		else if (f[1] == "route" && !(rkey(f) in planroute)) c += needs(f[2], out)
 		else if (f[1] == "tap" && f[2] != "-" && !((f[2], f[3]) in ptap)) c += needs(f[2], out)
 		else if (f[1] == "link" && f[2] != "-" && ((f[2], f[3]) in plink)) {
 			split(plink[f[2], f[3]], p, " ")
@@ -1632,11 +1813,15 @@ function extra_row(row, act,    f, s, d, p, n) {
 	}
 	if (f[1] == "route") {
 		# Only a route of the protocol of nsgen: a route of a daemon to the same place stays. A
-		# route still declared with another gateway is replaced in place instead.
-		if (!((f[2], f[3], f[4]) in route) || route[f[2], f[3], f[4]] != proto) return ""
-		if ((f[2], f[3], family(f[4])) in planroute || !((f[2], routedev[f[2], f[3], f[4]]) in dev)) return ""
-		if (act) unapply(f[2], "route del " f[3] " via " f[4] " proto " proto)
-		return "route " f[3] " via " f[4] " in " (f[2] == "-" ? "host" : f[2])
+		# route still declared (same destination and metric) with other gateways is replaced
+		# in place instead.
+		s = rkey(f)
+		if (!(s in rtvia) || rtproto[s] != proto || !samehops(rtvia[s], f[4])) return ""
+		if ((s in planroute) || !((f[2], rtdev[s]) in dev)) return ""
+		# "default" has no family of its own: ip would read it as IPv4.
+		d = f[3] != "default" ? f[3] : rfamily(f) == 6 ? "::/0" : "0.0.0.0/0"
+		if (act) unapply(f[2], "route del " d " metric " rmetric(f) " proto " proto)
+		return routetext(f)
 	}
 	if (f[1] == "link") {
 		# Attributes no longer declared on a device that stays: back to the defaults of the kernel.
@@ -1956,9 +2141,14 @@ function status(    r, f, n, bad, total, cnt, key) {
 			if (f[2] == "-") s = (hostaddr[f[4]] == f[3] && ours_root(f[3])) ? "ok" : "missing"
 			else s = ((f[2], f[3], f[4]) in addr) ? addr[f[2], f[3], f[4]] : "missing"
 		} else if (f[1] == "route") {
-			what = "route " f[3] " via " f[4] " in " (f[2] == "-" ? "host" : f[2])
+			# Its fields alone: a row without DEV and METRIC has the command after them.
+			split(substr(line[r], 1, index(line[r], " | ") - 1), f, " ")
+			what = routetext(f); key = rkey(f)
 			if (f[2] == "-") s = (f[3] in hostroute) && ours_root(hostroute[f[3]]) ? "ok" : "missing"
-			else s = ((f[2], f[3], f[4]) in route) ? "ok" : "missing"
+			else if (!(key in rtvia)) s = "missing"
+			else if (!samehops(rtvia[key], f[4])) s = "drifted (via " rtvia[key] ")"
+			else if (f[5] != "" && f[5] != "-" && rtdev[key] != f[5]) s = "drifted (dev " rtdev[key] ")"
+			else s = "ok"
 		} else if (f[1] == "fwd") {
 			what = "forwarding in " f[2]
 			s = (fwd[f[2]] == "11") ? "ok" : "off"
