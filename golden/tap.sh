@@ -97,7 +97,7 @@ EOF
 }
 
 # ==== nsgen 0.1.0 runtime, modules: state observe json decide prune qdisc-prune apply down status labs verify sysctl-prune names-prune nat-prune daemons-prune tap neighbour-table backlog firewall
-# ==== sha256 89bbb8216afcb1eb65e4bd6c4d5f0f1f47f9e5f86d9279387c4ffe828995f1ea of the lines below (alike in every script of these modules)
+# ==== sha256 fffd48701c2ff95ba882370b2557ff8ae0b8c346fd371d56f751982d77576898 of the lines below (alike in every script of these modules)
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
 # in the size of the lab), and feeds only what is needed to one `ip -batch` for the host
@@ -214,7 +214,30 @@ hooks() {
 umask 022
 STATE_ROOT=${STATE%/*}
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/nsgen.XXXXXX")
+# The start time of process $1 (clock ticks after boot; field 22 of its stat), "" when gone.
+started() {
+	_stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+	# shellcheck disable=SC2086 # the fields after the command's name: no spaces within
+	set -- ${_stat##*) }
+	shift 19
+	echo "$1"
+}
+
+# A run's temporary directory is named after the run (pid and start time): one left by a run
+# that was killed (SIGKILL cannot be trapped) is removed by the next run of any lab, and only
+# when its run is gone and it belongs to this user.
+sweep_temp() {
+	for _d in "${TMPDIR:-/tmp}"/nsgen.[0-9]*-[0-9]*.*; do
+		[ -d "$_d" ] && [ ! -L "$_d" ] || continue
+		_id=${_d##*/nsgen.}
+		_id=${_id%.*}
+		[ "$(started "${_id%%-*}")" != "${_id#*-}" ] || continue
+		[ "$(stat -c %u "$_d")" = "$(id -u)" ] || continue
+		rm -rf "$_d"
+	done
+}
+sweep_temp
+T=$(mktemp -d "${TMPDIR:-/tmp}/nsgen.$$-$(started $$).XXXXXX")
 trap 'release_locks; rm -rf "$T"' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
@@ -248,15 +271,6 @@ recorded_netns_files() {
 # record ($1 of host_lock) is changed under $1.lock, between the labs of one host.
 LOCKS=$STATE_ROOT/.lock
 HELD=
-
-# The start time of process $1 (clock ticks after boot; field 22 of its stat), "" when gone.
-started() {
-	_stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
-	# shellcheck disable=SC2086 # the fields after the command's name: no spaces within
-	set -- ${_stat##*) }
-	shift 19
-	echo "$1"
-}
 
 # take_lock LOCK WHAT: WHAT names it in the lines a waiter prints; $AFTER ends its refusal.
 take_lock() {

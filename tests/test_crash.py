@@ -140,3 +140,24 @@ def test_up_converges_after_sigkill_at_random_moments(
         f"{kills} of {kills} runs converged to exactly the declared lab, `status` all ok; "
         "`down` then left 0 residue",
     )
+
+
+def test_a_killed_runs_temporary_directory_goes_with_the_next_run(
+    lab_factory: LabFactory, tmp_path: Path
+) -> None:
+    lab = lab_factory(EXAMPLES / "star.toml")
+    crash_after(lab, "up", 3, tmp_path)
+    scratch = tmp_path / "scratch"  # crash_after's TMPDIR
+    assert len(list(scratch.iterdir())) == 1
+    holder = subprocess.Popen(["sleep", "60"])
+    try:
+        stat = Path(f"/proc/{holder.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        alive = scratch / f"nsgen.{holder.pid}-{stat[19]}.abcdef"
+        alive.mkdir()
+        result = lab.sh("status", env=dict(os.environ, TMPDIR=str(scratch)))
+        assert result.returncode == 3, result.stderr
+        # The killed run's directory is gone; a running one's is kept.
+        assert list(scratch.iterdir()) == [alive]
+    finally:
+        holder.kill()
+        holder.wait()
