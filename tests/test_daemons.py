@@ -18,7 +18,7 @@ from nsgen import pipeline
 from nsgen.errors import TopologyError
 from nsgen.logs import show
 from tests import golden
-from tests.conftest import EXAMPLES, ROOT
+from tests.conftest import EXAMPLES, ROOT, tool
 
 DAEMON_EXAMPLES = [EXAMPLES / "ospf-bird" / "ospf-bird.toml", EXAMPLES / "bgp-frr" / "bgp-frr.toml"]
 IDS = [p.stem for p in DAEMON_EXAMPLES]
@@ -273,7 +273,7 @@ def test_example_matches_golden(topology: Path, update_golden: bool) -> None:
 @pytest.mark.parametrize("topology", DAEMON_EXAMPLES, ids=IDS)
 def test_example_script_passes_shellcheck_and_parses(topology: Path) -> None:
     path = str(golden_path(topology))
-    check = subprocess.run(["shellcheck", "-s", "sh", path], capture_output=True, text=True)
+    check = subprocess.run([tool("shellcheck"), "-s", "sh", path], capture_output=True, text=True)
     assert check.returncode == 0, check.stdout
     for shell in ("dash", "bash"):
         if shutil.which(shell):

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from nsgen import __version__, pipeline, runtime
-from tests.conftest import EXAMPLES, ROOT
+from tests.conftest import EXAMPLES, ROOT, tool
 
 RECORDED = ROOT / "tests" / "runtime"
 SHELL = sorted(runtime.RUNTIME.glob("*.sh"))
@@ -119,8 +119,8 @@ def test_a_missing_tool_is_named_in_one_line(
     script.write_text(pipeline.render_file(EXAMPLES / "veth-pair.toml"))
     bin_ = tmp_path / "bin"
     bin_.mkdir()
-    for tool in tools:
-        (bin_ / tool).symlink_to(shutil.which(tool) or tool)
+    for program in tools:
+        (bin_ / program).symlink_to(shutil.which(program) or program)
     sh = shutil.which("sh") or "/bin/sh"
     result = subprocess.run(
         [sh, str(script), "status"], capture_output=True, text=True, env={"PATH": str(bin_)}
@@ -135,7 +135,7 @@ def test_each_shell_module_passes_shellcheck_alone(module: Path) -> None:
     # Alone, a module reads variables that others set (SC2153, SC2154) and sets some that
     # others read (SC2034): the assembled scripts are checked whole (test_golden).
     result = subprocess.run(
-        ["shellcheck", "-s", "sh", "-e", "SC2034,SC2153,SC2154", str(module)],
+        [tool("shellcheck"), "-s", "sh", "-e", "SC2034,SC2153,SC2154", str(module)],
         capture_output=True,
         text=True,
     )
