@@ -9,6 +9,7 @@ Golden imports (tests/imports/golden/NAME.toml and NAME.stderr): regenerate them
 
 from __future__ import annotations
 
+import copy
 import re
 import string
 import subprocess
@@ -429,7 +430,9 @@ TINET = st.fixed_dictionaries(
 @st.composite
 def mutated(draw: st.DrawFn, documents: st.SearchStrategy[object]) -> object:
     """A well-formed document with one value anywhere in it replaced by junk."""
-    document = draw(documents)
+    # A copy: strategies such as st.just hand out the same object every time, and replacing a
+    # value in it would change what later examples (and hypothesis's replay) draw.
+    document = copy.deepcopy(draw(documents))
     places: list[tuple[Any, Any]] = []
 
     def walk(value: object) -> None:
