@@ -84,6 +84,16 @@ def routes(ns: str, proto: str) -> str:
     return run(["ip", "-n", ns, "route", "show", "proto", proto], check=False).stdout
 
 
+def assert_verify_waits(lab: Lab, declared: int) -> None:
+    """verify passes, each of the lab's declared checks once it has, with how long it took."""
+    verify = lab.sh("verify")
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    waited = [line for line in verify.stdout.splitlines() if "checks[" in line]
+    assert len(waited) == declared, verify.stdout
+    for line in waited:
+        assert line.startswith("ok") and " after " in line, line
+
+
 def assert_gone(lab: Lab, name: str, started: list[int]) -> None:
     assert host_residue(lab.prefix) == []
     assert [p for p in started if alive(p)] == []
@@ -104,24 +114,15 @@ def test_ospf_bird_converges_stays_put_and_goes(lab_factory: LabFactory, tmp_pat
     # BIRD reads the lab's file: ip netns exec shows /etc/netns/r1/bird as /etc/bird.
     shown = run(["ip", "netns", "exec", f"{p}r1", "cat", "/etc/bird/bird.conf"]).stdout
     assert shown.startswith(f"# BIRD of {p}r1 in lab {p}ospf-bird")
-    wait_for(
-        "OSPF routes to every host network",
-        lambda: all(
-            f"10.1.{n}.0/24" in routes(f"{p}r{m}", "bird")
-            for m in (1, 2, 3)
-            for n in (1, 2, 3)
-            if n != m
-        ),
-    )
-    wait_for(
-        "h1 reaches h3 through OSPF",
-        lambda: (
-            run(
-                ["ip", "netns", "exec", f"{p}h1", "ping", "-c1", "-W1", "10.1.3.10"], check=False
-            ).returncode
-            == 0
-        ),
-    )
+    # The lab's own checks wait for OSPF: hosts across the triangle, a loopback, r1's
+    # neighbours in state Full.
+    assert_verify_waits(lab, 5)
+    for m in (1, 2, 3):
+        learned = routes(f"{p}r{m}", "bird")
+        for n in (1, 2, 3):
+            if n != m:
+                assert f"10.1.{n}.0/24" in learned, learned
+                assert f"10.255.0.{n} " in learned, learned
 
     before = pids(lab, "ospf-bird")
     files = {r: Path(f"/etc/netns/{p}{r}/bird/bird.conf") for r in ("r1", "r2", "r3")}
@@ -190,21 +191,13 @@ def test_bgp_frr_learns_stays_put_and_goes(lab_factory: LabFactory, tmp_path: Pa
     assert "processes: started 4, all ready" in first.stdout
     assert first.stdout.count("exec: ran 1 in") == 2
     p = lab.prefix
-    wait_for(
-        "each router learns the other's host network by BGP",
-        lambda: (
-            "10.2.0.0/24" in routes(f"{p}r1", "bgp") and "10.1.0.0/24" in routes(f"{p}r2", "bgp")
-        ),
-    )
-    wait_for(
-        "h1 reaches h2",
-        lambda: (
-            run(
-                ["ip", "netns", "exec", f"{p}h1", "ping", "-c1", "-W1", "10.2.0.10"], check=False
-            ).returncode
-            == 0
-        ),
-    )
+    # The lab's own checks wait for BGP: h1 to h2, r1 to r2's loopback, r2's port 179, the
+    # session Established.
+    assert_verify_waits(lab, 4)
+    for here, there in (("r1", "2"), ("r2", "1")):
+        learned = routes(f"{p}{here}", "bgp")
+        assert f"10.{there}.0.0/24" in learned, learned
+        assert f"10.255.0.{there} " in learned, learned
     assert lab.sh("status").returncode == 0
     before = pids(lab, "bgp-frr")
     again = lab.up()
