@@ -18,9 +18,8 @@ from nsgen import pipeline
 from nsgen.errors import TopologyError
 from nsgen.logs import show
 from tests import golden
-from tests.conftest import EXAMPLES, ROOT, tool
+from tests.conftest import DAEMON_EXAMPLES, ROOT, tool
 
-DAEMON_EXAMPLES = [EXAMPLES / "ospf-bird" / "ospf-bird.toml", EXAMPLES / "bgp-frr" / "bgp-frr.toml"]
 IDS = [p.stem for p in DAEMON_EXAMPLES]
 
 WIRES = """
