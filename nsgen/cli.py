@@ -504,16 +504,20 @@ def exec_(
     ] = None,
     prefix: Prefix = "",
 ) -> None:
-    """Run a command inside a lab namespace (ip netns exec) and exit with its status."""
+    """Run a command inside a lab namespace (ip netns exec) and exit with its status.
+
+    It gets NSGEN_LAB, NSGEN_NS and NSGEN_RUN as the lab's processes do; '$NSGEN_RUN' (quoted)
+    in its words is replaced too."""
     from nsgen.execute import ExecRequest, exec_argv
 
-    argv = exec_argv(ExecRequest(file, namespace, tuple(command or ()), prefix))
+    entry = exec_argv(ExecRequest(file, namespace, tuple(command or ()), prefix))
+    argv = entry.argv
     sys.stdout.flush()
     sys.stderr.flush()
     try:
         # Replaced, not waited for: the command gets the terminal, the signals and the exit
         # status as if the user had typed `ip netns exec` by hand.
-        os.execvp(argv[0], argv)
+        os.execvpe(argv[0], argv, {**os.environ, **entry.environment})
     except OSError as exc:
         raise RunnerError(f"cannot run {argv[0]}: {exc.strerror}") from None
 

@@ -507,15 +507,45 @@ def check_enterable(
         )
 
 
-def exec_argv(request: ExecRequest, *, is_root: Callable[[], bool] = has_net_admin) -> list[str]:
-    """The command line that runs REQUEST's command in its namespace; everything that can be
-    refused (unknown namespace, not root, lab not up, no such command) is refused here."""
+# What a word of `nsgen exec`'s command may name, quoted so that the user's shell leaves it.
+_LAB_VARIABLE = re.compile(
+    r"\$(?:\{(NSGEN_(?:LAB|NS|RUN))\}|(NSGEN_(?:LAB|NS|RUN))(?![A-Za-z0-9_]))"
+)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A command ready to replace nsgen: its argv, and the variables to add to its
+    environment."""
+
+    argv: list[str]
+    environment: dict[str, str]
+
+
+def lab_environment(lab: Lab, namespace: str | None) -> dict[str, str]:
+    """What the lab's processes, ready and exec commands and command checks in NAMESPACE are
+    given (templates/runtime/daemons.sh); in the host, only the lab's name."""
+    if namespace is None:
+        return {"NSGEN_LAB": lab.name}
+    return {"NSGEN_LAB": lab.name, "NSGEN_NS": namespace, "NSGEN_RUN": lab.run_dir(namespace)}
+
+
+def exec_argv(request: ExecRequest, *, is_root: Callable[[], bool] = has_net_admin) -> Entry:
+    """The command line that runs REQUEST's command in its namespace, with the lab's
+    variables set and, in its words, replaced: `birdc -s '$NSGEN_RUN/bird.ctl'` reaches the
+    namespace's BIRD without a shell. Everything that can be refused (unknown namespace, not
+    root, lab not up, no such command) is refused here."""
     if not request.command:
         raise UsageError("give the command to run after the namespace: nsgen exec FILE NS -- CMD")
     lab = pipeline.compile_plan(request.topology, request.prefix).lab
     namespace = lab_namespace(lab, request.namespace, request.prefix)
     if namespace is not None:
         check_enterable(lab, namespace, request, request.invocation(), is_root=is_root)
-    if shutil.which(request.command[0]) is None:
-        raise CommandNotFoundError(f"{request.command[0]}: command not found")
-    return namespace_argv(namespace, request.command)
+    environment = lab_environment(lab, namespace)
+    command = [
+        _LAB_VARIABLE.sub(lambda m: environment.get(m[1] or m[2], m[0]), word)
+        for word in request.command
+    ]
+    if shutil.which(command[0]) is None:
+        raise CommandNotFoundError(f"{command[0]}: command not found")
+    return Entry(namespace_argv(namespace, command), environment)

@@ -21,8 +21,11 @@ from nsgen.plan import (
     AddVeth,
     EnableForwarding,
     Plan,
+    RunExec,
     SetLink,
     SetQdisc,
+    StartProcess,
+    WriteFile,
     build_for,
 )
 
@@ -41,7 +44,7 @@ class Place:
     id: str
     box_id: str
     name: str
-    notes: tuple[str, ...]  # forwarding, routes
+    notes: tuple[str, ...]  # forwarding, loopback addresses, routes, files, processes, exec
     bridges: tuple[Bridge, ...]
     has_node: bool
 
@@ -167,6 +170,13 @@ def build(plan: Plan, machine: str | None = None) -> Diagram:
                 notes[route.namespace].append(route.text())
             case EnableForwarding(namespace):
                 notes[namespace].insert(0, "forwarding")
+            case WriteFile(file):
+                notes[file.namespace].append(f"file /etc/{file.path}")
+            case StartProcess(process):
+                notes[process.namespace].append(f"process {process.name}")
+            case RunExec(run):
+                count = len(run.commands)
+                notes[run.namespace].append(f"exec: {count} command{'s' * (count > 1)}")
 
     def endpoint(namespace: str | None, name: str) -> tuple[str, str]:
         """The node a veth end attaches to, and its line of the link's label."""

@@ -348,6 +348,14 @@ class Lab(NamedTuple):
         """Where the script records what the lab created (namespaces with inodes, intent)."""
         return f"{STATE_ROOT}/{self.name}"
 
+    def run_dir(self, namespace: str) -> str:
+        """NSGEN_RUN of a namespace: the directory of its processes' sockets and pid files."""
+        return f"{self.state_dir}/run/{namespace}"
+
+    def log(self, namespace: str, process: str) -> str:
+        """Where the script appends the output of a process of a namespace (final names)."""
+        return f"{self.state_dir}/log/{namespace}/{process}.log"
+
     @property
     def spans_hosts(self) -> bool:
         return len(self.machines) > 1

@@ -12,14 +12,8 @@ from typing import IO
 from nsgen import pipeline
 from nsgen.errors import NsgenError, UsageError
 from nsgen.execute import lab_namespace
-from nsgen.lab import Lab
 
 POLL_SECONDS = 0.2
-
-
-def log_path(lab: Lab, namespace: str, name: str) -> Path:
-    """Where the script appends the output of process NAME of NAMESPACE (final names)."""
-    return Path(lab.state_dir) / "log" / namespace / f"{name}.log"
 
 
 def log_files(topology: Path, written: str, name: str | None, prefix: str = "") -> list[Path]:
@@ -36,7 +30,7 @@ def log_files(topology: Path, written: str, name: str | None, prefix: str = "") 
         names = [name]
     if not names:
         raise UsageError(f"namespace {written} declares no processes")
-    paths = [log_path(lab, namespace, n) for n in names]
+    paths = [Path(lab.log(namespace, n)) for n in names]
     missing = [str(p) for p in paths if not p.is_file()]
     if len(missing) == len(paths):
         raise NsgenError(f"no log at {', '.join(missing)}: is lab {lab.name} up on this host?")

@@ -64,13 +64,40 @@ class Route:
 
 
 @dataclass(frozen=True)
+class ShownFile:
+    """A file of a namespace: where it reads it, where the host has it, and what it holds
+    (its digest and size: the script itself carries the content)."""
+
+    path: str  # as the namespace sees it: "/etc/frr/frr.conf"
+    host_path: str  # "/etc/netns/r1/frr/frr.conf"
+    mode: str  # "0644"
+    sha256: str
+    size: int  # bytes
+
+
+@dataclass(frozen=True)
+class ShownProcess:
+    name: str
+    command: str
+    after: tuple[str, ...]  # "NAMESPACE:NAME", final names
+    ready: str | None
+    ready_timeout_ms: int
+    log: str
+
+
+@dataclass(frozen=True)
 class Place:
-    """The host (name "host") or one of the lab's namespaces, with what the lab puts there."""
+    """The host (name "host") or one of the lab's namespaces, with what the lab puts there.
+    Files, processes and exec: in JSON only when the namespace declares them, so that the
+    view of a lab without daemons stays what it was."""
 
     name: str
     forwarding: bool
     devices: tuple[Device, ...]
     routes: tuple[Route, ...]
+    files: tuple[ShownFile, ...] = ()
+    processes: tuple[ShownProcess, ...] = ()
+    exec: tuple[str, ...] = ()  # one-shot commands, in order
 
 
 @dataclass(frozen=True)
@@ -157,7 +184,31 @@ def view(lab: Lab) -> View:
             if tap.namespace == namespace
         ]
         routes = [_route(r) for r in lab.routes if r.namespace == namespace]
-        return Place(where(namespace), forwarding, tuple(devices), tuple(routes))
+        return Place(
+            where(namespace),
+            forwarding,
+            tuple(devices),
+            tuple(routes),
+            tuple(
+                ShownFile(
+                    f"/etc/{f.path}",
+                    f"/etc/netns/{f.namespace}/{f.path}",
+                    f"{f.mode:04o}",
+                    f.digest,
+                    len(f.content.encode()),
+                )
+                for f in lab.files
+                if f.namespace == namespace
+            ),
+            tuple(
+                ShownProcess(
+                    p.name, p.command, p.after, p.ready, p.timeout, lab.log(p.namespace, p.name)
+                )
+                for p in lab.processes
+                if p.namespace == namespace
+            ),
+            tuple(c for e in lab.execs if e.namespace == namespace for c in e.commands),
+        )
 
     return View(
         lab.name,
@@ -192,6 +243,9 @@ def to_json(lab: Lab) -> str:
             for key in ("dev", "metric"):
                 if route[key] is None:
                     del route[key]
+        for key in ("files", "processes", "exec"):
+            if not place[key]:
+                del place[key]
     if lab.machines:
         data.update(_hosts(lab))
         on = {ns.name: ns.machine for ns in lab.namespaces}
@@ -292,6 +346,22 @@ def to_text(lab: Lab) -> str:
                 fields.append(("egress", _egress_text(device.egress)))
             out += [f"    {key:<8} {value}" for key, value in fields if value is not None]
         out += [f"  route {_route_text(route)}" for route in place.routes]
+        for file in place.files:
+            out += [
+                f"  file {file.path}",
+                f"    {'host':<8} {file.host_path}",
+                f"    {'mode':<8} {file.mode}",
+                f"    {'content':<8} {file.size} bytes, sha256 {file.sha256}",
+            ]
+        for process in place.processes:
+            out += [f"  process {process.name}", f"    {'command':<8} {process.command}"]
+            out += [f"    {'after':<8} {', '.join(process.after)}"] * bool(process.after)
+            if process.ready is not None:
+                ms = process.ready_timeout_ms
+                timeout = f"{ms // 1000}s" if ms % 1000 == 0 else f"{ms}ms"
+                out.append(f"    {'ready':<8} {process.ready} (within {timeout})")
+            out.append(f"    {'log':<8} {process.log}")
+        out += [f"  exec {command}" for command in place.exec]
     if lab.vxlans:
         out += ["", "tunnels (VXLAN)"]
         for x in lab.vxlans:

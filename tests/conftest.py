@@ -34,6 +34,8 @@ FIGURES = pytest.StashKey[reliability.Store]()
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
+# Examples of a directory each: a lab file beside its configuration files.
+DAEMON_EXAMPLES = [EXAMPLES / "ospf-bird" / "ospf-bird.toml", EXAMPLES / "bgp-frr" / "bgp-frr.toml"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

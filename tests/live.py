@@ -24,6 +24,7 @@ LOCK = Path("/run/lock/nsgen-live-tests.lock")
 # Link flags the kernel sets asynchronously after link-up: state, not configuration.
 ASYNC_FLAGS = {"LOWER_UP", "NO-CARRIER", "M-DOWN"}
 FORWARDING = ["/proc/sys/net/ipv4/ip_forward", "/proc/sys/net/ipv6/conf/all/forwarding"]
+LINK_LOCAL = re.compile(r"^fe80::|inet6 fe80::")
 
 
 @contextlib.contextmanager
@@ -107,7 +108,9 @@ class Lab:
             lines: list[str] = []
             for args in (["-o", "link"], ["-o", "addr"], ["route"], ["-6", "route"]):
                 out = run(["ip", "-n", ns, *args], check=False).stdout
-                lines += [line for line in out.splitlines() if "fe80::" not in line]
+                # The kernel's own link-local addresses and their routes come and go with
+                # DAD; a declared route through a link-local gateway stays compared.
+                lines += [line for line in out.splitlines() if not LINK_LOCAL.search(line)]
             forwarding = run(["ip", "netns", "exec", ns, "cat", *FORWARDING], check=False)
             lines.append("forwarding " + " ".join(forwarding.stdout.split()))
             state[ns] = sorted(normalise(line, indexes) for line in lines)

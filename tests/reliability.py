@@ -92,6 +92,12 @@ FIGURES = [
     Figure("crash.up.routed", "3", "examples/routed.toml: the same"),
     Figure("crash.up.tap", "3", "examples/tap.toml (a TAP port of a host bridge): the same"),
     Figure(
+        "crash.up.routing",
+        "3",
+        "examples/routing.toml (loopbacks, a multipath route, a backup route by metric, a "
+        "device route, an IPv6 route through a link-local gateway): the same",
+    ),
+    Figure(
         "crash.down.star",
         "3",
         "examples/star.toml: `down` SIGKILLed right after its k-th operation, for every k, "
@@ -99,6 +105,7 @@ FIGURES = [
     ),
     Figure("crash.down.routed", "3", "examples/routed.toml: the same"),
     Figure("crash.down.tap", "3", "examples/tap.toml: the same"),
+    Figure("crash.down.routing", "3", "examples/routing.toml: the same"),
     Figure(
         "crash.up_then_down",
         "3",

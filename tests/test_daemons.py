@@ -18,9 +18,8 @@ from nsgen import pipeline
 from nsgen.errors import TopologyError
 from nsgen.logs import show
 from tests import golden
-from tests.conftest import EXAMPLES, ROOT, tool
+from tests.conftest import DAEMON_EXAMPLES, ROOT, tool
 
-DAEMON_EXAMPLES = [EXAMPLES / "ospf-bird" / "ospf-bird.toml", EXAMPLES / "bgp-frr" / "bgp-frr.toml"]
 IDS = [p.stem for p in DAEMON_EXAMPLES]
 
 WIRES = """
@@ -185,7 +184,8 @@ def test_a_template_sees_the_resolved_lab(tmp_path: Path) -> None:
         " {{ i.addresses | join(',') }} peer {{ i.peer }}{% for n in i.neighbours %}"
         " -> {{ n.namespace }}:{{ n.name }} {{ n.ips | join(',') }}"
         " router={{ n.forwarding }}{% endfor %}{% endfor %};"
-        " others {{ others | map(attribute='name') | join(',') }}\n"
+        " others {{ others | map(attribute='name') | join(',') }};"
+        " lo {{ ns.loopback.ips | join(',') }} {{ ns.loopback.ipv6 | join(',') }}\n"
     )
     script = render(
         tmp_path,
@@ -193,6 +193,7 @@ def test_a_template_sees_the_resolved_lab(tmp_path: Path) -> None:
 name = "tpl"
 [namespaces.r1]
 forwarding = true
+loopback = ["10.255.0.1/32", "fd00:ff::1/128"]
 interfaces.eth0 = { peer = "r2:eth0", address = "10.0.0.1/31" }
 interfaces.eth1 = { bridge = "lan", address = "10.1.0.1/24" }
 files."x/y.conf" = "conf.j2"
@@ -206,7 +207,8 @@ interfaces.eth0 = { bridge = "lan", address = "10.1.0.10/24" }
     )
     assert (
         "r1 of tpl: eth0 10.0.0.1/31 peer r2:eth0 -> r2:eth0 10.0.0.0 router=True eth1 "
-        "10.1.0.1/24 peer bridge lan -> h1:eth0 10.1.0.10 router=False; others r2,h1\n"
+        "10.1.0.1/24 peer bridge lan -> h1:eth0 10.1.0.10 router=False; others r2,h1;"
+        " lo 10.255.0.1,fd00:ff::1 fd00:ff::1/128\n"
     ) in script
 
 

@@ -5,6 +5,7 @@ starts processes. Everything the lab starts is found again by its pid and start 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -84,6 +85,21 @@ def routes(ns: str, proto: str) -> str:
     return run(["ip", "-n", ns, "route", "show", "proto", proto], check=False).stdout
 
 
+def nsgen_exec(lab: Lab, namespace: str, *command: str) -> subprocess.CompletedProcess[str]:
+    argv = [sys.executable, "-m", "nsgen", "exec", str(lab.topology), namespace]
+    return run([*argv, "--prefix", lab.prefix, "--", *command], check=False)
+
+
+def assert_verify_waits(lab: Lab, declared: int) -> None:
+    """verify passes, each of the lab's declared checks once it has, with how long it took."""
+    verify = lab.sh("verify")
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    waited = [line for line in verify.stdout.splitlines() if "checks[" in line]
+    assert len(waited) == declared, verify.stdout
+    for line in waited:
+        assert line.startswith("ok") and " after " in line, line
+
+
 def assert_gone(lab: Lab, name: str, started: list[int]) -> None:
     assert host_residue(lab.prefix) == []
     assert [p for p in started if alive(p)] == []
@@ -104,24 +120,24 @@ def test_ospf_bird_converges_stays_put_and_goes(lab_factory: LabFactory, tmp_pat
     # BIRD reads the lab's file: ip netns exec shows /etc/netns/r1/bird as /etc/bird.
     shown = run(["ip", "netns", "exec", f"{p}r1", "cat", "/etc/bird/bird.conf"]).stdout
     assert shown.startswith(f"# BIRD of {p}r1 in lab {p}ospf-bird")
-    wait_for(
-        "OSPF routes to every host network",
-        lambda: all(
-            f"10.1.{n}.0/24" in routes(f"{p}r{m}", "bird")
-            for m in (1, 2, 3)
-            for n in (1, 2, 3)
-            if n != m
-        ),
+    # The lab's own checks wait for OSPF: hosts across the triangle, a loopback, r1's
+    # neighbours in state Full.
+    assert_verify_waits(lab, 5)
+    for m in (1, 2, 3):
+        learned = routes(f"{p}r{m}", "bird")
+        for n in (1, 2, 3):
+            if n != m:
+                assert f"10.1.{n}.0/24" in learned, learned
+                assert f"10.255.0.{n} " in learned, learned
+    # nsgen exec reaches r1's BIRD by its socket, $NSGEN_RUN quoted from the caller's shell.
+    neighbours = nsgen_exec(
+        lab, "r1", "birdc", "-s", "$NSGEN_RUN/bird.ctl", "show", "ospf", "neighbors"
     )
-    wait_for(
-        "h1 reaches h3 through OSPF",
-        lambda: (
-            run(
-                ["ip", "netns", "exec", f"{p}h1", "ping", "-c1", "-W1", "10.1.3.10"], check=False
-            ).returncode
-            == 0
-        ),
-    )
+    assert neighbours.returncode == 0, neighbours.stderr
+    assert sorted(re.findall(r"^(10\.255\.0\.\d)\s.*\sFull/PtP\s", neighbours.stdout, re.M)) == [
+        "10.255.0.2",
+        "10.255.0.3",
+    ], neighbours.stdout
 
     before = pids(lab, "ospf-bird")
     files = {r: Path(f"/etc/netns/{p}{r}/bird/bird.conf") for r in ("r1", "r2", "r3")}
@@ -190,21 +206,13 @@ def test_bgp_frr_learns_stays_put_and_goes(lab_factory: LabFactory, tmp_path: Pa
     assert "processes: started 4, all ready" in first.stdout
     assert first.stdout.count("exec: ran 1 in") == 2
     p = lab.prefix
-    wait_for(
-        "each router learns the other's host network by BGP",
-        lambda: (
-            "10.2.0.0/24" in routes(f"{p}r1", "bgp") and "10.1.0.0/24" in routes(f"{p}r2", "bgp")
-        ),
-    )
-    wait_for(
-        "h1 reaches h2",
-        lambda: (
-            run(
-                ["ip", "netns", "exec", f"{p}h1", "ping", "-c1", "-W1", "10.2.0.10"], check=False
-            ).returncode
-            == 0
-        ),
-    )
+    # The lab's own checks wait for BGP: h1 to h2, r1 to r2's loopback, r2's port 179, the
+    # session Established.
+    assert_verify_waits(lab, 4)
+    for here, there in (("r1", "2"), ("r2", "1")):
+        learned = routes(f"{p}{here}", "bgp")
+        assert f"10.{there}.0.0/24" in learned, learned
+        assert f"10.255.0.{there} " in learned, learned
     assert lab.sh("status").returncode == 0
     before = pids(lab, "bgp-frr")
     again = lab.up()
@@ -273,6 +281,25 @@ def test_a_process_that_exits_fails_up_with_its_log(
     assert f"{lab.prefix}b:bad exited before it was ready" in result.stderr
     lab.down()
     assert_gone(lab, "sleepers", [])
+
+
+def test_nsgen_exec_gets_what_the_lab_processes_get(
+    lab_factory: LabFactory, tmp_path: Path
+) -> None:
+    lab = sleepers(tmp_path, lab_factory)
+    lab.up()
+    started = pids(lab, "sleepers")
+    environ = Path(f"/proc/{started[f'{lab.prefix}a:first']}/environ").read_bytes().split(b"\0")
+    given = sorted(v.decode() for v in environ if re.match(rb"NSGEN_(LAB|NS|RUN)=", v))
+    assert len(given) == 3
+    seen = nsgen_exec(lab, "a", "sh", "-c", "env | grep -E '^NSGEN_(LAB|NS|RUN)=' | sort")
+    assert seen.returncode == 0, seen.stderr
+    assert seen.stdout.splitlines() == given
+    # Without a shell, in the command's words: the run directory the processes write to.
+    listed = nsgen_exec(lab, "a", "cat", "${NSGEN_RUN}/exec.log")
+    assert (listed.returncode, listed.stdout) == (0, "ran\n"), listed.stderr
+    lab.down()
+    assert_gone(lab, "sleepers", list(started.values()))
 
 
 def test_a_foreign_file_is_refused_and_left_intact(lab_factory: LabFactory, tmp_path: Path) -> None:

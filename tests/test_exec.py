@@ -59,7 +59,23 @@ def test_not_root_is_refused_before_anything_runs() -> None:
 
 
 def test_the_host_needs_no_root_and_no_lab() -> None:
-    assert exec_argv(ExecRequest(PAIR, "host", ("true",)), is_root=lambda: False) == ["true"]
+    entry = exec_argv(ExecRequest(PAIR, "host", ("true",)), is_root=lambda: False)
+    assert entry.argv == ["true"]
+
+
+def test_the_labs_variables_are_set_and_replaced_in_words_only_those() -> None:
+    words = ("echo", "$NSGEN_LAB/x", "${NSGEN_LAB}", "$NSGEN_LABS", "$HOME", "$NSGEN_RUN")
+    entry = exec_argv(ExecRequest(PAIR, "host", words, prefix="zz"), is_root=lambda: False)
+    # In the host there is no namespace: NSGEN_NS and NSGEN_RUN are neither set nor replaced.
+    assert entry.environment == {"NSGEN_LAB": "zzveth-pair"}
+    assert entry.argv == [
+        "echo",
+        "zzveth-pair/x",
+        "zzveth-pair",
+        "$NSGEN_LABS",
+        "$HOME",
+        "$NSGEN_RUN",
+    ]
 
 
 def test_namespace_not_up_is_one_line(lab_factory: LabFactory) -> None:

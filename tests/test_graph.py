@@ -18,11 +18,11 @@ from nsgen import graph, pipeline
 from nsgen.cli import GraphFormat
 from nsgen.plan import AddRoute, Plan
 from tests import docs, golden
-from tests.conftest import EXAMPLES, ROOT, tool
+from tests.conftest import DAEMON_EXAMPLES, EXAMPLES, ROOT, tool
 from tests.test_cli import run_cli
 
 GOLDEN = ROOT / "golden"
-TOPOLOGIES = sorted(EXAMPLES.glob("*.toml"))
+TOPOLOGIES = sorted([*EXAMPLES.glob("*.toml"), *DAEMON_EXAMPLES], key=lambda p: p.stem)
 IDS = [p.stem for p in TOPOLOGIES]
 SUFFIX = {"mermaid": ".mmd", "dot": ".dot"}
 MERMAID_DIR = ROOT / "tests" / "mermaid"
@@ -269,3 +269,17 @@ def test_taps_are_nodes_and_links_carry_each_ends_egress() -> None:
     )
     assert "egress host:wan0: rate 1gbit, delay 50ms ±10ms, loss 1%" in text
     assert "egress r1:wan: rate 500kbit, delay 1.5ms" in text
+
+
+def test_a_namespace_notes_its_files_processes_and_exec() -> None:
+    plan = pipeline.compile_plan(EXAMPLES / "bgp-frr" / "bgp-frr.toml")
+    r1 = next(p for p in graph.build(plan).places if p.name == "r1")
+    assert r1.notes == (
+        "forwarding",
+        "lo 10.255.0.1/32",
+        "file /etc/frr/frr.conf",
+        "file /etc/frr/daemons",
+        "process zebra",
+        "process bgpd",
+        "exec: 1 command",
+    )

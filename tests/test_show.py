@@ -13,11 +13,11 @@ import pytest
 from nsgen import pipeline, show
 from nsgen.validate import derive_mac, derive_outer
 from tests import golden
-from tests.conftest import EXAMPLES, ROOT
+from tests.conftest import DAEMON_EXAMPLES, EXAMPLES, ROOT
 from tests.test_cli import run_cli
 
 GOLDEN = ROOT / "golden"
-TOPOLOGIES = sorted(EXAMPLES.glob("*.toml"))
+TOPOLOGIES = sorted([*EXAMPLES.glob("*.toml"), *DAEMON_EXAMPLES], key=lambda p: p.stem)
 IDS = [p.stem for p in TOPOLOGIES]
 SUFFIX = {"text": ".show.txt", "json": ".show.json"}
 
@@ -133,3 +133,25 @@ def test_json_shows_a_tap_and_egress_with_derived_values() -> None:
         None,
     )
     assert tap["egress"]["burst"] == "125000b"
+
+
+def test_daemons_are_shown_where_they_run_and_where_the_script_puts_them() -> None:
+    topology = EXAMPLES / "bgp-frr" / "bgp-frr.toml"
+    text = shown(topology, "text", prefix="zz")
+    r1 = text[text.index("\nnamespace zzr1 ") : text.index("\nnamespace zzr2 ")]
+    assert "  loopback lo\n    address  10.255.0.1/32\n" in r1
+    assert "  file /etc/frr/frr.conf\n    host     /etc/netns/zzr1/frr/frr.conf\n" in r1
+    assert "    mode     0644\n" in r1
+    assert "  process bgpd\n" in r1 and "    after    zzr1:zebra\n" in r1
+    assert "    ready    test -S $NSGEN_RUN/zserv.api (within 30s)\n" in r1
+    assert "    log      /run/nsgen/zzbgp-frr/log/zzr1/bgpd.log\n" in r1
+    assert "  exec vtysh --vty_socket $NSGEN_RUN -c 'configure terminal'" in r1
+    # What the script writes: the digest and the size of each file's content in it.
+    script = pipeline.render_file(topology, "zz")
+    for place in json.loads(shown(topology, "json", prefix="zz"))["namespaces"]:
+        for file in place.get("files", []):
+            line = f"{place['name']} {file['path'].removeprefix('/etc/')} 644 {file['sha256']} "
+            assert line in script
+    # A namespace without daemons keeps the view it had.
+    hosts = [p for p in json.loads(shown(topology, "json"))["namespaces"] if p["name"] == "h1"]
+    assert set(hosts[0]) == {"name", "forwarding", "devices", "routes"}

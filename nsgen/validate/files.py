@@ -11,11 +11,12 @@ relative to the lab file, so that its content goes into the script itself; one e
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from nsgen.errors import Issue
-from nsgen.lab import File, Lab, where
+from nsgen.lab import File, IPInterface, Lab, where
 from nsgen.model import FileSpec
 from nsgen.shape import key_path
 from nsgen.validate.context import Context, Template
@@ -162,12 +163,24 @@ def _template_line(error: Exception) -> int | None:
     return line
 
 
+def _addresses(addresses: Iterable[IPInterface]) -> dict[str, list[str]]:
+    """Addresses as a template reads them: whole, as IPs, by family, as networks."""
+    listed = list(addresses)
+    return {
+        "addresses": [str(a) for a in listed],
+        "ips": [str(a.ip) for a in listed],
+        "ipv4": [str(a) for a in listed if a.version == 4],
+        "ipv6": [str(a) for a in listed if a.version == 6],
+        "networks": [str(a.network) for a in listed],
+    }
+
+
 def _scopes(lab: Lab, prefix: str) -> dict[str, dict[str, Any]]:
     """What a template sees, for each namespace: `ns` (this namespace: its name, its `key`
-    as the lab file writes it, its interfaces with their addresses and peers, its neighbours
-    across each link), `lab` (its name and every namespace alike) and `others` (the lab's
-    other namespaces). A neighbour is the device at the other end, with its namespace and
-    whether that namespace forwards (a router)."""
+    as the lab file writes it, its interfaces with their addresses and peers, its loopback
+    addresses, its neighbours across each link), `lab` (its name and every namespace alike)
+    and `others` (the lab's other namespaces). A neighbour is the device at the other end,
+    with its namespace and whether that namespace forwards (a router)."""
     forwarding = {ns.name: ns.forwarding for ns in lab.namespaces}
     devices: dict[str | None, list[dict[str, Any]]] = {}
     ports: dict[tuple[str | None, str], list[dict[str, Any]]] = {}  # bridge -> its members
@@ -177,11 +190,7 @@ def _scopes(lab: Lab, prefix: str) -> dict[str, dict[str, Any]]:
             "namespace": where(namespace),
             "namespace_key": where(namespace if namespace is None else namespace[len(prefix) :]),
             "name": name,
-            "addresses": [str(a) for a in addresses],
-            "ips": [str(a.ip) for a in addresses],
-            "ipv4": [str(a) for a in addresses if a.version == 4],
-            "ipv6": [str(a) for a in addresses if a.version == 6],
-            "networks": [str(a.network) for a in addresses],
+            **_addresses(addresses),
             "forwarding": forwarding.get(namespace, False) if namespace else False,
             "peer": peer,
             "neighbours": [],
@@ -234,6 +243,7 @@ def _scopes(lab: Lab, prefix: str) -> dict[str, dict[str, Any]]:
             "key": ns.name[len(prefix) :],
             "forwarding": ns.forwarding,
             "interfaces": devices.get(ns.name, []),
+            "loopback": _addresses(ns.loopback),
             "neighbours": [n for d in devices.get(ns.name, []) for n in d["neighbours"]],
         }
         for ns in lab.namespaces
