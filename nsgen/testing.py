@@ -149,16 +149,23 @@ class TestLab:
     def run(
         self, namespace: str, *command: str | os.PathLike[str], **kwargs: Any
     ) -> subprocess.CompletedProcess[Any]:
-        """Run COMMAND inside the file's NAMESPACE (`host`: in the host) as `nsgen exec` does;
-        keyword arguments go to subprocess.run. Returns its CompletedProcess."""
-        return subprocess.run(self._argv(namespace, command), **kwargs)
+        """Run COMMAND inside the file's NAMESPACE (`host`: in the host) as `nsgen exec` does,
+        NSGEN_LAB, NSGEN_NS and NSGEN_RUN set as for the lab's processes; keyword arguments go
+        to subprocess.run. Returns its CompletedProcess."""
+        return subprocess.run(self._argv(namespace, command), **self._environ(namespace, kwargs))
 
     def popen(
         self, namespace: str, *command: str | os.PathLike[str], **kwargs: Any
     ) -> subprocess.Popen[Any]:
         """Start COMMAND inside NAMESPACE without waiting (a daemon under test); keyword
         arguments go to subprocess.Popen. Stop it before the test ends: the lab goes down."""
-        return subprocess.Popen(self._argv(namespace, command), **kwargs)
+        return subprocess.Popen(self._argv(namespace, command), **self._environ(namespace, kwargs))
+
+    def _environ(self, namespace: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+        # Added to the caller's env= (or to ours), as `nsgen exec` adds them.
+        env = dict(kwargs.get("env") or os.environ)
+        env.update(execute.lab_environment(self.resolved, self._where(namespace)))
+        return {**kwargs, "env": env}
 
     def _argv(self, namespace: str, command: tuple[str | os.PathLike[str], ...]) -> list[str]:
         if not command:

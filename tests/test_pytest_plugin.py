@@ -98,6 +98,12 @@ def test_labs_are_up_during_the_test_and_gone_after_it_whatever_happened(
                 capture_output=True, text=True,
             )
             assert ping.returncode == 0, ping.stdout + ping.stderr
+            seen = lab.run(
+                "ns1", "sh", "-c", 'echo "$NSGEN_LAB $NSGEN_NS $NSGEN_RUN"',
+                capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"},
+            ).stdout.split()
+            ns1 = lab.namespace("ns1")
+            assert seen == [lab.name, ns1, f"/run/nsgen/{lab.name}/run/{ns1}"], seen
             assert lab.status().returncode == 0
             assert lab.verify().returncode == 0
             assert nsgen_lab("veth-pair.toml") is lab
