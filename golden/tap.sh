@@ -97,7 +97,7 @@ EOF
 }
 
 # ==== nsgen 0.1.0 runtime, modules: state observe json decide prune qdisc-prune apply down status labs verify sysctl-prune names-prune nat-prune daemons-prune tap neighbour-table backlog firewall
-# ==== sha256 fffd48701c2ff95ba882370b2557ff8ae0b8c346fd371d56f751982d77576898 of the lines below (alike in every script of these modules)
+# ==== sha256 eaa324c3d59c0078483599f092821a06e7a65ad4b1537b6a5ef116906c47c281 of the lines below (alike in every script of these modules)
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
 # in the size of the lab), and feeds only what is needed to one `ip -batch` for the host
@@ -726,19 +726,19 @@ stop_processes() {
 
 # One worker per CPU: each namespace batch spends most of its time entering the namespace, so
 # batches for different namespaces overlap well. They are independent: every device they
-# configure was created by the host batch before.
+# configure was created by the host batch before. $T/batches holds them as sections: "== NS",
+# then the lines of its batch.
 run_namespace_batches() {
 	[ -s "$T/batches" ] || return 0
-	workers=1
-	[ "$DRY_RUN" = 1 ] || workers=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
-	if [ "$workers" -le 1 ]; then
-		while read -r ns; do run_batch "$T/batch.$ns" "$ns"; done <"$T/batches"
+	if [ "$DRY_RUN" = 1 ]; then
+		awk '/^== / { ns = $2; next } { print "ip -n " ns " " $0 }' "$T/batches"
 		return
 	fi
-	awk -v n="$workers" -v f="$T/worker." '{ print > (f (NR % n)) }' "$T/batches"
+	workers=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
+	awk -v n="$workers" -v f="$T/worker." '/^== / { w = k++ % n } { print > (f w) }' "$T/batches"
 	pids=
 	for list in "$T"/worker.*; do
-		(while read -r ns; do run_batch "$T/batch.$ns" "$ns"; done <"$list") &
+		run_sections <"$list" &
 		pids="$pids $!"
 	done
 	failed=0
@@ -746,6 +746,29 @@ run_namespace_batches() {
 		wait "$pid" || failed=1
 	done
 	[ "$failed" = 0 ] || die "configuring the namespaces failed (the ip errors are above)"
+}
+
+# The sections on stdin, each run by one `ip -batch` inside its namespace; fails if any failed.
+run_sections() {
+	ns='' batch='' failed=0
+	while IFS= read -r line; do
+		case $line in
+		"== "*)
+			run_section
+			ns=${line#== } batch=''
+			;;
+		*) batch="$batch$line
+" ;;
+		esac
+	done
+	run_section
+	return "$failed"
+}
+run_section() {
+	[ -n "$ns" ] || return 0
+	ns_ip "$ns" -batch - <<EOF || failed=1
+$batch
+EOF
 }
 
 # The shaping, after the devices exist: one `tc -batch` per namespace that needs a change.
@@ -2144,11 +2167,14 @@ function write_batches(    i, j, n, file) {
 	file = dir "/batch.-"
 	for (i = 1; i <= nroot; i++) print root[i] > file
 	close(file)
+	# One file of sections, not a file per namespace: creating a thousand files in a directory
+	# of /tmp (ext4) costs each a scan past every inode freed in the last minutes (by the last
+	# run too), and that made the cost of up per namespace grow with the lab.
+	file = dir "/batches"
 	for (i = 1; i <= nns; i++) {
-		n = nsorder[i]; file = dir "/batch." n
+		n = nsorder[i]
+		print "== " n > file
 		for (j = 1; j <= nscount[n]; j++) print nsbatch[n, j] > file
-		# Not "batch.list": that is the batch of a namespace called "list".
-		close(file); print n > (dir "/batches")
 	}
 }
 # ---- down.awk
