@@ -20,6 +20,7 @@ import importlib.util
 import json
 import os
 import platform
+import resource
 import secrets
 import shutil
 import statistics
@@ -282,6 +283,9 @@ def remove_residue(prefix: str) -> None:
 @dataclass
 class Results:
     runs: dict[tuple[str, int], list[float]] = field(default_factory=lambda: defaultdict(list))
+    # CPU seconds (user and system) of the method's processes in each run: what the method
+    # itself spends, without the kernel's work elsewhere (softirq) or waiting.
+    cpu: dict[tuple[str, int], list[float]] = field(default_factory=lambda: defaultdict(list))
     notes: list[str] = field(default_factory=list)
 
     def add(self, method: str, size: int, seconds: float) -> None:
@@ -290,6 +294,21 @@ class Results:
     def median(self, method: str, size: int) -> float | None:
         values = self.runs.get((method, size))
         return statistics.median(values) if values else None
+
+    def median_cpu(self, method: str, size: int) -> float | None:
+        values = self.cpu.get((method, size))
+        return statistics.median(values) if values else None
+
+    def measure(self, method: str, size: int, args: list[str], expect_ok: bool = True) -> bool:
+        """Run args, add its seconds and CPU seconds; whether it succeeded."""
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        seconds, ok = timed(args, expect_ok)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        self.add(method, size, seconds)
+        self.cpu[(method, size)].append(
+            after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+        )
+        return ok
 
 
 def run_size(size: int, work: Path, results: Results, mininet: str | None) -> None:
@@ -316,9 +335,7 @@ Method = tuple[str, Callable[[Results], None]]
 def methods(topology: Path, size: int, base: str, work: Path, mininet: str | None) -> list[Method]:
     def verify(results: Results, key: str, args: list[str]) -> None:
         """Failed pings are noted in the report, not fatal."""
-        seconds, ok = timed(["sh", *args], expect_ok=False)
-        results.add(key, size, seconds)
-        if not ok:
+        if not results.measure(key, size, ["sh", *args], expect_ok=False):
             results.notes.append(f"{key} at N={size} had failed checks")
 
     def scripted(name: str, prefix: str, build: Callable[[StarShape, str], Scripts]):
@@ -330,20 +347,20 @@ def methods(topology: Path, size: int, base: str, work: Path, mininet: str | Non
                 paths[action].write_text(getattr(scripts, action))
             if scripts.verify:
                 # Fresh: the verify a user runs at once after up, in the lab's start-up traffic.
-                results.add(f"{name} up", size, timed(["sh", str(paths["up"])])[0])
+                results.measure(f"{name} up", size, ["sh", str(paths["up"])])
                 verify(results, f"{name} verify fresh", [str(paths["verify"])])
-                results.add(f"{name} down", size, timed(["sh", str(paths["down"])])[0])
-            results.add(f"{name} up", size, timed(["sh", str(paths["up"])])[0])
+                results.measure(f"{name} down", size, ["sh", str(paths["down"])])
+            results.measure(f"{name} up", size, ["sh", str(paths["up"])])
             if name == "tutorial":
                 _seconds, ok = timed(["sh", str(paths["up"])], expect_ok=False)
                 if ok:
                     results.notes.append(f"tutorial re-run at N={size} did not fail")
             if scripts.verify:
                 time.sleep(SETTLE_SECONDS)  # settled, as nsgen's own status and verify are
-            results.add(f"{name} status", size, timed(["sh", str(paths["status"])])[0])
+            results.measure(f"{name} status", size, ["sh", str(paths["status"])])
             if scripts.verify:
                 verify(results, f"{name} verify", [str(paths["verify"])])
-            results.add(f"{name} down", size, timed(["sh", str(paths["down"])])[0])
+            results.measure(f"{name} down", size, ["sh", str(paths["down"])])
 
         return run
 
@@ -353,22 +370,22 @@ def methods(topology: Path, size: int, base: str, work: Path, mininet: str | Non
         script.write_text(render.render(pipeline.compile_plan(topology, prefix), prefix=prefix))
         other = topology.with_name(topology.stem + "-changed.toml")
         changed.write_text(render.render(pipeline.compile_plan(other, prefix), prefix=prefix))
-        results.add("nsgen up", size, timed(["sh", str(script), "up"])[0])
+        results.measure("nsgen up", size, ["sh", str(script), "up"])
         # The re-runs and changes compare steady states: for about two seconds after up, every
         # new interface's IPv6 start-up (DAD, router solicitations, MLD reports) floods the
         # bridge to all its ports, and whichever run falls in it pays for the flood.
         time.sleep(SETTLE_SECONDS)
-        results.add("nsgen re-run", size, timed(["sh", str(script), "up"])[0])
-        results.add("nsgen change", size, timed(["sh", str(changed), "up"])[0])
+        results.measure("nsgen re-run", size, ["sh", str(script), "up"])
+        results.measure("nsgen change", size, ["sh", str(changed), "up"])
         # Back to the lab as first declared, so status and verify judge the same lab each time:
         # a one-address change too, then a re-run once more. Two samples of each per
         # repetition, a second apart: one run's spread at N=300 here (0.1 s) is more than the
         # difference the goal between them measures.
-        results.add("nsgen change", size, timed(["sh", str(script), "up"])[0])
-        results.add("nsgen re-run", size, timed(["sh", str(script), "up"])[0])
-        results.add("nsgen status", size, timed(["sh", str(script), "status"])[0])
+        results.measure("nsgen change", size, ["sh", str(script), "up"])
+        results.measure("nsgen re-run", size, ["sh", str(script), "up"])
+        results.measure("nsgen status", size, ["sh", str(script), "status"])
         verify(results, "nsgen verify", [str(script), "verify"])
-        results.add("nsgen down", size, timed(["sh", str(script), "down"])[0])
+        results.measure("nsgen down", size, ["sh", str(script), "down"])
         # Fresh labs, as a user meets them: each action at once after the up that built the lab,
         # in its start-up traffic; one lab each, so that none follows another.
         for action, then in (
@@ -376,12 +393,12 @@ def methods(topology: Path, size: int, base: str, work: Path, mininet: str | Non
             ("change fresh", [str(changed), "up"]),
             ("re-run fresh", [str(script), "up"]),
         ):
-            results.add("nsgen up", size, timed(["sh", str(script), "up"])[0])
+            results.measure("nsgen up", size, ["sh", str(script), "up"])
             if action == "verify fresh":
                 verify(results, "nsgen verify fresh", then)
             else:
-                results.add(f"nsgen {action}", size, timed(["sh", *then])[0])
-            results.add("nsgen down", size, timed(["sh", str(script), "down"])[0])
+                results.measure(f"nsgen {action}", size, ["sh", *then])
+            results.measure("nsgen down", size, ["sh", str(script), "down"])
 
     def mininet_star(results: Results) -> None:
         assert mininet is not None
@@ -493,9 +510,9 @@ def goal_sizes(goal: str, sizes: list[int]) -> list[int]:
     return [n for n in GOALS[goal][3] if n in sizes] or [max(sizes)]
 
 
-def per_namespace(results: Results, key: str, size: int) -> float | None:
-    """Milliseconds per namespace of a method's action at size."""
-    value = results.median(key, size)
+def per_namespace(results: Results, key: str, size: int, cpu: bool = False) -> float | None:
+    """Milliseconds (of CPU time: `cpu`) per namespace of a method's action at size."""
+    value = (results.median_cpu if cpu else results.median)(key, size)
     return None if value is None else value / size * 1000
 
 
@@ -508,11 +525,11 @@ def growth(results: Results, key: str, small: int, large: int) -> float | None:
 PER_NAMESPACE = [f"nsgen {action}" for action in ACTIONS] + ["floor up"]
 
 
-def per_namespace_table(results: Results, sizes: list[int]) -> list[str]:
+def per_namespace_table(results: Results, sizes: list[int], cpu: bool = False) -> list[str]:
     out = ["| method action | " + " | ".join(f"N={n}" for n in sizes) + " |"]
     out.append("|" + "---|" * (len(sizes) + 1))
     for key in PER_NAMESPACE:
-        cells = [per_namespace(results, key, n) for n in sizes]
+        cells = [per_namespace(results, key, n, cpu) for n in sizes]
         if any(c is not None for c in cells):
             out.append(f"| {key} | " + " | ".join(fmt(c) for c in cells) + " |")
     return out
@@ -650,6 +667,13 @@ def report(
         f"is several bridges of {PORTS_PER_BRIDGE} ports, one /16 each.",
         "",
         *per_namespace_table(results, sizes),
+        "",
+        "The same as CPU time (user and system) of the method's own processes, in",
+        "milliseconds per namespace: the rest of the time above is the kernel's work elsewhere",
+        "(a bridge copies each broadcast and multicast frame to every port, in softirq) and",
+        "waiting.",
+        "",
+        *per_namespace_table(results, sizes, cpu=True),
     ]
     if picture:
         out += ["", f"![Cost per namespace of every action against N]({picture})"]
