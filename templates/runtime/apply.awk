@@ -78,10 +78,13 @@ function write_batches(    i, j, n, file) {
 	file = dir "/batch.-"
 	for (i = 1; i <= nroot; i++) print root[i] > file
 	close(file)
+	# One file of sections, not a file per namespace: creating a thousand files in a directory
+	# of /tmp (ext4) costs each a scan past every inode freed in the last minutes (by the last
+	# run too), and that made the cost of up per namespace grow with the lab.
+	file = dir "/batches"
 	for (i = 1; i <= nns; i++) {
-		n = nsorder[i]; file = dir "/batch." n
+		n = nsorder[i]
+		print "== " n > file
 		for (j = 1; j <= nscount[n]; j++) print nsbatch[n, j] > file
-		# Not "batch.list": that is the batch of a namespace called "list".
-		close(file); print n > (dir "/batches")
 	}
 }

@@ -130,19 +130,19 @@ stop_processes() {
 
 # One worker per CPU: each namespace batch spends most of its time entering the namespace, so
 # batches for different namespaces overlap well. They are independent: every device they
-# configure was created by the host batch before.
+# configure was created by the host batch before. $T/batches holds them as sections: "== NS",
+# then the lines of its batch.
 run_namespace_batches() {
 	[ -s "$T/batches" ] || return 0
-	workers=1
-	[ "$DRY_RUN" = 1 ] || workers=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
-	if [ "$workers" -le 1 ]; then
-		while read -r ns; do run_batch "$T/batch.$ns" "$ns"; done <"$T/batches"
+	if [ "$DRY_RUN" = 1 ]; then
+		awk '/^== / { ns = $2; next } { print "ip -n " ns " " $0 }' "$T/batches"
 		return
 	fi
-	awk -v n="$workers" -v f="$T/worker." '{ print > (f (NR % n)) }' "$T/batches"
+	workers=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
+	awk -v n="$workers" -v f="$T/worker." '/^== / { w = k++ % n } { print > (f w) }' "$T/batches"
 	pids=
 	for list in "$T"/worker.*; do
-		(while read -r ns; do run_batch "$T/batch.$ns" "$ns"; done <"$list") &
+		run_sections <"$list" &
 		pids="$pids $!"
 	done
 	failed=0
@@ -150,6 +150,29 @@ run_namespace_batches() {
 		wait "$pid" || failed=1
 	done
 	[ "$failed" = 0 ] || die "configuring the namespaces failed (the ip errors are above)"
+}
+
+# The sections on stdin, each run by one `ip -batch` inside its namespace; fails if any failed.
+run_sections() {
+	ns='' batch='' failed=0
+	while IFS= read -r line; do
+		case $line in
+		"== "*)
+			run_section
+			ns=${line#== } batch=''
+			;;
+		*) batch="$batch$line
+" ;;
+		esac
+	done
+	run_section
+	return "$failed"
+}
+run_section() {
+	[ -n "$ns" ] || return 0
+	ns_ip "$ns" -batch - <<EOF || failed=1
+$batch
+EOF
 }
 
 # The shaping, after the devices exist: one `tc -batch` per namespace that needs a change.

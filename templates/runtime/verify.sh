@@ -3,12 +3,13 @@
 # up, is not a failure of the lab. An unreachable check keeps its single 3 s wait.
 VERIFY_TRIES=3
 
-# Centiseconds since boot: POSIX sh has no clock finer than date's seconds.
+# now: centiseconds since boot (POSIX sh has no clock finer than date's seconds). Set, not
+# printed: a command substitution forks, once more per check.
 now_cs() {
 	read -r _up _ </proc/uptime
 	_s=${_up%.*}
 	_f=${_up#*.}
-	echo "$((_s * 100 + ${_f#0}))"
+	now=$((_s * 100 + ${_f#0}))
 }
 
 # One try of a ping: got is ping's exit status, reason its own words on failure ("Destination
@@ -24,6 +25,8 @@ ping_once() {
 	else
 		out=$("$@" -c 1 -w 3 "$address" 2>&1) && got=0 || got=$?
 	fi
+	# Read only when it may be shown: an awk per answered ping is a third of verify's processes.
+	[ "$got" = 0 ] && return 0
 	reason=$(printf '%s\n' "$out" | awk '
 		/^From .* icmp_seq=[0-9]+ / { r = $0; sub(/^From [^ ]+ icmp_seq=[0-9]+ /, "", r); r = r " (from " $2 ")" }
 		/^ping: / { r = $0; sub(/^ping: (connect: )?/, "", r) }
@@ -99,7 +102,8 @@ verify_one() {
 		;;
 	esac
 	[ "$expect" = reachable ] || shown=$(printf '%s\n' "$shown" | sed 's/ -> / -\/-> /')
-	start=$(now_cs)
+	now_cs
+	start=$now
 	while :; do
 		case $kind in
 		command) command_once ;;
@@ -108,13 +112,15 @@ verify_one() {
 		esac
 		case $expect.$got in reachable.0 | unreachable.1 | unreachable.2) break ;; esac
 		case $got in [0-9]*) ;; *) break ;; esac
-		elapsed=$(($(now_cs) - start))
+		now_cs
+		elapsed=$((now - start))
 		[ "$elapsed" -lt "$((wait * 100))" ] || break
 		sleep 1
 	done
 	took=
 	if [ "$wait" != 0 ]; then
-		elapsed=$(($(now_cs) - start))
+		now_cs
+		elapsed=$((now - start))
 		took=" after $((elapsed / 100)).$((elapsed % 100 / 10))s"
 	fi
 	case $expect.$got in
