@@ -277,7 +277,9 @@ def remove_residue(prefix: str) -> None:
         else:
             dev = name.split("@")[0]
             subprocess.run(["ip", "link", "del", "dev", dev], capture_output=True, check=False)
-    shutil.rmtree(f"/run/nsgen/{prefix}star", ignore_errors=True)
+    # Each method's labs are named PREFIX + a letter + "star": all of them carry the prefix.
+    for state in Path("/run/nsgen").glob(f"{prefix}*"):
+        shutil.rmtree(state, ignore_errors=True)
 
 
 @dataclass
