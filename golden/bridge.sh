@@ -99,7 +99,7 @@ EOF
 }
 
 # ==== nsgen 0.1.0 runtime, modules: state observe json decide prune qdisc-prune apply down status labs verify sysctl-prune names-prune nat-prune daemons-prune neighbour-table backlog firewall
-# ==== sha256 8827d308cd2f4f50c7c9f6079759437cb6a9bfe86620402525d9c0a44b45358b of the lines below (alike in every script of these modules)
+# ==== sha256 78934d4f8c880f31d5398126bd1c9b63f5296b8014840e070966d11fb49629b3 of the lines below (alike in every script of these modules)
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
 # in the size of the lab), and feeds only what is needed to one `ip -batch` for the host
@@ -274,9 +274,16 @@ recorded_netns_files() {
 LOCKS=$STATE_ROOT/.lock
 HELD=
 
+# The lock cannot be made at all (a read-only or full /run): the reason of the kernel, without
+# the words of mkdir or ln around it, and what to do.
+lock_failed() {
+	why=$(sed -n '$s/.*: //p' "$T/lock.err")
+	die "cannot take the lock of $2 in ${1%/*} (${why:-unknown error}): nothing was changed; make $STATE_ROOT writable and run $ACTION again"
+}
+
 # take_lock LOCK WHAT: WHAT names it in the lines a waiter prints; $AFTER ends its refusal.
 take_lock() {
-	mkdir -p "${1%/*}" 2>"$T/lock.err" || die "cannot take the lock of $2: $(cat "$T/lock.err")"
+	mkdir -p "${1%/*}" 2>"$T/lock.err" || lock_failed "$1" "$2"
 	[ -n "${ME:-}" ] || ME="$$ $(started $$) $ACTION"
 	wait_max=${NSGEN_LOCK_WAIT:-60}
 	case $wait_max in '' | *[!0-9]*) die "NSGEN_LOCK_WAIT must be a number of seconds" ;; esac
@@ -286,7 +293,7 @@ take_lock() {
 			# Released in between (its directory too, when it was the last), or the link
 			# cannot be made at all (a read-only /run).
 			lost=$((lost + 1))
-			[ "$lost" -lt 20 ] || die "cannot take the lock of $2: $(cat "$T/lock.err")"
+			[ "$lost" -lt 20 ] || lock_failed "$1" "$2"
 			mkdir -p "${1%/*}" 2>/dev/null || :
 			continue
 		fi

@@ -108,7 +108,7 @@ EOF
 }
 
 # ==== nsgen 0.1.0 runtime, modules: state observe json decide prune qdisc-prune apply down status labs verify sysctl-prune names-prune nat-prune daemons-prune tunnel neighbour-table backlog firewall
-# ==== sha256 3544134a574f033151d19603e2e9be463b438d9419d8ffed50e940ddd19f84e8 of the lines below (alike in every script of these modules)
+# ==== sha256 2e9d30a04755008c3fa05c54d4ac71d37434afab3f4bac36b4a43de809f7cb54 of the lines below (alike in every script of these modules)
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
 # in the size of the lab), and feeds only what is needed to one `ip -batch` for the host
@@ -283,9 +283,16 @@ recorded_netns_files() {
 LOCKS=$STATE_ROOT/.lock
 HELD=
 
+# The lock cannot be made at all (a read-only or full /run): the reason of the kernel, without
+# the words of mkdir or ln around it, and what to do.
+lock_failed() {
+	why=$(sed -n '$s/.*: //p' "$T/lock.err")
+	die "cannot take the lock of $2 in ${1%/*} (${why:-unknown error}): nothing was changed; make $STATE_ROOT writable and run $ACTION again"
+}
+
 # take_lock LOCK WHAT: WHAT names it in the lines a waiter prints; $AFTER ends its refusal.
 take_lock() {
-	mkdir -p "${1%/*}" 2>"$T/lock.err" || die "cannot take the lock of $2: $(cat "$T/lock.err")"
+	mkdir -p "${1%/*}" 2>"$T/lock.err" || lock_failed "$1" "$2"
 	[ -n "${ME:-}" ] || ME="$$ $(started $$) $ACTION"
 	wait_max=${NSGEN_LOCK_WAIT:-60}
 	case $wait_max in '' | *[!0-9]*) die "NSGEN_LOCK_WAIT must be a number of seconds" ;; esac
@@ -295,7 +302,7 @@ take_lock() {
 			# Released in between (its directory too, when it was the last), or the link
 			# cannot be made at all (a read-only /run).
 			lost=$((lost + 1))
-			[ "$lost" -lt 20 ] || die "cannot take the lock of $2: $(cat "$T/lock.err")"
+			[ "$lost" -lt 20 ] || lock_failed "$1" "$2"
 			mkdir -p "${1%/*}" 2>/dev/null || :
 			continue
 		fi
