@@ -100,7 +100,7 @@ EOF
 }
 
 # ==== nsgen 0.1.0 runtime, modules: state observe json decide prune qdisc-prune apply down status labs verify sysctl-prune names-prune nat-prune daemons-prune qdisc neighbour-table
-# ==== sha256 54dff07cb81f7943f6200eecdcf0ecd5f96d4e0909ed47818ee0a8f50b20f9a0 of the lines below (alike in every script of these modules)
+# ==== sha256 6cdad50400d3443cd5dfa7aca078f07892109c50b983d695c8514a68d2dd06c8 of the lines below (alike in every script of these modules)
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
 # in the size of the lab), and feeds only what is needed to one `ip -batch` for the host
@@ -235,7 +235,8 @@ sweep_temp() {
 		_id=${_d##*/nsgen.}
 		_id=${_id%.*}
 		[ "$(started "${_id%%-*}")" != "${_id#*-}" ] || continue
-		[ "$(stat -c %u "$_d")" = "$(id -u)" ] || continue
+		# Another run sweeping at the same moment may have removed it since.
+		_uid=$(stat -c %u "$_d" 2>/dev/null) && [ "$_uid" = "$(id -u)" ] || continue
 		rm -rf "$_d"
 	done
 }

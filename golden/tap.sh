@@ -98,7 +98,7 @@ EOF
 }
 
 # ==== nsgen 0.1.0 runtime, modules: state observe json decide prune qdisc-prune apply down status labs verify sysctl-prune names-prune nat-prune daemons-prune tap neighbour-table backlog firewall
-# ==== sha256 c418e38876d8d89be10d4fb7c2d2fb698c9c81cd17dfff51e36910f5fd873514 of the lines below (alike in every script of these modules)
+# ==== sha256 f0b509653150b2273bcd395483e5c337d0df1c9917ecd6cd7841d3507ff1f8e6 of the lines below (alike in every script of these modules)
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
 # in the size of the lab), and feeds only what is needed to one `ip -batch` for the host
@@ -233,7 +233,8 @@ sweep_temp() {
 		_id=${_d##*/nsgen.}
 		_id=${_id%.*}
 		[ "$(started "${_id%%-*}")" != "${_id#*-}" ] || continue
-		[ "$(stat -c %u "$_d")" = "$(id -u)" ] || continue
+		# Another run sweeping at the same moment may have removed it since.
+		_uid=$(stat -c %u "$_d" 2>/dev/null) && [ "$_uid" = "$(id -u)" ] || continue
 		rm -rf "$_d"
 	done
 }

@@ -131,7 +131,8 @@ sweep_temp() {
 		_id=${_d##*/nsgen.}
 		_id=${_id%.*}
 		[ "$(started "${_id%%-*}")" != "${_id#*-}" ] || continue
-		[ "$(stat -c %u "$_d")" = "$(id -u)" ] || continue
+		# Another run sweeping at the same moment may have removed it since.
+		_uid=$(stat -c %u "$_d" 2>/dev/null) && [ "$_uid" = "$(id -u)" ] || continue
 		rm -rf "$_d"
 	done
 }
