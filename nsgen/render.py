@@ -636,9 +636,11 @@ def _where_ops(plan: Plan, kind: type[SetQdisc] | type[AddTap]) -> list[str]:
 
 
 def needs_namespace_reads(plan: Plan) -> bool:
-    """Whether any device the lab creates has no end in the host, where one read sees all."""
+    """Whether any device the lab creates has no end in the host, where one read sees all, or
+    the lab routes inside a namespace: up reads those routes, to leave someone else's alone."""
     return bool(
         plan.of(AddMacvlan)
+        or any(op.route.namespace is not None for op in plan.of(AddRoute))
         or any(op.namespace is not None for op in plan.of(AddTap))
         or any(op.namespace is not None for op in plan.of(AddBridge))
         or any(None not in (op.a.namespace, op.b.namespace) for op in plan.of(AddVeth))

@@ -237,6 +237,20 @@ FIGURES = [
         "9",
         "A process tree that ignores TERM and keeps forking, in a namespace `down` deletes",
     ),
+    Figure(
+        "routes.foreign",
+        "9",
+        "A route someone else put in a lab namespace under the destination (and metric) of a "
+        "route a new version of the lab declares: of protocol static, then of nsgen's protocol "
+        "245 without a record of it; then `up` of the version that does not declare it",
+    ),
+    Figure(
+        "hand.edits",
+        "9",
+        "Veth ends of a lab on a host bridge edited by hand: a host end renamed, a host end "
+        "moved into another namespace, a namespace end moved into another namespace, a "
+        "namespace end renamed and moved into the host; beside them an unmarked veth pair",
+    ),
 ]
 
 HEADER = """\

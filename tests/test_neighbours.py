@@ -4,13 +4,15 @@ first and puts them back exactly in `finally`, whatever the script did."""
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.live import LabFactory
+from nsgen import tools
+from tests.live import LabFactory, run
 from tests.test_limits import star
 
 RECORD = Path("/run/nsgen/.host/neigh")
@@ -146,3 +148,51 @@ def test_a_large_star_without_it_warns_and_verify_never_fails_unexplained(
         assert re.search(r"sysctl -w .*net\.ipv4\.neigh\.default\.gc_thresh3=\d+", verify.stdout)
         fails = [line for line in verify.stdout.splitlines() if line.startswith("FAIL")]
         assert fails, "exit 4 without a FAIL line"
+
+
+# An awk that reads a stand-in for /proc/net/stat/arp_cache: its table_fulls count grows by one
+# at each read, as when other labs on the host fill the table while verify runs, and it holds
+# $FAKE_ENTRIES entries (the table serves every namespace: most of them are not the lab's).
+COUNTING_AWK = """#!/bin/sh
+n=$#
+for a; do
+    if [ "$a" = /proc/net/stat/arp_cache ]; then
+        reads=$(($(cat "$FAKE_DIR/reads" 2>/dev/null || echo 0) + 1))
+        echo "$reads" >"$FAKE_DIR/reads"
+        a=$FAKE_DIR/arp_cache
+        printf 'entries  table_fulls\\n%08x  %08x\\n' "$FAKE_ENTRIES" "$reads" >"$a"
+    fi
+    set -- "$@" "$a"
+done
+shift "$n"
+exec REAL_AWK "$@"
+"""
+
+
+def test_verify_blames_the_table_only_on_the_labs_own_evidence(
+    lab_factory: LabFactory, tmp_path: Path
+) -> None:
+    """A host-wide table_fulls count that grew while verify ran does not make verify blame the
+    neighbour table for a failure of the lab's own (an address removed by hand) when the lab
+    holds few of the table's entries; when it holds most of them, it does."""
+    real = tools.find("awk")
+    assert real is not None
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "awk").write_text(COUNTING_AWK.replace("REAL_AWK", real))
+    (bindir / "awk").chmod(0o755)
+    # 65 namespaces: 130 neighbour entries, enough for the script to watch the table.
+    lab = lab_factory(lab_file(tmp_path, "nv", 65, None))
+    lab.up()
+    h1 = f"{lab.prefix}h1"
+    run(["ip", "-n", h1, "address", "flush", "dev", "e0"])
+    blame = "neighbour table was full while verify ran"
+    for entries, blamed in ((100000, False), (2, True)):
+        env = {**os.environ, "PATH": f"{bindir}:{os.environ['PATH']}"}
+        env |= {"FAKE_DIR": str(tmp_path), "FAKE_ENTRIES": str(entries)}
+        verify = lab.sh("verify", env=env)
+        assert verify.returncode == 4, verify.stdout + verify.stderr
+        fails = [line for line in verify.stdout.splitlines() if line.startswith("FAIL")]
+        assert fails and all(f"{h1} -> " in f or f"({h1}:e0)" in f for f in fails), fails
+        assert (blame in verify.stdout) == blamed, verify.stdout[-2000:]
+    lab.down()

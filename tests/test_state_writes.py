@@ -117,8 +117,8 @@ ls -A /run/netns /run/nsgen >{t}/left
     for action in ("up", "down"):
         assert int((t / f"{action}.rc").read_text()) == 1
         assert lines(t / f"{action}.err") == [
-            "star: error: cannot take the lock of this lab: mkdir: cannot create directory "
-            "'/run/nsgen/.lock': Read-only file system"
+            "star: error: cannot take the lock of this lab in /run/nsgen/.lock (Read-only file "
+            f"system): nothing was changed; make /run/nsgen writable and run {action} again"
         ]
         assert (t / f"{action}.out").read_text() == ""
     assert lines(t / "netns") == ["h1", "h3", "h4"]

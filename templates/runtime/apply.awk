@@ -1,9 +1,14 @@
-function up(    r, f, n, s, a, b, ip, net, i, out) {
-	if (prune_reads(out)) {
+function up(    r, f, n, s, a, b, ip, net, i, out, named) {
+	if (prune_reads(out) + lost_reads(out)) {
 		for (n in out) print n, "all" > (dir "/reads")
 		exit 5
 	}
 	prune()
+	# A host device with the mark of the lab under a name no row has: a device of the lab renamed by
+	# hand. It goes (a veth end with its peer), and what it was is made again under its name.
+	for (r = 1; r <= rows; r++) names(key[r], named)
+	for (i = 1; i <= nrec; i++) names(recrow[i], named)
+	for (n in alias) if (alias[n] == mark && !(n in named)) unstray("-", n)
 	for (r = 1; r <= rows; r++) {
 		split(line[r], f, " ")
 		if (hook_up(r, f)) continue
@@ -24,9 +29,10 @@ function up(    r, f, n, s, a, b, ip, net, i, out) {
 		} else if (f[1] == "veth") {
 			a = newns[f[2]] ? "missing" : devstate(f[2], f[3])
 			b = newns[f[4]] ? "missing" : devstate(f[4], f[5])
-			# The end inside a namespace that was not looked into is there iff its host end is.
-			if (a == "unread") a = (b == "missing") ? "missing" : "ours"
-			if (b == "unread") b = (a == "missing") ? "missing" : "ours"
+			# The end inside a namespace that was not looked into is there iff its host end is
+			# and has its peer in that namespace: an end moved away by hand is missing.
+			if (a == "unread") a = (b == "missing") ? "missing" : peerstate(f[5], f[2])
+			if (b == "unread") b = (a == "missing") ? "missing" : peerstate(f[3], f[4])
 			if (a == "foreign") refuse("device " f[3] " exists in the host and was not created by lab " lab)
 			if (b == "foreign") refuse("device " f[5] " exists in the host and was not created by lab " lab)
 			if (a == "foreign" || b == "foreign") continue
@@ -52,6 +58,8 @@ function up(    r, f, n, s, a, b, ip, net, i, out) {
 			# Test membership before reading: reading an awk array element creates it.
 			if (f[1] == "route" && f[2] == "-" && (f[3] in hostroute) && !ours_root(hostroute[f[3]]))
 				refuse("the host already has a route to " f[3] " (dev " hostroute[f[3]] ")")
+			else if (f[1] == "route" && (s = foreign_route(r)) != "")
+				refuse(s " exists and was not created by lab " lab)
 			emit(f[2], cmd[r])
 		}
 	}
@@ -72,6 +80,19 @@ function device_up(r, f,    s) {
 	else if (s == "missing") { emit("-", cmd[r]); created++; if (f[2] == "-") create_root(f[3]) }
 	else if (s == "unmarked") emit("-", "link set dev " f[3] " alias " mark)
 }
+# A veth whose end in the host is gone while its namespace stays: the pair is made and deleted
+# whole, so that end was moved away by hand, and the end left in the namespace must be seen
+# to be removed.
+function lost_reads(out,    r, f, c) {
+	for (r = 1; r <= rows; r++) {
+		if (substr(line[r], 1, 5) != "veth ") continue
+		split(line[r], f, " ")
+		if (f[2] == "-" && f[4] != "-" && !(("-", f[3]) in dev) && !(f[4] in wasread)) c += needs(f[4], out)
+		if (f[4] == "-" && f[2] != "-" && !(("-", f[5]) in dev) && !(f[2] in wasread)) c += needs(f[2], out)
+	}
+	return c
+}
+function names(row, named,    f, k, i) { k = split(row, f, " "); for (i = 2; i <= k; i++) named[f[i]] = 1 }
 # One end of a veth pair exists without the other: it goes before the pair is made whole.
 function unstray(n, d) { print n, d > (dir "/stray") }
 function write_batches(    i, j, n, file) {

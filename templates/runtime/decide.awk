@@ -43,6 +43,9 @@ BEGIN {
 		if (++nrecline == 1) { recversion = rec; continue }
 		if (rec ~ /^source /) { recsource = rec; continue }
 		if (!(rec in recorded)) { recorded[rec] = 1; recrow[++nrec] = rec }
+		# The routes the lab made, keyed as the kernel keys them: a route there under such a
+		# key that is not one of these (or of another protocol) belongs to someone else.
+		if (rec ~ /^route /) { split(rec, f, " "); recroute[rkey(f)] = 1 }
 	}
 	# The kinds this script can undo (extra_row). A new kind of object adds its plan row, its
 	# name here and its removal in extra_row; rows of kinds not listed are kept in the record.
@@ -83,6 +86,7 @@ sec == "json" {
 	next
 }
 sec == "fwd" { fwd[secns] = fwd[secns] $1; next }
+sec == "nsid" { jnsids(); next }
 sec == "hosts" { hostsfile[++nhosts] = $1; hostsstate[nhosts] = $2; next }
 sec == "more" { morestate[++nmore] = $1; morewhat[nmore] = substr($0, length($1) + 2); next }
 
@@ -103,18 +107,29 @@ END {
 	else if (mode == "status") status()
 }
 
-# Namespaces whose devices cannot be seen from the host (bridges and veths inside them).
-function reads(    r, f, n, seen, out) {
+# Namespaces whose devices cannot be seen from the host (bridges and veths inside them), and
+# those where the lab routes ("NS routes": their routes are read with their devices, to tell the
+# routes of the lab from those of others).
+function reads(    r, f, n, seen, out, i) {
 	prune_reads(out)
 	for (n in out) { seen[n] = 1; print n, "all" }
 	for (r = 1; r <= rows; r++) {
 		split(line[r], f, " ")
-		if (f[1] == "bridge" && f[2] != "-") want(f[2], seen)
-		if (f[1] == "macvlan") want(f[2], seen)
-		if (f[1] == "veth" && f[2] != "-" && f[4] != "-") { want(f[2], seen); want(f[4], seen) }
-		if (f[1] == "netns" && mode == "statusreads") want(f[3], seen)
+		if (f[1] == "bridge" && f[2] != "-") want(f[2], seen, "")
+		if (f[1] == "macvlan") want(f[2], seen, "")
+		if (f[1] == "veth" && f[2] != "-" && f[4] != "-") { want(f[2], seen, ""); want(f[4], seen, "") }
+		if (f[1] == "netns" && mode == "statusreads") want(f[3], seen, "")
+		if (f[1] == "route" && f[2] != "-" && mode == "reads") want(f[2], seen, "routes")
 		hook_reads(f, seen)
 	}
+	delete out
+	if (mode == "reads") lost_reads(out)
+	for (n in out) want(n, seen, "")
+	for (i = 1; i <= nwanted; i++) print wanted[i] (seen[wanted[i]] != "" ? " " seen[wanted[i]] : "")
 }
-function want(n, seen) { if (!(n in seen) && nsstate(n) == "ours") { seen[n] = 1; print n } }
+function want(n, seen, what) {
+	if (nsstate(n) != "ours") return
+	if (!(n in seen)) { wanted[++nwanted] = n; seen[n] = what }
+	else if (seen[n] == "") seen[n] = what
+}
 

@@ -21,7 +21,7 @@ function jdevices(n,    k, parts, i, rec, name) {
 		mtu[n, name] = jnum(rec, "mtu")
 		master[n, name] = jstr(rec, "master")
 		mac[n, name] = jstr(rec, "address")
-		if (n == "-") alias[name] = jstr(rec, "ifalias")
+		if (n == "-") { alias[name] = jstr(rec, "ifalias"); peerid[name] = jnum(rec, "link_netnsid") }
 	}
 }
 function jaddresses(n, name, rec,    k, parts, i, a, ip) {
@@ -32,6 +32,25 @@ function jaddresses(n, name, rec,    k, parts, i, a, ip) {
 		if (n == "-") { hostaddr[ip "/" jnum(a, "prefixlen")] = name; hostip[ip] = name }
 		else addr[n, name, ip "/" jnum(a, "prefixlen")] = (index(a, "\"tentative\":true") ? "tentative" : "ok")
 	}
+}
+# `ip netns list`: each named namespace with the id the host knows it by (link_netnsid).
+function jnsids(    k, parts, i, rec) {
+	k = split($0, parts, /[{]"name":/)
+	for (i = 2; i <= k; i++) {
+		rec = "\"name\":" parts[i]
+		if (jnum(rec, "id") == "-") continue
+		nsname[jnum(rec, "id")] = jstr(rec, "name"); nsnamed++
+	}
+}
+# A veth end in namespace n, not read, judged from its peer in the host: there iff the peer of
+# the host end is in the namespace of that name (not moved away by hand).
+function peerstate(hostdev, n,    id) {
+	id = peerid[hostdev]
+	# No link_netnsid: the peer is in the host itself.
+	if (id == "-") return "missing"
+	# An ip that lists no ids cannot tell: the end is taken as there.
+	if (!nsnamed) return "ours"
+	return (id in nsname) && nsname[id] == n ? "ours" : "missing"
 }
 function family(ip) { return index(ip, ":") ? 6 : 4 }
 # Routes of the main table, keyed as the kernel keys them: family, destination and metric (for IPv4

@@ -67,10 +67,25 @@ neigh_warn() {
 neigh_fulls_before() { neigh_fulls >"$T/fulls.before"; }
 hook verify neigh_fulls_before
 
+# The lab's own share of the table of IPv$1: the entries its namespaces hold now.
+neigh_lab_entries() {
+	_n=0
+	for ns in $NAMESPACES; do
+		[ -e "/run/netns/$ns" ] || continue
+		_n=$((_n + $(ns_ip "$ns" "-$1" neigh show 2>/dev/null | wc -l)))
+	done
+	echo "$_n"
+}
+
 # verify, after failures: if a neighbour table filled up while the pings ran (its table_fulls
-# count grew) or is nearly full now, that is the likely cause; name it and the sysctl.
+# count grew) or is nearly full now, and the lab shows it was hit (a ping that could not even
+# be sent, as when no neighbour entry can be made) or drove it (its namespaces hold half the
+# entries), that is the likely cause; name it and the sysctl. The counts are host-wide: other
+# labs move them too, and alone they blame the table for failures of the lab's own routing.
 diagnose_neighbours() {
 	gc_load
+	unsent=0
+	! grep -Eq '^[0-9]+ FAIL .*: (sendmsg: )?(Invalid argument|No buffer space available)$' "$T/vr.all" || unsent=1
 	neigh_fulls | while read -r fam entries fulls; do
 		before=$(awk -v fam="$fam" '$1 == fam { print $3 }' "$T/fulls.before")
 		gc3=
@@ -80,6 +95,7 @@ diagnose_neighbours() {
 		near=0
 		[ -z "$gc3" ] || [ $((entries * 10)) -lt $((gc3 * 9)) ] || near=1
 		[ "$grew" = 1 ] || [ "$near" = 1 ] || continue
+		[ "$unsent" = 1 ] || [ $(($(neigh_lab_entries "$fam") * 2)) -ge "$entries" ] || continue
 		if [ -z "$gc3" ]; then
 			say "the host's IPv$fam neighbour table was full while verify ran ($entries entries; one table serves every namespace): the failures above may be that; raise net.ipv$fam.neigh.default.gc_thresh3 in the host's initial network namespace"
 			continue

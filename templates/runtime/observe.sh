@@ -38,6 +38,12 @@ observe_host() {
 			dump ip -j route show
 			dump ip -6 -j route show
 		fi
+		# What the link_netnsid of a veth end in the host names: the namespace of its peer. Not
+		# `ip netns list-id`: a dump of the ids, cut short past a page of them.
+		if [ "$ACTION" = up ]; then
+			echo '== nsid'
+			ip -j netns list 2>/dev/null || :
+		fi
 		hooks observe
 	} >"$T/obs"
 }
@@ -134,12 +140,11 @@ do_reads() {
 			while read -r ns _; do [ "$ns" = - ] || hooks read_namespace "$ns"; done <"$T/reads" >>"$T/obs"
 		return
 	fi
+	: >"$T/reads.some"
 	while read -r ns what; do
 		if [ "$ns" = - ]; then
 			host_reads
-			continue
-		fi
-		if [ "$what" = all ]; then
+		elif [ "$what" = all ]; then
 			echo "== json $ns all"
 			ns_ip "$ns" -j -batch - <<EOF
 link show
@@ -151,35 +156,51 @@ EOF
 			ns_run "$ns" cat /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv6/conf/all/forwarding
 			hooks read_namespace "$ns"
 		else
-			echo "== json $ns"
-			ns_ip "$ns" -j link show
+			echo "$ns $what" >>"$T/reads.some"
 		fi
 	done <"$T/reads" >>"$T/obs"
+	spread "$T/reads.some" read_some >>"$T/obs"
 }
 
-# status: everything it compares in a namespace (devices, addresses, routes of both families,
-# forwarding) from one `ip -batch` inside it, the namespaces spread over one worker per CPU as
-# up's batches are. `route show table all` is the one listing of both families in a batch; the
-# netconf line becomes the "fwd" section (IPv4 then IPv6 forwarding of "all").
-status_reads() {
-	[ -s "$T/reads" ] || return 0
-	! grep -q '^- ' "$T/reads" || host_reads >>"$T/obs"
-	grep -q -v '^- ' "$T/reads" || return 0
-	printf 'link show\naddress show\nroute show table all\nnetconf show\n' >"$T/sread.batch"
+# The devices of namespace $1, with its routes (both families, main table) when $2 is "routes".
+read_some() {
+	echo "== json $1"
+	if [ "$2" = routes ]; then
+		printf 'link show\nroute show table all\n' | ns_ip "$1" -j -batch -
+	else
+		ns_ip "$1" -j link show
+	fi
+}
+
+# Run `$2 NS WHAT` for each line "NS WHAT" of file $1, the lines spread over one worker per CPU
+# as up's batches are: each call spends most of its time entering the namespace. The output
+# comes worker by worker, each namespace under its own section heading.
+spread() {
+	[ -s "$1" ] || return 0
 	workers=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
-	awk -v n="$workers" -v f="$T/sread." '$1 != "-" { print $1 > (f "ns." (NR % n)) }' "$T/reads"
+	rm -f "$T"/spread.*
+	awk -v n="$workers" -v f="$T/spread." '{ print > (f (NR % n) ".in") }' "$1"
 	pids=
-	for list in "$T"/sread.ns.*; do
-		(while read -r ns; do
-			echo "== json $ns all"
-			ns_ip "$ns" -j -batch "$T/sread.batch"
-		done <"$list" >"$list.out") &
+	for list in "$T"/spread.*.in; do
+		(while read -r _ns _what; do "$2" "$_ns" "$_what"; done <"$list" >"${list%.in}.out") &
 		pids="$pids $!"
 	done
 	for pid in $pids; do
 		wait "$pid" || :
 	done
-	cat "$T"/sread.ns.*.out | awk '
+	cat "$T"/spread.*.out
+}
+
+# status: everything it compares in a namespace (devices, addresses, routes of both families,
+# forwarding) from one `ip -batch` inside it. `route show table all` is the one listing of both
+# families in a batch; the netconf line becomes the "fwd" section (IPv4 then IPv6 forwarding of
+# "all").
+status_reads() {
+	[ -s "$T/reads" ] || return 0
+	! grep -q '^- ' "$T/reads" || host_reads >>"$T/obs"
+	grep -v '^- ' "$T/reads" >"$T/sread.list" || return 0
+	printf 'link show\naddress show\nroute show table all\nnetconf show\n' >"$T/sread.batch"
+	spread "$T/sread.list" status_read | awk '
 		/^== json / { ns = $3; print; next }
 		/^[[][{]"family":/ {
 			print "== fwd " ns
@@ -190,6 +211,10 @@ status_reads() {
 			next
 		}
 		{ print }' >>"$T/obs"
+}
+status_read() {
+	echo "== json $1 all"
+	ns_ip "$1" -j -batch "$T/sread.batch"
 }
 
 # Run a command in namespace $1 ("-" is the host).

@@ -131,7 +131,8 @@ sweep_temp() {
 		_id=${_d##*/nsgen.}
 		_id=${_id%.*}
 		[ "$(started "${_id%%-*}")" != "${_id#*-}" ] || continue
-		[ "$(stat -c %u "$_d")" = "$(id -u)" ] || continue
+		# Another run sweeping at the same moment may have removed it since.
+		_uid=$(stat -c %u "$_d" 2>/dev/null) && [ "$_uid" = "$(id -u)" ] || continue
 		rm -rf "$_d"
 	done
 }
@@ -171,9 +172,16 @@ recorded_netns_files() {
 LOCKS=$STATE_ROOT/.lock
 HELD=
 
+# The lock cannot be made at all (a read-only or full /run): the reason of the kernel, without
+# the words of mkdir or ln around it, and what to do.
+lock_failed() {
+	why=$(sed -n '$s/.*: //p' "$T/lock.err")
+	die "cannot take the lock of $2 in ${1%/*} (${why:-unknown error}): nothing was changed; make $STATE_ROOT writable and run $ACTION again"
+}
+
 # take_lock LOCK WHAT: WHAT names it in the lines a waiter prints; $AFTER ends its refusal.
 take_lock() {
-	mkdir -p "${1%/*}" 2>"$T/lock.err" || die "cannot take the lock of $2: $(cat "$T/lock.err")"
+	mkdir -p "${1%/*}" 2>"$T/lock.err" || lock_failed "$1" "$2"
 	[ -n "${ME:-}" ] || ME="$$ $(started $$) $ACTION"
 	wait_max=${NSGEN_LOCK_WAIT:-60}
 	case $wait_max in '' | *[!0-9]*) die "NSGEN_LOCK_WAIT must be a number of seconds" ;; esac
@@ -183,7 +191,7 @@ take_lock() {
 			# Released in between (its directory too, when it was the last), or the link
 			# cannot be made at all (a read-only /run).
 			lost=$((lost + 1))
-			[ "$lost" -lt 20 ] || die "cannot take the lock of $2: $(cat "$T/lock.err")"
+			[ "$lost" -lt 20 ] || lock_failed "$1" "$2"
 			mkdir -p "${1%/*}" 2>/dev/null || :
 			continue
 		fi

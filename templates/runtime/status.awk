@@ -35,7 +35,8 @@ function status(    r, f, n, bad, total, cnt, key) {
 			# Its fields alone: a row without DEV and METRIC has the command after them.
 			split(substr(line[r], 1, index(line[r], " | ") - 1), f, " ")
 			what = routetext(f); key = rkey(f)
-			if (f[2] == "-") s = (f[3] in hostroute) && ours_root(hostroute[f[3]]) ? "ok" : "missing"
+			if (foreign_route(r) != "") s = "foreign"
+			else if (f[2] == "-") s = (f[3] in hostroute) && ours_root(hostroute[f[3]]) ? "ok" : "missing"
 			else if (!(key in rtvia)) s = "missing"
 			else if (!samehops(rtvia[key], f[4])) s = "drifted (via " rtvia[key] ")"
 			else if (f[5] != "" && f[5] != "-" && rtdev[key] != f[5]) s = "drifted (dev " rtdev[key] ")"

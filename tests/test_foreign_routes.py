@@ -1,0 +1,95 @@
+"""Live: a route the lab did not make, under the key of one it declares (destination and
+metric), is never taken over, changed or deleted: up refuses naming it, status calls it
+foreign, and neither up of another version nor down's pruning touches it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.live import LabFactory, run
+from tests.reliability import Recorder
+
+# Three namespaces on a host bridge (their namespaces are looked into only for their routes).
+LAB = """name = "fr"
+
+[bridges.br]
+
+[namespaces.p1]
+routes = [ROUTES]
+
+[namespaces.p1.interfaces.eth0]
+bridge = "br"
+address = "10.77.0.1/24"
+
+[namespaces.p2.interfaces.eth0]
+bridge = "br"
+address = "10.77.0.2/24"
+
+[namespaces.p3.interfaces.eth0]
+bridge = "br"
+address = "10.77.0.3/24"
+"""
+FIRST = '{ to = "10.8.0.0/24", via = "10.77.0.2" }'
+SECOND = FIRST + ', { to = "10.9.0.0/24", via = "10.77.0.3" }'
+
+
+def route_to(ns: str, dst: str) -> list[dict[str, object]]:
+    out = run(["ip", "-n", ns, "-j", "route", "show", dst]).stdout
+    return [r for r in json.loads(out) if r["dst"] == dst]
+
+
+def test_a_route_someone_else_made_is_refused_shown_and_never_removed(
+    lab_factory: LabFactory, tmp_path: Path, figures: Recorder
+) -> None:
+    first = tmp_path / "fr.toml"
+    first.write_text(LAB.replace("ROUTES", FIRST))
+    second = tmp_path / "fr2.toml"
+    second.write_text(LAB.replace("ROUTES", SECOND))
+    lab = lab_factory(first)
+    p1 = f"{lab.prefix}p1"
+    lab.up()
+    run(["ip", "-n", p1, "route", "add", "10.9.0.0/24", "via", "10.77.0.2", "proto", "static"])
+    theirs = route_to(p1, "10.9.0.0/24")
+    assert [(r["gateway"], r["protocol"]) for r in theirs] == [("10.77.0.2", "static")]
+
+    lab2 = lab_factory(second)
+    refused = lab2.sh("up")
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert refused.stderr.strip().splitlines() == [
+        f"{lab.prefix}fr: refusing: route 10.9.0.0/24 via 10.77.0.2 dev eth0 in {p1}"
+        f" (proto static) exists and was not created by lab {lab.prefix}fr"
+    ]
+    assert route_to(p1, "10.9.0.0/24") == theirs
+    status = lab2.sh("status")
+    assert status.returncode == 3
+    assert f"foreign    route 10.9.0.0/24 via 10.77.0.3 in {p1}" in status.stdout.splitlines()
+
+    # A route of nsgen's own protocol that the record does not name is someone else's too.
+    run(["ip", "-n", p1, "route", "change", "10.9.0.0/24", "via", "10.77.0.2", "proto", "245"])
+    again = lab2.sh("up")
+    assert again.returncode == 1 and "(proto 245) exists and was not created" in again.stderr
+    handmade = [(r["gateway"], r["protocol"]) for r in route_to(p1, "10.9.0.0/24")]
+    assert handmade == [("10.77.0.2", "245")]
+    assert f"foreign    route 10.9.0.0/24 via 10.77.0.3 in {p1}" in lab2.sh("status").stdout
+
+    # The first version, which never declared it, and a re-run prune nothing of it.
+    lab.up()
+    lab.up()
+    assert [r["gateway"] for r in route_to(p1, "10.9.0.0/24")] == ["10.77.0.2"]
+
+    # With the person's route gone, the second version's is the lab's: made, then pruned.
+    run(["ip", "-n", p1, "route", "del", "10.9.0.0/24"])
+    lab2.up()
+    assert lab2.sh("status").returncode == 0
+    ours = route_to(p1, "10.9.0.0/24")
+    assert [(r["gateway"], r["protocol"]) for r in ours] == [("10.77.0.3", "245")]
+    lab.up()
+    assert route_to(p1, "10.9.0.0/24") == []
+    lab.down()
+    figures.record(
+        "routes.foreign",
+        "2 of 2 routes not made by the lab (protocol static; protocol 245 with no record of it) "
+        "refused by `up` (exit 1, one line naming the route and its protocol), neither replaced; "
+        "`status` showed it `foreign`; 2 runs of `up` of the version without it kept it",
+    )
