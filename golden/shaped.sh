@@ -100,7 +100,7 @@ EOF
 }
 
 # ==== nsgen 0.1.0 runtime, modules: state observe json decide prune qdisc-prune apply down status labs verify sysctl-prune names-prune nat-prune daemons-prune qdisc neighbour-table
-# ==== sha256 6cdad50400d3443cd5dfa7aca078f07892109c50b983d695c8514a68d2dd06c8 of the lines below (alike in every script of these modules)
+# ==== sha256 9dfd1e89d20447324a0a54483b69c83aee07d798e89686ea8008b01c00db4830 of the lines below (alike in every script of these modules)
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
 # in the size of the lab), and feeds only what is needed to one `ip -batch` for the host
@@ -762,19 +762,19 @@ stop_processes() {
 
 # One worker per CPU: each namespace batch spends most of its time entering the namespace, so
 # batches for different namespaces overlap well. They are independent: every device they
-# configure was created by the host batch before.
+# configure was created by the host batch before. $T/batches holds them as sections: "== NS",
+# then the lines of its batch.
 run_namespace_batches() {
 	[ -s "$T/batches" ] || return 0
-	workers=1
-	[ "$DRY_RUN" = 1 ] || workers=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
-	if [ "$workers" -le 1 ]; then
-		while read -r ns; do run_batch "$T/batch.$ns" "$ns"; done <"$T/batches"
+	if [ "$DRY_RUN" = 1 ]; then
+		awk '/^== / { ns = $2; next } { print "ip -n " ns " " $0 }' "$T/batches"
 		return
 	fi
-	awk -v n="$workers" -v f="$T/worker." '{ print > (f (NR % n)) }' "$T/batches"
+	workers=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
+	awk -v n="$workers" -v f="$T/worker." '/^== / { w = k++ % n } { print > (f w) }' "$T/batches"
 	pids=
 	for list in "$T"/worker.*; do
-		(while read -r ns; do run_batch "$T/batch.$ns" "$ns"; done <"$list") &
+		run_sections <"$list" &
 		pids="$pids $!"
 	done
 	failed=0
@@ -782,6 +782,29 @@ run_namespace_batches() {
 		wait "$pid" || failed=1
 	done
 	[ "$failed" = 0 ] || die "configuring the namespaces failed (the ip errors are above)"
+}
+
+# The sections on stdin, each run by one `ip -batch` inside its namespace; fails if any failed.
+run_sections() {
+	ns='' batch='' failed=0
+	while IFS= read -r line; do
+		case $line in
+		"== "*)
+			run_section
+			ns=${line#== } batch=''
+			;;
+		*) batch="$batch$line
+" ;;
+		esac
+	done
+	run_section
+	return "$failed"
+}
+run_section() {
+	[ -n "$ns" ] || return 0
+	ns_ip "$ns" -batch - <<EOF || failed=1
+$batch
+EOF
 }
 
 # The shaping, after the devices exist: one `tc -batch` per namespace that needs a change.
@@ -926,12 +949,13 @@ labs() {
 # up, is not a failure of the lab. An unreachable check keeps its single 3 s wait.
 VERIFY_TRIES=3
 
-# Centiseconds since boot: POSIX sh has no clock finer than date's seconds.
+# now: centiseconds since boot (POSIX sh has no clock finer than date's seconds). Set, not
+# printed: a command substitution forks, once more per check.
 now_cs() {
 	read -r _up _ </proc/uptime
 	_s=${_up%.*}
 	_f=${_up#*.}
-	echo "$((_s * 100 + ${_f#0}))"
+	now=$((_s * 100 + ${_f#0}))
 }
 
 # One try of a ping: got is ping's exit status, reason its own words on failure ("Destination
@@ -947,6 +971,8 @@ ping_once() {
 	else
 		out=$("$@" -c 1 -w 3 "$address" 2>&1) && got=0 || got=$?
 	fi
+	# Read only when it may be shown: an awk per answered ping is a third of verify's processes.
+	[ "$got" = 0 ] && return 0
 	reason=$(printf '%s\n' "$out" | awk '
 		/^From .* icmp_seq=[0-9]+ / { r = $0; sub(/^From [^ ]+ icmp_seq=[0-9]+ /, "", r); r = r " (from " $2 ")" }
 		/^ping: / { r = $0; sub(/^ping: (connect: )?/, "", r) }
@@ -1022,7 +1048,8 @@ verify_one() {
 		;;
 	esac
 	[ "$expect" = reachable ] || shown=$(printf '%s\n' "$shown" | sed 's/ -> / -\/-> /')
-	start=$(now_cs)
+	now_cs
+	start=$now
 	while :; do
 		case $kind in
 		command) command_once ;;
@@ -1031,13 +1058,15 @@ verify_one() {
 		esac
 		case $expect.$got in reachable.0 | unreachable.1 | unreachable.2) break ;; esac
 		case $got in [0-9]*) ;; *) break ;; esac
-		elapsed=$(($(now_cs) - start))
+		now_cs
+		elapsed=$((now - start))
 		[ "$elapsed" -lt "$((wait * 100))" ] || break
 		sleep 1
 	done
 	took=
 	if [ "$wait" != 0 ]; then
-		elapsed=$(($(now_cs) - start))
+		now_cs
+		elapsed=$((now - start))
 		took=" after $((elapsed / 100)).$((elapsed % 100 / 10))s"
 	fi
 	case $expect.$got in
@@ -2145,11 +2174,14 @@ function write_batches(    i, j, n, file) {
 	file = dir "/batch.-"
 	for (i = 1; i <= nroot; i++) print root[i] > file
 	close(file)
+	# One file of sections, not a file per namespace: creating a thousand files in a directory
+	# of /tmp (ext4) costs each a scan past every inode freed in the last minutes (by the last
+	# run too), and that made the cost of up per namespace grow with the lab.
+	file = dir "/batches"
 	for (i = 1; i <= nns; i++) {
-		n = nsorder[i]; file = dir "/batch." n
+		n = nsorder[i]
+		print "== " n > file
 		for (j = 1; j <= nscount[n]; j++) print nsbatch[n, j] > file
-		# Not "batch.list": that is the batch of a namespace called "list".
-		close(file); print n > (dir "/batches")
 	}
 }
 # ---- down.awk
