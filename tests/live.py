@@ -12,6 +12,7 @@ import json
 import os
 import re
 import secrets
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -310,6 +311,22 @@ def crash_after(lab: Lab, action: str, cut: int, workdir: Path) -> None:
     )
     result = run(["setsid", *lab.command(action)], check=False, env=env)
     assert result.returncode in (0, -9, 137), f"{action} cut {cut}: {result.stderr}"
+
+
+def sigkill_after(lab: Lab, action: str, seconds: float, env: dict[str, str]) -> bool:
+    """Run `action` in a session of its own and SIGKILL all of it after `seconds`: whether
+    it was still running then."""
+    process = subprocess.Popen(
+        lab.command(action),
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(seconds)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    return process.wait() == -signal.SIGKILL
 
 
 # ---- The whole host -------------------------------------------------------------------------
