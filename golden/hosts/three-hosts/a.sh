@@ -18,10 +18,11 @@
 #
 # Ownership: every device this lab creates in the host namespace carries the alias "nsgen:three";
 # the namespaces it created are listed with their inode and its change time in
-# /run/nsgen/three/netns (inode numbers are reused), and what a
-# run is about to create is written to /run/nsgen/three/intent first, so a run killed halfway
-# is finished by the next one. Objects with the same names that this lab did not create are never
-# changed: up refuses to start, down leaves them. Everything the lab applied is listed in
+# /run/nsgen/three/netns (inode numbers are reused), recorded right after they are made; what a
+# run is about to create is named in /run/nsgen/three/intent first, so that the next run can
+# name an object a killed run made and had not recorded yet (never adopted: a name is not an
+# identity). Objects with the same names that this lab did not create are never changed: up
+# refuses to start, down leaves them. Everything the lab applied is listed in
 # /run/nsgen/three/record (one line per object, the fields of its plan row below), which is
 # how up removes what a later version no longer declares; its routes carry protocol 245.
 # Host-wide effects: none beyond the namespaces, devices, addresses and routes below, and the state
@@ -127,7 +128,7 @@ EOF
 }
 
 # ==== nsgen 0.1.0 runtime, modules: state observe json decide prune qdisc-prune apply down status labs verify sysctl-prune names-prune nat-prune daemons-prune tunnel neighbour-table backlog firewall
-# ==== sha256 d8ec498487a248a624c9338364a3fa2543d4c82eadfc49df9563f3df6db07b00 of the lines below (alike in every script of these modules)
+# ==== sha256 b073e51572eaba2a666fca64c89e13f79e273d60edce7ebb18cf66248d012342 of the lines below (alike in every script of these modules)
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
 # in the size of the lab), and feeds only what is needed to one `ip -batch` for the host
@@ -387,6 +388,12 @@ trust_host_record() {
 # was, and the run stops there in one line: the old record and the intent are kept, so a
 # later run still knows what the lab made.
 put_record() {
+	write_record "$1" "$2" ||
+		die "cannot write $2 ($why): the old record and intent are kept; make room in ${2%/*} and run $ACTION again"
+}
+
+# The same, returning 1 with the reason in $why.
+write_record() {
 	if mkdir -p "${2%/*}" 2>"$T/put.err" && cp "$1" "$2.new" 2>"$T/put.err" &&
 		cmp -s "$1" "$2.new" 2>>"$T/put.err" && { sync "$2.new" 2>/dev/null || sync; } &&
 		mv "$2.new" "$2" 2>"$T/put.err"; then
@@ -396,7 +403,8 @@ put_record() {
 	# replaces it.
 	rm -f "$2.new" 2>/dev/null || :
 	why=$(sed -n '$s/.*: //p' "$T/put.err")
-	die "cannot write $2 (${why:-it reads back different}): the old record and intent are kept; make room in ${2%/*} and run $ACTION again"
+	why=${why:-it reads back different}
+	return 1
 }
 
 # Replace the record with the one decide prepared.
@@ -698,15 +706,11 @@ up() {
 	if [ "$nsnew" != 0 ] || [ "$created" != 0 ]; then
 		say "[$phase/$phases] creating $nsnew namespaces and $created devices"
 	fi
+	make_namespaces
 	run_batch "$T/batch.-"
 	hooks created
-	if [ "$record" = 1 ]; then
-		# shellcheck disable=SC2046
-		stat -c "$NETNS_ID" $(netns_files) >"$T/netns" 2>"$T/stat.err" ||
-			die "a namespace of the lab is missing after its creation ($(sed -n '1s/.*: //p' "$T/stat.err")): the intent is kept; run up again"
-		put_record "$T/netns" "$STATE/netns"
-		rm -f "$STATE/intent"
-	fi
+	# Until here a host device's name in the intent explains an unmarked one to the next run.
+	[ "$record" = 0 ] || rm -f "$STATE/intent"
 	say "[$phases/$phases] configuring $nns namespaces"
 	[ "$SYSCTLS" = 0 ] && [ ! -e "$STATE/sysctl" ] || save_sysctls
 	run_namespace_batches
@@ -714,6 +718,53 @@ up() {
 	hooks configured
 	save_record record.post
 	[ "$DRY_RUN" = 1 ] || say "up"
+}
+
+# The namespaces, by a batch of their own, recorded with their identities (NETNS_ID) before
+# anything else is made: the intent only names them, and a name alone never makes an object
+# the lab's (a killed run's leftover and one made by someone else since look the same). The
+# batch ignores INT and TERM, so what it made is known exactly: every `netns add` line but
+# those ip reports as failed. Only a SIGKILL in it leaves a namespace unrecorded; the next run
+# refuses that one in one line with the command that removes it. A record that cannot be
+# written takes the namespaces just made with it: unrecorded, they could not be told apart.
+make_namespaces() {
+	if [ "$DRY_RUN" = 1 ]; then
+		run_batch "$T/batch.netns"
+		return
+	fi
+	[ "$record" = 1 ] || return 0
+	failed=0
+	: >"$T/netns.err"
+	if [ -s "$T/batch.netns" ]; then
+		trap '' INT TERM
+		ip -force -batch "$T/batch.netns" 2>"$T/netns.err" || failed=$?
+		trap 'exit 130' INT
+		trap 'exit 143' TERM
+	fi
+	awk -v f="$T/batch.netns" -v failed="$failed" '
+		index($0, "Command failed " f ":") == 1 { n = $0; sub(/.*:/, "", n); bad[n] = 1; known = 1 }
+		END {
+			# A failure ip did not place (another ip, a signal): nothing is claimed.
+			if (failed && !known) exit
+			while ((getline l < f) > 0) { i++; if (!(i in bad) && l ~ /^netns add /) print substr(l, 11) }
+		}' "$T/netns.err" >"$T/made"
+	if [ "$failed" = 0 ]; then
+		# shellcheck disable=SC2046
+		stat -c "$NETNS_ID" $(netns_files) >"$T/netns" 2>"$T/stat.err" ||
+			die "a namespace of the lab is missing after its creation ($(sed -n '1s/.*: //p' "$T/stat.err")): the intent is kept; run up again"
+	else
+		grep -v '^Command failed ' "$T/netns.err" >&2 || :
+		# The namespaces recorded before, and those this batch made: no other.
+		# shellcheck disable=SC2046 # nsgen names: safe to split
+		{ cat "$STATE/netns" 2>/dev/null || :; [ ! -s "$T/made" ] || stat -c "$NETNS_ID" $(sed 's|^|/run/netns/|' "$T/made"); } |
+			awk '{ n = $1; if (!(n in at)) order[++k] = n; at[n] = $0 } END { for (i = 1; i <= k; i++) print at[order[i]] }' >"$T/netns"
+	fi
+	if ! write_record "$T/netns" "$STATE/netns"; then
+		while read -r n; do ip netns del "$n" 2>/dev/null || :; done <"$T/made"
+		rm -f "$STATE/intent" 2>/dev/null || :
+		die "cannot write $STATE/netns ($why): the namespaces it just made are removed again; make room in $STATE and run $ACTION again"
+	fi
+	[ "$failed" = 0 ] || die "creating the namespaces failed (the ip errors are above); the ones made are recorded"
 }
 
 # A namespace that is deleted while processes run in it lives on without a name, and so do
@@ -840,6 +891,7 @@ down() {
 	neighbour_table down
 	[ "$DRY_RUN" = 0 ] || return 0
 	rm -rf "$STATE"
+	[ ! -s "$T/keep" ] || put_record "$T/keep" "$STATE/intent"
 	if [ -s "$T/gone" ] && ! wait_gone "$T/gone" 400; then
 		# The kernel normally removes a deleted namespace's veth peers within a second.
 		while read -r d; do ip link del dev "$d" 2>/dev/null || :; done <"$T/gone"
@@ -1720,10 +1772,13 @@ function nsstate(n) {
 	if (!(n in fstype)) return "missing"
 	if (fstype[n] != "nsfs") return ((n in owned) || (("netns " n) in intent)) ? "stale-ours" : "stale-foreign"
 	if ((n in owned) && owned[n] == ino[n]) return "ours"
-	if (("netns " n) in intent) return "ours"
+	# Named by the intent of a run killed before it recorded what it made: made by that run, or
+	# made by someone else since. Only an identity read back after creation tells, and there
+	# is none: never adopted, never removed, the user decides.
+	if (("netns " n) in intent) return "unconfirmed"
 	return "foreign"
 }
-# A device: "missing", "ours", "unmarked" (created by a run killed before it marked it), "foreign".
+# A device: "missing", "ours", "unconfirmed" (unmarked, named by the intent of a killed run), "foreign".
 function devstate(n, d) {
 	if (n != "-") {
 		if (nsstate(n) != "ours") return "missing"
@@ -1732,10 +1787,14 @@ function devstate(n, d) {
 	}
 	if (!(("-", d) in dev)) return "missing"
 	if (alias[d] == mark) return "ours"
-	if (("link " d) in intent) return "unmarked"
+	if (("link " d) in intent) return "unconfirmed"
 	return "foreign"
 }
-function ours_root(d) { return (("-", d) in dev) && (alias[d] == mark || (("link " d) in intent)) }
+function ours_root(d) { return (("-", d) in dev) && alias[d] == mark }
+# The one line for an object a killed run may have made: what to run if it is that leftover.
+function unconfirmed(what, remedy) {
+	return what ": made by someone else or by a run of lab " lab " killed before it recorded it; if nothing else uses it, remove it with: " remedy
+}
 function place(n, d) { return (n == "-" ? "host" : n) ":" d }
 function refuse(msg) { errors = errors lab ": refusing: " msg "\n" }
 function emit(n, line) {
@@ -1743,7 +1802,8 @@ function emit(n, line) {
 	if (!(n in nscount)) nsorder[++nns] = n
 	nsbatch[n, ++nscount[n]] = line
 }
-# Recorded in the intent file before the batch runs; marked right after it is created.
+# Named in the intent file before the batch runs (for the message if the run is killed before
+# the next line); marked right after it is created, in the same batch: the mark is its identity.
 function create_root(d) { intents[++nintents] = "link " d; emit("-", "link set dev " d " alias " mark) }
 # The lab records: the namespaces it created (with their inodes), and what a run was about
 # to create when it last stopped.
@@ -2100,9 +2160,12 @@ function up(    r, f, n, s, a, b, ip, net, i, out) {
 			n = f[3]; s = nsstate(n)
 			if (s == "foreign") refuse("namespace " n " exists and was not created by lab " lab)
 			else if (s == "stale-foreign") refuse("/run/netns/" n " is a stale file left by someone else; if it is garbage, remove it with: ip netns del " n)
+			else if (s == "unconfirmed") refuse(unconfirmed("namespace " n, "ip netns del " n))
 			else if (s == "missing" || s == "stale-ours") {
-				if (s == "stale-ours") root[++nroot] = "netns del " n
-				emit("-", cmd[r]); intents[++nintents] = "netns " n; newns[n] = 1; nsnew++
+				# A batch of their own, so that their identities are recorded before anything
+				# else is made in the host.
+				if (s == "stale-ours") nsroot[++nnsroot] = "netns del " n
+				nsroot[++nnsroot] = cmd[r]; intents[++nintents] = "netns " n; newns[n] = 1; nsnew++
 			}
 		} else if (f[1] == "bridge") device_up(r, f)
 		else if (f[1] == "macvlan") {
@@ -2118,16 +2181,15 @@ function up(    r, f, n, s, a, b, ip, net, i, out) {
 			if (b == "unread") b = (a == "missing") ? "missing" : "ours"
 			if (a == "foreign") refuse("device " f[3] " exists in the host and was not created by lab " lab)
 			if (b == "foreign") refuse("device " f[5] " exists in the host and was not created by lab " lab)
-			if (a == "foreign" || b == "foreign") continue
+			if (a == "unconfirmed") refuse(unconfirmed("device " f[3], "ip link del dev " f[3]))
+			if (b == "unconfirmed") refuse(unconfirmed("device " f[5], "ip link del dev " f[5]))
+			if (a == "foreign" || b == "foreign" || a == "unconfirmed" || b == "unconfirmed") continue
 			if (a != "missing" && b == "missing") unstray(f[2], f[3])
 			if (b != "missing" && a == "missing") unstray(f[4], f[5])
 			if (a == "missing" || b == "missing") {
 				emit("-", cmd[r]); created++
 				if (f[2] == "-") create_root(f[3])
 				if (f[4] == "-") create_root(f[5])
-			} else {
-				if (a == "unmarked") emit("-", "link set dev " f[3] " alias " mark)
-				if (b == "unmarked") emit("-", "link set dev " f[5] " alias " mark)
 			}
 		} else {
 			if (f[1] == "addr" && f[2] == "-") {
@@ -2159,13 +2221,16 @@ function device_up(r, f,    s) {
 	s = devstate(f[2], f[3])
 	if (s == "foreign") refuse("device " f[3] " exists in the host and was not created by lab " lab)
 	else if (s == "missing") { emit("-", cmd[r]); created++; if (f[2] == "-") create_root(f[3]) }
-	else if (s == "unmarked") emit("-", "link set dev " f[3] " alias " mark)
+	else if (s == "unconfirmed") refuse(unconfirmed("device " f[3], "ip link del dev " f[3]))
 }
 # One end of a veth pair exists without the other: it goes before the pair is made whole.
 function unstray(n, d) { print n, d > (dir "/stray") }
 function write_batches(    i, j, n, file) {
 	file = dir "/batch.-"
 	for (i = 1; i <= nroot; i++) print root[i] > file
+	close(file)
+	file = dir "/batch.netns"
+	for (i = 1; i <= nnsroot; i++) print nsroot[i] > file
 	close(file)
 	for (i = 1; i <= nns; i++) {
 		n = nsorder[i]; file = dir "/batch." n
@@ -2194,6 +2259,7 @@ function down(    r, f, n, s, d, e, i, k, explicit, nexp, dels, ndel, goingns, n
 				dels[++ndel] = "netns del " n; goingns[n] = 1
 				if (s == "ours") { split(ino[n], e, " "); print n, e[1] > (dir "/stop") }
 			}
+			else if (s == "unconfirmed") keep("netns " n, unconfirmed("namespace " n, "ip netns del " n))
 			else if (s == "foreign" || s == "stale-foreign") note("namespace " n)
 		}
 	}
@@ -2216,6 +2282,7 @@ function down(    r, f, n, s, d, e, i, k, explicit, nexp, dels, ndel, goingns, n
 			split(d[i], e, SUBSEP)
 			handled[e[1]] = 1
 			if (!(("-", e[1]) in dev)) continue
+			if (devstate("-", e[1]) == "unconfirmed") { keep("link " e[1], unconfirmed("host device " e[1], "ip link del dev " e[1])); continue }
 			if (!ours_root(e[1])) { note("host device " e[1]); continue }
 			print e[1] > (dir "/gone")
 			# A veth end whose peer namespace is deleted goes with it, 30x faster than one by one.
@@ -2240,7 +2307,10 @@ function down(    r, f, n, s, d, e, i, k, explicit, nexp, dels, ndel, goingns, n
 	write_batches()
 	print ndel + 0, nexp + nloose + 0 > (dir "/counts")
 }
-function note(what) { notes = notes lab ": leaving " what ": not created by lab " lab "\n" }
+function note(what) { leave(what ": not created by lab " lab) }
+function leave(why) { notes = notes lab ": leaving " why "\n" }
+# Left, and still named in the intent that down keeps: the next run says the same of it.
+function keep(claim, why) { leave(why); print claim > (dir "/keep") }
 # ---- status.awk
 # The state (s) and description (what) of each declared object, from the module of its kind or
 # the branches below, then the extra objects: "STATE WHAT" lines and a count.
