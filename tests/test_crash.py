@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import random
-import re
 import subprocess
 import time
 from pathlib import Path
@@ -19,64 +18,32 @@ import pytest
 
 from tests.conftest import EXAMPLES
 from tests.live import (
+    UNCONFIRMED,
     Lab,
     LabFactory,
     bridged_namespaces,
     crash_after,
     host_residue,
     operations,
-    run,
+    remedied_run,
     sigkill_after,
 )
 from tests.reliability import Recorder
 
-# An object a killed run made in the one operation before its identity was recorded (a
-# namespace before the stat of its batch, a host device before its mark): never adopted, never
-# removed; the next run names it in one line with the command that removes it.
-UNCONFIRMED = re.compile(
-    r"^(?P<lab>\S+): (refusing: |leaving )(namespace|device|host device) (?P<name>\S+): made by "
-    r"someone else or by a run of lab (?P=lab) killed before it recorded it; if nothing else "
-    r"uses it, remove it with: (?P<remedy>ip (netns del|link del dev) (?P=name))$"
-)
-
-INTERRUPTED = "Dump was interrupted and may be inconsistent."
-
-
-def follow_remedies(lab: Lab, stderr: str, where: str) -> int:
-    """Run the remedy of every unconfirmed object named in `stderr`: how many there were.
-    Any other line there fails the test."""
-    # A link dump that other labs on this host kept interrupting is retried, then said.
-    lines = [line for line in stderr.splitlines() if line != INTERRUPTED]
-    matches = [UNCONFIRMED.match(line) for line in lines]
-    assert all(matches), f"{where}: {stderr}"
-    for match in matches:
-        assert match is not None
-        assert match["name"].startswith(lab.prefix), where
-        # A veth end whose peer was in a namespace down deleted is gone already, or going.
-        run(match["remedy"].split(), check=False)
-    return len(matches)
-
 
 def converged(lab: Lab, reference: dict[str, list[str]], where: str) -> int:
     """Up after a crash: how many objects needed the user's remedy first."""
-    result = lab.sh("up")
-    remedied = 0
-    if result.returncode == 1:
-        remedied = follow_remedies(lab, result.stderr, where)
-        result = lab.sh("up")
+    result, remedied = remedied_run(lab, "up", where)
     assert result.returncode == 0, f"{where}: {result.stderr}"
     assert lab.snapshot(indexes=False) == reference, f"{where}: up did not converge"
     return remedied
 
 
 def torn_down(lab: Lab, where: str) -> int:
-    result = lab.sh("down")
+    result, remedied = remedied_run(lab, "down", where)
     assert result.returncode == 0, f"{where}: {result.stderr}"
-    remedied = follow_remedies(lab, result.stderr, where)
-    if remedied:
-        # The intent down kept to name them goes with the next run.
-        again = lab.sh("down")
-        assert (again.returncode, again.stderr) == (0, ""), f"{where}: {again.stderr}"
+    assert not UNCONFIRMED.search(result.stderr), f"{where}: {result.stderr}"
+    # A veth end whose peer was in a namespace down deleted goes a moment later.
     deadline = time.monotonic() + 5
     while remedied and host_residue(lab.prefix) and time.monotonic() < deadline:
         time.sleep(0.05)
