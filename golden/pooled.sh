@@ -191,7 +191,7 @@ EOF
 }
 
 # ==== nsgen 0.1.0 runtime, modules: state observe json decide prune qdisc-prune apply down status labs verify sysctl-prune names-prune nat-prune daemons-prune neighbour-table backlog firewall
-# ==== sha256 6d4dc431cba779abd677b114a894eeb1fa123781faaf70c13657dc21aeb8015b of the lines below (alike in every script of these modules)
+# ==== sha256 0f75dca318e5a311880c92c7d44a4eca72f0002514b7fec950430e4b2a2ac973 of the lines below (alike in every script of these modules)
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
 # in the size of the lab), and feeds only what is needed to one `ip -batch` for the host
@@ -771,6 +771,10 @@ up() {
 	fi
 	make_namespaces
 	run_batch "$T/batch.-"
+	if [ "$record" = 1 ] && [ "$nsgone" != 0 ]; then
+		stat_namespaces
+		put_record "$T/netns" "$STATE/netns"
+	fi
 	hooks created
 	# Until here a host device's name in the intent explains an unmarked one to the next run.
 	[ "$record" = 0 ] || rm -f "$STATE/intent"
@@ -781,6 +785,13 @@ up() {
 	hooks configured
 	save_record record.post
 	[ "$DRY_RUN" = 1 ] || say "up"
+}
+
+# The identities of the lab's namespaces, into $T/netns.
+stat_namespaces() {
+	# shellcheck disable=SC2046
+	stat -c "$NETNS_ID" $(netns_files) >"$T/netns" 2>"$T/stat.err" ||
+		die "a namespace of the lab is missing after its creation ($(sed -n '1s/.*: //p' "$T/stat.err")): the intent is kept; run up again"
 }
 
 # The namespaces, by a batch of their own, recorded with their identities (NETNS_ID) before
@@ -812,17 +823,17 @@ make_namespaces() {
 			while ((getline l < f) > 0) { i++; if (!(i in bad) && l ~ /^netns add /) print substr(l, 11) }
 		}' "$T/netns.err" >"$T/made"
 	if [ "$failed" = 0 ]; then
-		# shellcheck disable=SC2046
-		stat -c "$NETNS_ID" $(netns_files) >"$T/netns" 2>"$T/stat.err" ||
-			die "a namespace of the lab is missing after its creation ($(sed -n '1s/.*: //p' "$T/stat.err")): the intent is kept; run up again"
+		stat_namespaces
 	else
 		grep -v '^Command failed ' "$T/netns.err" >&2 || :
-		# The namespaces recorded before, and those this batch made: no other.
 		# shellcheck disable=SC2046 # nsgen names: safe to split
-		{ cat "$STATE/netns" 2>/dev/null || :; [ ! -s "$T/made" ] || stat -c "$NETNS_ID" $(sed 's|^|/run/netns/|' "$T/made"); } |
-			awk '{ n = $1; if (!(n in at)) order[++k] = n; at[n] = $0 } END { for (i = 1; i <= k; i++) print at[order[i]] }' >"$T/netns"
+		[ ! -s "$T/made" ] || stat -c "$NETNS_ID" $(sed 's|^|/run/netns/|' "$T/made") >"$T/netns"
 	fi
-	if ! write_record "$T/netns" "$STATE/netns"; then
+	# The namespaces recorded before stay recorded: those the lab no longer declares are
+	# deleted by the batch of the host, after this (record_namespaces then drops them).
+	{ cat "$STATE/netns" 2>/dev/null || :; cat "$T/netns" 2>/dev/null || :; } |
+		awk '{ n = $1; if (!(n in at)) order[++k] = n; at[n] = $0 } END { for (i = 1; i <= k; i++) print at[order[i]] }' >"$T/netns.all"
+	if ! write_record "$T/netns.all" "$STATE/netns"; then
 		while read -r n; do ip netns del "$n" 2>/dev/null || :; done <"$T/made"
 		rm -f "$STATE/intent" 2>/dev/null || :
 		die "cannot write $STATE/netns ($why): the namespaces it just made are removed again; make room in $STATE and run $ACTION again"
