@@ -226,6 +226,19 @@ FIGURES = [
         "then `down`",
     ),
     Figure(
+        "intent.stale",
+        "9",
+        "The intent of a killed `up` against objects made later under its names (issue 20, "
+        "break 1)",
+    ),
+    Figure(
+        "intent.decoys",
+        "9",
+        "A 3-namespace lab: `up` or `down` (alternately) SIGKILLed at a random moment, then "
+        "decoys made under every free name of the lab (namespaces, one running a process; the "
+        "bridge; the veth ends), then `up` and `down`, then the decoys removed and `down`",
+    ),
+    Figure(
         "state.full",
         "9",
         "examples/star.toml on a private host whose /run/nsgen is a 64 KiB tmpfs: filled before "

@@ -7,14 +7,18 @@ exactly the ones a test makes collide.
 
 from __future__ import annotations
 
+import re
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import EXAMPLES
-from tests.live import Lab, LabFactory, host_residue, host_state, run
+from tests.conftest import EXAMPLES, ROOT
+from tests.live import Lab, LabFactory, host_residue, host_state, run, state_changes
 from tests.reliability import Recorder
 
 
@@ -186,3 +190,36 @@ def test_a_namespace_recreated_with_a_reused_inode_is_not_the_labs(
     assert down.returncode == 0, down.stderr
     assert f"leaving namespace {name}" in down.stderr
     assert path.exists() and path.stat().st_ino == inode, "down deleted someone else's namespace"
+
+
+def test_a_lab_churning_beside_is_never_taken_for_a_change(
+    lab_factory: LabFactory, tmp_path: Path
+) -> None:
+    """The host snapshots of the live tests hold what the test owns and what the host had of
+    its own before: another lab coming and going (tests/churner.py) changes neither."""
+    lab = lab_factory(EXAMPLES / "star.toml")
+    churner = subprocess.Popen(
+        [sys.executable, "-m", "tests.churner", "--namespaces", "20"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert churner.stdout is not None
+        churning = churner.stdout.readline()
+        assert churning.startswith("churner: lab "), churning
+        before = host_state(lab.prefix)
+        for cycle in range(5):
+            lab.up()
+            assert lab.sh("status").returncode == 0
+            lab.down()
+            changes = state_changes(before, host_state(lab.prefix))
+            assert changes == [], f"cycle {cycle}:\n" + "\n".join(changes)
+    finally:
+        churner.send_signal(signal.SIGTERM)
+        out, _ = churner.communicate(timeout=120)
+    assert churner.returncode == 0, out
+    # It came and went while the snapshots were taken, and never failed itself.
+    cycles = re.search(r"churner: (\d+) cycles in \d+ s, 0 failed runs", out)
+    assert cycles is not None and int(cycles[1]) >= 1, out

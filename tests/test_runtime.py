@@ -152,6 +152,7 @@ function ours_root(d) { return ("-" SUBSEP d) in state }
 function alive(n) { return 1 }
 function emit(n, line) { print "emit", n, line }
 function refuse(msg) { print "refuse", msg }
+function unconfirmed(what, remedy) { return "unconfirmed " what ": " remedy }
 function create_root(d) { print "create_root", d }
 function device_up(r, f) { print "device_up", f[3] }
 function want(n, seen) { print "want", n }

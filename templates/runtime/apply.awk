@@ -16,9 +16,12 @@ function up(    r, f, n, s, a, b, ip, net, i, out, named) {
 			n = f[3]; s = nsstate(n)
 			if (s == "foreign") refuse("namespace " n " exists and was not created by lab " lab)
 			else if (s == "stale-foreign") refuse("/run/netns/" n " is a stale file left by someone else; if it is garbage, remove it with: ip netns del " n)
+			else if (s == "unconfirmed") refuse(unconfirmed("namespace " n, "ip netns del " n))
 			else if (s == "missing" || s == "stale-ours") {
-				if (s == "stale-ours") root[++nroot] = "netns del " n
-				emit("-", cmd[r]); intents[++nintents] = "netns " n; newns[n] = 1; nsnew++
+				# A batch of their own, so that their identities are recorded before anything
+				# else is made in the host.
+				if (s == "stale-ours") nsroot[++nnsroot] = "netns del " n
+				nsroot[++nnsroot] = cmd[r]; intents[++nintents] = "netns " n; newns[n] = 1; nsnew++
 			}
 		} else if (f[1] == "bridge") device_up(r, f)
 		else if (f[1] == "macvlan") {
@@ -35,16 +38,15 @@ function up(    r, f, n, s, a, b, ip, net, i, out, named) {
 			if (b == "unread") b = (a == "missing") ? "missing" : peerstate(f[3], f[4])
 			if (a == "foreign") refuse("device " f[3] " exists in the host and was not created by lab " lab)
 			if (b == "foreign") refuse("device " f[5] " exists in the host and was not created by lab " lab)
-			if (a == "foreign" || b == "foreign") continue
+			if (a == "unconfirmed") refuse(unconfirmed("device " f[3], "ip link del dev " f[3]))
+			if (b == "unconfirmed") refuse(unconfirmed("device " f[5], "ip link del dev " f[5]))
+			if (a == "foreign" || b == "foreign" || a == "unconfirmed" || b == "unconfirmed") continue
 			if (a != "missing" && b == "missing") unstray(f[2], f[3])
 			if (b != "missing" && a == "missing") unstray(f[4], f[5])
 			if (a == "missing" || b == "missing") {
 				emit("-", cmd[r]); created++
 				if (f[2] == "-") create_root(f[3])
 				if (f[4] == "-") create_root(f[5])
-			} else {
-				if (a == "unmarked") emit("-", "link set dev " f[3] " alias " mark)
-				if (b == "unmarked") emit("-", "link set dev " f[5] " alias " mark)
 			}
 		} else {
 			if (f[1] == "addr" && f[2] == "-") {
@@ -78,7 +80,7 @@ function device_up(r, f,    s) {
 	s = devstate(f[2], f[3])
 	if (s == "foreign") refuse("device " f[3] " exists in the host and was not created by lab " lab)
 	else if (s == "missing") { emit("-", cmd[r]); created++; if (f[2] == "-") create_root(f[3]) }
-	else if (s == "unmarked") emit("-", "link set dev " f[3] " alias " mark)
+	else if (s == "unconfirmed") refuse(unconfirmed("device " f[3], "ip link del dev " f[3]))
 }
 # A veth whose end in the host is gone while its namespace stays: the pair is made and deleted
 # whole, so that end was moved away by hand, and the end left in the namespace must be seen
@@ -98,6 +100,9 @@ function unstray(n, d) { print n, d > (dir "/stray") }
 function write_batches(    i, j, n, file) {
 	file = dir "/batch.-"
 	for (i = 1; i <= nroot; i++) print root[i] > file
+	close(file)
+	file = dir "/batch.netns"
+	for (i = 1; i <= nnsroot; i++) print nsroot[i] > file
 	close(file)
 	# One file of sections, not a file per namespace: creating a thousand files in a directory
 	# of /tmp (ext4) costs each a scan past every inode freed in the last minutes (by the last

@@ -72,15 +72,15 @@ up() {
 	if [ "$nsnew" != 0 ] || [ "$created" != 0 ]; then
 		say "[$phase/$phases] creating $nsnew namespaces and $created devices"
 	fi
+	make_namespaces
 	run_batch "$T/batch.-"
-	hooks created
-	if [ "$record" = 1 ]; then
-		# shellcheck disable=SC2046
-		stat -c "$NETNS_ID" $(netns_files) >"$T/netns" 2>"$T/stat.err" ||
-			die "a namespace of the lab is missing after its creation ($(sed -n '1s/.*: //p' "$T/stat.err")): the intent is kept; run up again"
+	if [ "$record" = 1 ] && [ "$nsgone" != 0 ]; then
+		stat_namespaces
 		put_record "$T/netns" "$STATE/netns"
-		rm -f "$STATE/intent"
 	fi
+	hooks created
+	# Until here a host device's name in the intent explains an unmarked one to the next run.
+	[ "$record" = 0 ] || rm -f "$STATE/intent"
 	say "[$phases/$phases] configuring $nns namespaces"
 	[ "$SYSCTLS" = 0 ] && [ ! -e "$STATE/sysctl" ] || save_sysctls
 	run_namespace_batches
@@ -88,6 +88,60 @@ up() {
 	hooks configured
 	save_record record.post
 	[ "$DRY_RUN" = 1 ] || say "up"
+}
+
+# The identities of the lab's namespaces, into $T/netns.
+stat_namespaces() {
+	# shellcheck disable=SC2046
+	stat -c "$NETNS_ID" $(netns_files) >"$T/netns" 2>"$T/stat.err" ||
+		die "a namespace of the lab is missing after its creation ($(sed -n '1s/.*: //p' "$T/stat.err")): the intent is kept; run up again"
+}
+
+# The namespaces, by a batch of their own, recorded with their identities (NETNS_ID) before
+# anything else is made: the intent only names them, and a name alone never makes an object
+# the lab's (a killed run's leftover and one made by someone else since look the same). The
+# batch ignores INT and TERM, so what it made is known exactly: every `netns add` line but
+# those ip reports as failed. Only a SIGKILL in it leaves a namespace unrecorded; the next run
+# refuses that one in one line with the command that removes it. A record that cannot be
+# written takes the namespaces just made with it: unrecorded, they could not be told apart.
+make_namespaces() {
+	if [ "$DRY_RUN" = 1 ]; then
+		run_batch "$T/batch.netns"
+		return
+	fi
+	[ "$record" = 1 ] || return 0
+	failed=0
+	: >"$T/netns.err"
+	if [ -s "$T/batch.netns" ]; then
+		trap '' INT TERM
+		ip -force -batch "$T/batch.netns" 2>"$T/netns.err" || failed=$?
+		trap 'exit 130' INT
+		trap 'exit 143' TERM
+	fi
+	awk -v f="$T/batch.netns" -v failed="$failed" '
+		index($0, "Command failed " f ":") == 1 { n = $0; sub(/.*:/, "", n); bad[n] = 1; known = 1 }
+		END {
+			# A failure ip did not place (another ip, a signal): nothing is claimed.
+			if (failed && !known) exit
+			while ((getline l < f) > 0) { i++; if (!(i in bad) && l ~ /^netns add /) print substr(l, 11) }
+		}' "$T/netns.err" >"$T/made"
+	if [ "$failed" = 0 ]; then
+		stat_namespaces
+	else
+		grep -v '^Command failed ' "$T/netns.err" >&2 || :
+		# shellcheck disable=SC2046 # nsgen names: safe to split
+		[ ! -s "$T/made" ] || stat -c "$NETNS_ID" $(sed 's|^|/run/netns/|' "$T/made") >"$T/netns"
+	fi
+	# The namespaces recorded before stay recorded: those the lab no longer declares are
+	# deleted by the batch of the host, after this (record_namespaces then drops them).
+	{ cat "$STATE/netns" 2>/dev/null || :; cat "$T/netns" 2>/dev/null || :; } |
+		awk '{ n = $1; if (!(n in at)) order[++k] = n; at[n] = $0 } END { for (i = 1; i <= k; i++) print at[order[i]] }' >"$T/netns.all"
+	if ! write_record "$T/netns.all" "$STATE/netns"; then
+		while read -r n; do ip netns del "$n" 2>/dev/null || :; done <"$T/made"
+		rm -f "$STATE/intent" 2>/dev/null || :
+		die "cannot write $STATE/netns ($why): the namespaces it just made are removed again; make room in $STATE and run $ACTION again"
+	fi
+	[ "$failed" = 0 ] || die "creating the namespaces failed (the ip errors are above); the ones made are recorded"
 }
 
 # A namespace that is deleted while processes run in it lives on without a name, and so do

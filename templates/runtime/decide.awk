@@ -2,10 +2,13 @@ function nsstate(n) {
 	if (!(n in fstype)) return "missing"
 	if (fstype[n] != "nsfs") return ((n in owned) || (("netns " n) in intent)) ? "stale-ours" : "stale-foreign"
 	if ((n in owned) && owned[n] == ino[n]) return "ours"
-	if (("netns " n) in intent) return "ours"
+	# Named by the intent of a run killed before it recorded what it made: made by that run, or
+	# made by someone else since. Only an identity read back after creation tells, and there
+	# is none: never adopted, never removed, the user decides.
+	if (("netns " n) in intent) return "unconfirmed"
 	return "foreign"
 }
-# A device: "missing", "ours", "unmarked" (created by a run killed before it marked it), "foreign".
+# A device: "missing", "ours", "unconfirmed" (unmarked, named by the intent of a killed run), "foreign".
 function devstate(n, d) {
 	if (n != "-") {
 		if (nsstate(n) != "ours") return "missing"
@@ -14,10 +17,14 @@ function devstate(n, d) {
 	}
 	if (!(("-", d) in dev)) return "missing"
 	if (alias[d] == mark) return "ours"
-	if (("link " d) in intent) return "unmarked"
+	if (("link " d) in intent) return "unconfirmed"
 	return "foreign"
 }
-function ours_root(d) { return (("-", d) in dev) && (alias[d] == mark || (("link " d) in intent)) }
+function ours_root(d) { return (("-", d) in dev) && alias[d] == mark }
+# The one line for an object a killed run may have made: what to run if it is that leftover.
+function unconfirmed(what, remedy) {
+	return what ": made by someone else or by a run of lab " lab " killed before it recorded it; if nothing else uses it, remove it with: " remedy
+}
 function place(n, d) { return (n == "-" ? "host" : n) ":" d }
 function refuse(msg) { errors = errors lab ": refusing: " msg "\n" }
 function emit(n, line) {
@@ -25,7 +32,8 @@ function emit(n, line) {
 	if (!(n in nscount)) nsorder[++nns] = n
 	nsbatch[n, ++nscount[n]] = line
 }
-# Recorded in the intent file before the batch runs; marked right after it is created.
+# Named in the intent file before the batch runs (for the message if the run is killed before
+# the next line); marked right after it is created, in the same batch: the mark is its identity.
 function create_root(d) { intents[++nintents] = "link " d; emit("-", "link set dev " d " alias " mark) }
 # The lab records: the namespaces it created (with their inodes), and what a run was about
 # to create when it last stopped.

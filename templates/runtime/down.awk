@@ -17,6 +17,7 @@ function down(    r, f, n, s, d, e, i, k, explicit, nexp, dels, ndel, goingns, n
 				dels[++ndel] = "netns del " n; goingns[n] = 1
 				if (s == "ours") { split(ino[n], e, " "); print n, e[1] > (dir "/stop") }
 			}
+			else if (s == "unconfirmed") keep("netns " n, unconfirmed("namespace " n, "ip netns del " n))
 			else if (s == "foreign" || s == "stale-foreign") note("namespace " n)
 		}
 	}
@@ -39,6 +40,7 @@ function down(    r, f, n, s, d, e, i, k, explicit, nexp, dels, ndel, goingns, n
 			split(d[i], e, SUBSEP)
 			handled[e[1]] = 1
 			if (!(("-", e[1]) in dev)) continue
+			if (devstate("-", e[1]) == "unconfirmed") { keep("link " e[1], unconfirmed("host device " e[1], "ip link del dev " e[1])); continue }
 			if (!ours_root(e[1])) { note("host device " e[1]); continue }
 			print e[1] > (dir "/gone")
 			# A veth end whose peer namespace is deleted goes with it, 30x faster than one by one.
@@ -63,4 +65,7 @@ function down(    r, f, n, s, d, e, i, k, explicit, nexp, dels, ndel, goingns, n
 	write_batches()
 	print ndel + 0, nexp + nloose + 0 > (dir "/counts")
 }
-function note(what) { notes = notes lab ": leaving " what ": not created by lab " lab "\n" }
+function note(what) { leave(what ": not created by lab " lab) }
+function leave(why) { notes = notes lab ": leaving " why "\n" }
+# Left, and still named in the intent that down keeps: the next run says the same of it.
+function keep(claim, why) { leave(why); print claim > (dir "/keep") }

@@ -42,6 +42,7 @@ down() {
 	neighbour_table down
 	[ "$DRY_RUN" = 0 ] || return 0
 	rm -rf "$STATE"
+	[ ! -s "$T/keep" ] || put_record "$T/keep" "$STATE/intent"
 	if [ -s "$T/gone" ] && ! wait_gone "$T/gone" 400; then
 		# The kernel normally removes a deleted namespace's veth peers within a second.
 		while read -r d; do ip link del dev "$d" 2>/dev/null || :; done <"$T/gone"

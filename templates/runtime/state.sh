@@ -264,6 +264,12 @@ trust_host_record() {
 # was, and the run stops there in one line: the old record and the intent are kept, so a
 # later run still knows what the lab made.
 put_record() {
+	write_record "$1" "$2" ||
+		die "cannot write $2 ($why): the old record and intent are kept; make room in ${2%/*} and run $ACTION again"
+}
+
+# The same, returning 1 with the reason in $why.
+write_record() {
 	if mkdir -p "${2%/*}" 2>"$T/put.err" && cp "$1" "$2.new" 2>"$T/put.err" &&
 		cmp -s "$1" "$2.new" 2>>"$T/put.err" && { sync "$2.new" 2>/dev/null || sync; } &&
 		mv "$2.new" "$2" 2>"$T/put.err"; then
@@ -273,7 +279,8 @@ put_record() {
 	# replaces it.
 	rm -f "$2.new" 2>/dev/null || :
 	why=$(sed -n '$s/.*: //p' "$T/put.err")
-	die "cannot write $2 (${why:-it reads back different}): the old record and intent are kept; make room in ${2%/*} and run $ACTION again"
+	why=${why:-it reads back different}
+	return 1
 }
 
 # Replace the record with the one decide prepared.

@@ -31,12 +31,12 @@ function tap_decide(r, f,    n, d, s, x) {
 		refuse("group " f[5] " of TAP " place(n, d) " does not exist on this host")
 	s = newns[n] ? "missing" : devstate(n, d)
 	if (s == "foreign") { refuse("device " d " exists in the host and was not created by lab " lab); return }
+	if (s == "unconfirmed") { refuse(unconfirmed("device " d, "ip link del dev " d)); return }
 	if (s == "missing") {
 		emit(n, cmd[r]); created++
 		if (n == "-") create_root(d)
 		return
 	}
-	if (s == "unmarked") emit("-", "link set dev " d " alias " mark)
 	x = tapdrift(f)
 	if (x == "") return
 	# The owner of a TAP is set only as it is created (TUNSETOWNER needs it open): re-create it.

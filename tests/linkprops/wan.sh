@@ -18,10 +18,11 @@
 #
 # Ownership: every device this lab creates in the host namespace carries the alias "nsgen:wan";
 # the namespaces it created are listed with their inode and its change time in
-# /run/nsgen/wan/netns (inode numbers are reused), and what a
-# run is about to create is written to /run/nsgen/wan/intent first, so a run killed halfway
-# is finished by the next one. Objects with the same names that this lab did not create are never
-# changed: up refuses to start, down leaves them. Everything the lab applied is listed in
+# /run/nsgen/wan/netns (inode numbers are reused), recorded right after they are made; what a
+# run is about to create is named in /run/nsgen/wan/intent first, so that the next run can
+# name an object a killed run made and had not recorded yet (never adopted: a name is not an
+# identity). Objects with the same names that this lab did not create are never changed: up
+# refuses to start, down leaves them. Everything the lab applied is listed in
 # /run/nsgen/wan/record (one line per object, the fields of its plan row below), which is
 # how up removes what a later version no longer declares; its routes carry protocol 245.
 # Host-wide effects: none beyond the namespaces, devices, addresses and routes below, and the state
@@ -56,8 +57,7 @@ ROUTE_PROTO=245
 NAMESPACES='r1'
 # 1 when the lab puts addresses or routes in the host namespace: then up checks the host's own.
 HOST_L3=1
-# 1 when the lab has devices only visible from inside a namespace, or routes in one: then up
-# looks into those.
+# 1 when the lab has devices only visible from inside a namespace: then up looks into those.
 NS_READS=1
 # 1 when a namespace of the lab has sysctls: up checks that the kernel has every key first.
 SYSCTLS=0
@@ -111,7 +111,7 @@ EOF
 }
 
 # ==== nsgen 0.1.0 runtime, modules: state observe json decide prune qdisc-prune apply down status labs verify sysctl-prune names-prune nat-prune daemons-prune qdisc tap neighbour-table backlog firewall
-# ==== sha256 c7394fb6bab3159937878c65a03eed5a3cd50b8a76038e48d4aa476a59164654 of the lines below (alike in every script of these modules)
+# ==== sha256 32268936d58d73e473f5d418aebc0e35473c04cfdf7a9e9eb04e77e0a6aa7acd of the lines below (alike in every script of these modules)
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
 # in the size of the lab), and feeds only what is needed to one `ip -batch` for the host
@@ -246,8 +246,7 @@ sweep_temp() {
 		_id=${_d##*/nsgen.}
 		_id=${_id%.*}
 		[ "$(started "${_id%%-*}")" != "${_id#*-}" ] || continue
-		# Another run sweeping at the same moment may have removed it since.
-		_uid=$(stat -c %u "$_d" 2>/dev/null) && [ "$_uid" = "$(id -u)" ] || continue
+		[ "$(stat -c %u "$_d")" = "$(id -u)" ] || continue
 		rm -rf "$_d"
 	done
 }
@@ -287,16 +286,9 @@ recorded_netns_files() {
 LOCKS=$STATE_ROOT/.lock
 HELD=
 
-# The lock cannot be made at all (a read-only or full /run): the reason of the kernel, without
-# the words of mkdir or ln around it, and what to do.
-lock_failed() {
-	why=$(sed -n '$s/.*: //p' "$T/lock.err")
-	die "cannot take the lock of $2 in ${1%/*} (${why:-unknown error}): nothing was changed; make $STATE_ROOT writable and run $ACTION again"
-}
-
 # take_lock LOCK WHAT: WHAT names it in the lines a waiter prints; $AFTER ends its refusal.
 take_lock() {
-	mkdir -p "${1%/*}" 2>"$T/lock.err" || lock_failed "$1" "$2"
+	mkdir -p "${1%/*}" 2>"$T/lock.err" || die "cannot take the lock of $2: $(cat "$T/lock.err")"
 	[ -n "${ME:-}" ] || ME="$$ $(started $$) $ACTION"
 	wait_max=${NSGEN_LOCK_WAIT:-60}
 	case $wait_max in '' | *[!0-9]*) die "NSGEN_LOCK_WAIT must be a number of seconds" ;; esac
@@ -306,7 +298,7 @@ take_lock() {
 			# Released in between (its directory too, when it was the last), or the link
 			# cannot be made at all (a read-only /run).
 			lost=$((lost + 1))
-			[ "$lost" -lt 20 ] || lock_failed "$1" "$2"
+			[ "$lost" -lt 20 ] || die "cannot take the lock of $2: $(cat "$T/lock.err")"
 			mkdir -p "${1%/*}" 2>/dev/null || :
 			continue
 		fi
@@ -379,6 +371,12 @@ trust_host_record() {
 # was, and the run stops there in one line: the old record and the intent are kept, so a
 # later run still knows what the lab made.
 put_record() {
+	write_record "$1" "$2" ||
+		die "cannot write $2 ($why): the old record and intent are kept; make room in ${2%/*} and run $ACTION again"
+}
+
+# The same, returning 1 with the reason in $why.
+write_record() {
 	if mkdir -p "${2%/*}" 2>"$T/put.err" && cp "$1" "$2.new" 2>"$T/put.err" &&
 		cmp -s "$1" "$2.new" 2>>"$T/put.err" && { sync "$2.new" 2>/dev/null || sync; } &&
 		mv "$2.new" "$2" 2>"$T/put.err"; then
@@ -388,7 +386,8 @@ put_record() {
 	# replaces it.
 	rm -f "$2.new" 2>/dev/null || :
 	why=$(sed -n '$s/.*: //p' "$T/put.err")
-	die "cannot write $2 (${why:-it reads back different}): the old record and intent are kept; make room in ${2%/*} and run $ACTION again"
+	why=${why:-it reads back different}
+	return 1
 }
 
 # Replace the record with the one decide prepared.
@@ -440,12 +439,6 @@ observe_host() {
 			dump ip -j address show
 			dump ip -j route show
 			dump ip -6 -j route show
-		fi
-		# What the link_netnsid of a veth end in the host names: the namespace of its peer. Not
-		# `ip netns list-id`: a dump of the ids, cut short past a page of them.
-		if [ "$ACTION" = up ]; then
-			echo '== nsid'
-			ip -j netns list 2>/dev/null || :
 		fi
 		hooks observe
 	} >"$T/obs"
@@ -543,11 +536,12 @@ do_reads() {
 			while read -r ns _; do [ "$ns" = - ] || hooks read_namespace "$ns"; done <"$T/reads" >>"$T/obs"
 		return
 	fi
-	: >"$T/reads.some"
 	while read -r ns what; do
 		if [ "$ns" = - ]; then
 			host_reads
-		elif [ "$what" = all ]; then
+			continue
+		fi
+		if [ "$what" = all ]; then
 			echo "== json $ns all"
 			ns_ip "$ns" -j -batch - <<EOF
 link show
@@ -559,51 +553,35 @@ EOF
 			ns_run "$ns" cat /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv6/conf/all/forwarding
 			hooks read_namespace "$ns"
 		else
-			echo "$ns $what" >>"$T/reads.some"
+			echo "== json $ns"
+			ns_ip "$ns" -j link show
 		fi
 	done <"$T/reads" >>"$T/obs"
-	spread "$T/reads.some" read_some >>"$T/obs"
 }
 
-# The devices of namespace $1, with its routes (both families, main table) when $2 is "routes".
-read_some() {
-	echo "== json $1"
-	if [ "$2" = routes ]; then
-		printf 'link show\nroute show table all\n' | ns_ip "$1" -j -batch -
-	else
-		ns_ip "$1" -j link show
-	fi
-}
-
-# Run `$2 NS WHAT` for each line "NS WHAT" of file $1, the lines spread over one worker per CPU
-# as up's batches are: each call spends most of its time entering the namespace. The output
-# comes worker by worker, each namespace under its own section heading.
-spread() {
-	[ -s "$1" ] || return 0
+# status: everything it compares in a namespace (devices, addresses, routes of both families,
+# forwarding) from one `ip -batch` inside it, the namespaces spread over one worker per CPU as
+# up's batches are. `route show table all` is the one listing of both families in a batch; the
+# netconf line becomes the "fwd" section (IPv4 then IPv6 forwarding of "all").
+status_reads() {
+	[ -s "$T/reads" ] || return 0
+	! grep -q '^- ' "$T/reads" || host_reads >>"$T/obs"
+	grep -q -v '^- ' "$T/reads" || return 0
+	printf 'link show\naddress show\nroute show table all\nnetconf show\n' >"$T/sread.batch"
 	workers=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
-	rm -f "$T"/spread.*
-	awk -v n="$workers" -v f="$T/spread." '{ print > (f (NR % n) ".in") }' "$1"
+	awk -v n="$workers" -v f="$T/sread." '$1 != "-" { print $1 > (f "ns." (NR % n)) }' "$T/reads"
 	pids=
-	for list in "$T"/spread.*.in; do
-		(while read -r _ns _what; do "$2" "$_ns" "$_what"; done <"$list" >"${list%.in}.out") &
+	for list in "$T"/sread.ns.*; do
+		(while read -r ns; do
+			echo "== json $ns all"
+			ns_ip "$ns" -j -batch "$T/sread.batch"
+		done <"$list" >"$list.out") &
 		pids="$pids $!"
 	done
 	for pid in $pids; do
 		wait "$pid" || :
 	done
-	cat "$T"/spread.*.out
-}
-
-# status: everything it compares in a namespace (devices, addresses, routes of both families,
-# forwarding) from one `ip -batch` inside it. `route show table all` is the one listing of both
-# families in a batch; the netconf line becomes the "fwd" section (IPv4 then IPv6 forwarding of
-# "all").
-status_reads() {
-	[ -s "$T/reads" ] || return 0
-	! grep -q '^- ' "$T/reads" || host_reads >>"$T/obs"
-	grep -v '^- ' "$T/reads" >"$T/sread.list" || return 0
-	printf 'link show\naddress show\nroute show table all\nnetconf show\n' >"$T/sread.batch"
-	spread "$T/sread.list" status_read | awk '
+	cat "$T"/sread.ns.*.out | awk '
 		/^== json / { ns = $3; print; next }
 		/^[[][{]"family":/ {
 			print "== fwd " ns
@@ -614,10 +592,6 @@ status_reads() {
 			next
 		}
 		{ print }' >>"$T/obs"
-}
-status_read() {
-	echo "== json $1 all"
-	ns_ip "$1" -j -batch "$T/sread.batch"
 }
 
 # Run a command in namespace $1 ("-" is the host).
@@ -715,15 +689,15 @@ up() {
 	if [ "$nsnew" != 0 ] || [ "$created" != 0 ]; then
 		say "[$phase/$phases] creating $nsnew namespaces and $created devices"
 	fi
+	make_namespaces
 	run_batch "$T/batch.-"
-	hooks created
-	if [ "$record" = 1 ]; then
-		# shellcheck disable=SC2046
-		stat -c "$NETNS_ID" $(netns_files) >"$T/netns" 2>"$T/stat.err" ||
-			die "a namespace of the lab is missing after its creation ($(sed -n '1s/.*: //p' "$T/stat.err")): the intent is kept; run up again"
+	if [ "$record" = 1 ] && [ "$nsgone" != 0 ]; then
+		stat_namespaces
 		put_record "$T/netns" "$STATE/netns"
-		rm -f "$STATE/intent"
 	fi
+	hooks created
+	# Until here a host device's name in the intent explains an unmarked one to the next run.
+	[ "$record" = 0 ] || rm -f "$STATE/intent"
 	say "[$phases/$phases] configuring $nns namespaces"
 	[ "$SYSCTLS" = 0 ] && [ ! -e "$STATE/sysctl" ] || save_sysctls
 	run_namespace_batches
@@ -731,6 +705,60 @@ up() {
 	hooks configured
 	save_record record.post
 	[ "$DRY_RUN" = 1 ] || say "up"
+}
+
+# The identities of the lab's namespaces, into $T/netns.
+stat_namespaces() {
+	# shellcheck disable=SC2046
+	stat -c "$NETNS_ID" $(netns_files) >"$T/netns" 2>"$T/stat.err" ||
+		die "a namespace of the lab is missing after its creation ($(sed -n '1s/.*: //p' "$T/stat.err")): the intent is kept; run up again"
+}
+
+# The namespaces, by a batch of their own, recorded with their identities (NETNS_ID) before
+# anything else is made: the intent only names them, and a name alone never makes an object
+# the lab's (a killed run's leftover and one made by someone else since look the same). The
+# batch ignores INT and TERM, so what it made is known exactly: every `netns add` line but
+# those ip reports as failed. Only a SIGKILL in it leaves a namespace unrecorded; the next run
+# refuses that one in one line with the command that removes it. A record that cannot be
+# written takes the namespaces just made with it: unrecorded, they could not be told apart.
+make_namespaces() {
+	if [ "$DRY_RUN" = 1 ]; then
+		run_batch "$T/batch.netns"
+		return
+	fi
+	[ "$record" = 1 ] || return 0
+	failed=0
+	: >"$T/netns.err"
+	if [ -s "$T/batch.netns" ]; then
+		trap '' INT TERM
+		ip -force -batch "$T/batch.netns" 2>"$T/netns.err" || failed=$?
+		trap 'exit 130' INT
+		trap 'exit 143' TERM
+	fi
+	awk -v f="$T/batch.netns" -v failed="$failed" '
+		index($0, "Command failed " f ":") == 1 { n = $0; sub(/.*:/, "", n); bad[n] = 1; known = 1 }
+		END {
+			# A failure ip did not place (another ip, a signal): nothing is claimed.
+			if (failed && !known) exit
+			while ((getline l < f) > 0) { i++; if (!(i in bad) && l ~ /^netns add /) print substr(l, 11) }
+		}' "$T/netns.err" >"$T/made"
+	if [ "$failed" = 0 ]; then
+		stat_namespaces
+	else
+		grep -v '^Command failed ' "$T/netns.err" >&2 || :
+		# shellcheck disable=SC2046 # nsgen names: safe to split
+		[ ! -s "$T/made" ] || stat -c "$NETNS_ID" $(sed 's|^|/run/netns/|' "$T/made") >"$T/netns"
+	fi
+	# The namespaces recorded before stay recorded: those the lab no longer declares are
+	# deleted by the batch of the host, after this (record_namespaces then drops them).
+	{ cat "$STATE/netns" 2>/dev/null || :; cat "$T/netns" 2>/dev/null || :; } |
+		awk '{ n = $1; if (!(n in at)) order[++k] = n; at[n] = $0 } END { for (i = 1; i <= k; i++) print at[order[i]] }' >"$T/netns.all"
+	if ! write_record "$T/netns.all" "$STATE/netns"; then
+		while read -r n; do ip netns del "$n" 2>/dev/null || :; done <"$T/made"
+		rm -f "$STATE/intent" 2>/dev/null || :
+		die "cannot write $STATE/netns ($why): the namespaces it just made are removed again; make room in $STATE and run $ACTION again"
+	fi
+	[ "$failed" = 0 ] || die "creating the namespaces failed (the ip errors are above); the ones made are recorded"
 }
 
 # A namespace that is deleted while processes run in it lives on without a name, and so do
@@ -773,19 +801,19 @@ stop_processes() {
 
 # One worker per CPU: each namespace batch spends most of its time entering the namespace, so
 # batches for different namespaces overlap well. They are independent: every device they
-# configure was created by the host batch before. $T/batches holds them as sections: "== NS",
-# then the lines of its batch.
+# configure was created by the host batch before.
 run_namespace_batches() {
 	[ -s "$T/batches" ] || return 0
-	if [ "$DRY_RUN" = 1 ]; then
-		awk '/^== / { ns = $2; next } { print "ip -n " ns " " $0 }' "$T/batches"
+	workers=1
+	[ "$DRY_RUN" = 1 ] || workers=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
+	if [ "$workers" -le 1 ]; then
+		while read -r ns; do run_batch "$T/batch.$ns" "$ns"; done <"$T/batches"
 		return
 	fi
-	workers=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
-	awk -v n="$workers" -v f="$T/worker." '/^== / { w = k++ % n } { print > (f w) }' "$T/batches"
+	awk -v n="$workers" -v f="$T/worker." '{ print > (f (NR % n)) }' "$T/batches"
 	pids=
 	for list in "$T"/worker.*; do
-		run_sections <"$list" &
+		(while read -r ns; do run_batch "$T/batch.$ns" "$ns"; done <"$list") &
 		pids="$pids $!"
 	done
 	failed=0
@@ -793,29 +821,6 @@ run_namespace_batches() {
 		wait "$pid" || failed=1
 	done
 	[ "$failed" = 0 ] || die "configuring the namespaces failed (the ip errors are above)"
-}
-
-# The sections on stdin, each run by one `ip -batch` inside its namespace; fails if any failed.
-run_sections() {
-	ns='' batch='' failed=0
-	while IFS= read -r line; do
-		case $line in
-		"== "*)
-			run_section
-			ns=${line#== } batch=''
-			;;
-		*) batch="$batch$line
-" ;;
-		esac
-	done
-	run_section
-	return "$failed"
-}
-run_section() {
-	[ -n "$ns" ] || return 0
-	ns_ip "$ns" -batch - <<EOF || failed=1
-$batch
-EOF
 }
 
 # The shaping, after the devices exist: one `tc -batch` per namespace that needs a change.
@@ -880,6 +885,7 @@ down() {
 	neighbour_table down
 	[ "$DRY_RUN" = 0 ] || return 0
 	rm -rf "$STATE"
+	[ ! -s "$T/keep" ] || put_record "$T/keep" "$STATE/intent"
 	if [ -s "$T/gone" ] && ! wait_gone "$T/gone" 400; then
 		# The kernel normally removes a deleted namespace's veth peers within a second.
 		while read -r d; do ip link del dev "$d" 2>/dev/null || :; done <"$T/gone"
@@ -960,13 +966,12 @@ labs() {
 # up, is not a failure of the lab. An unreachable check keeps its single 3 s wait.
 VERIFY_TRIES=3
 
-# now: centiseconds since boot (POSIX sh has no clock finer than date's seconds). Set, not
-# printed: a command substitution forks, once more per check.
+# Centiseconds since boot: POSIX sh has no clock finer than date's seconds.
 now_cs() {
 	read -r _up _ </proc/uptime
 	_s=${_up%.*}
 	_f=${_up#*.}
-	now=$((_s * 100 + ${_f#0}))
+	echo "$((_s * 100 + ${_f#0}))"
 }
 
 # One try of a ping: got is ping's exit status, reason its own words on failure ("Destination
@@ -982,8 +987,6 @@ ping_once() {
 	else
 		out=$("$@" -c 1 -w 3 "$address" 2>&1) && got=0 || got=$?
 	fi
-	# Read only when it may be shown: an awk per answered ping is a third of verify's processes.
-	[ "$got" = 0 ] && return 0
 	reason=$(printf '%s\n' "$out" | awk '
 		/^From .* icmp_seq=[0-9]+ / { r = $0; sub(/^From [^ ]+ icmp_seq=[0-9]+ /, "", r); r = r " (from " $2 ")" }
 		/^ping: / { r = $0; sub(/^ping: (connect: )?/, "", r) }
@@ -1059,8 +1062,7 @@ verify_one() {
 		;;
 	esac
 	[ "$expect" = reachable ] || shown=$(printf '%s\n' "$shown" | sed 's/ -> / -\/-> /')
-	now_cs
-	start=$now
+	start=$(now_cs)
 	while :; do
 		case $kind in
 		command) command_once ;;
@@ -1069,15 +1071,13 @@ verify_one() {
 		esac
 		case $expect.$got in reachable.0 | unreachable.1 | unreachable.2) break ;; esac
 		case $got in [0-9]*) ;; *) break ;; esac
-		now_cs
-		elapsed=$((now - start))
+		elapsed=$(($(now_cs) - start))
 		[ "$elapsed" -lt "$((wait * 100))" ] || break
 		sleep 1
 	done
 	took=
 	if [ "$wait" != 0 ]; then
-		now_cs
-		elapsed=$((now - start))
+		elapsed=$(($(now_cs) - start))
 		took=" after $((elapsed / 100)).$((elapsed % 100 / 10))s"
 	fi
 	case $expect.$got in
@@ -1754,7 +1754,7 @@ function jdevices(n,    k, parts, i, rec, name) {
 		mtu[n, name] = jnum(rec, "mtu")
 		master[n, name] = jstr(rec, "master")
 		mac[n, name] = jstr(rec, "address")
-		if (n == "-") { alias[name] = jstr(rec, "ifalias"); peerid[name] = jnum(rec, "link_netnsid") }
+		if (n == "-") alias[name] = jstr(rec, "ifalias")
 	}
 }
 function jaddresses(n, name, rec,    k, parts, i, a, ip) {
@@ -1765,25 +1765,6 @@ function jaddresses(n, name, rec,    k, parts, i, a, ip) {
 		if (n == "-") { hostaddr[ip "/" jnum(a, "prefixlen")] = name; hostip[ip] = name }
 		else addr[n, name, ip "/" jnum(a, "prefixlen")] = (index(a, "\"tentative\":true") ? "tentative" : "ok")
 	}
-}
-# `ip netns list`: each named namespace with the id the host knows it by (link_netnsid).
-function jnsids(    k, parts, i, rec) {
-	k = split($0, parts, /[{]"name":/)
-	for (i = 2; i <= k; i++) {
-		rec = "\"name\":" parts[i]
-		if (jnum(rec, "id") == "-") continue
-		nsname[jnum(rec, "id")] = jstr(rec, "name"); nsnamed++
-	}
-}
-# A veth end in namespace n, not read, judged from its peer in the host: there iff the peer of
-# the host end is in the namespace of that name (not moved away by hand).
-function peerstate(hostdev, n,    id) {
-	id = peerid[hostdev]
-	# No link_netnsid: the peer is in the host itself.
-	if (id == "-") return "missing"
-	# An ip that lists no ids cannot tell: the end is taken as there.
-	if (!nsnamed) return "ours"
-	return (id in nsname) && nsname[id] == n ? "ours" : "missing"
 }
 function family(ip) { return index(ip, ":") ? 6 : 4 }
 # Routes of the main table, keyed as the kernel keys them: family, destination and metric (for IPv4
@@ -1830,10 +1811,13 @@ function nsstate(n) {
 	if (!(n in fstype)) return "missing"
 	if (fstype[n] != "nsfs") return ((n in owned) || (("netns " n) in intent)) ? "stale-ours" : "stale-foreign"
 	if ((n in owned) && owned[n] == ino[n]) return "ours"
-	if (("netns " n) in intent) return "ours"
+	# Named by the intent of a run killed before it recorded what it made: made by that run, or
+	# made by someone else since. Only an identity read back after creation tells, and there
+	# is none: never adopted, never removed, the user decides.
+	if (("netns " n) in intent) return "unconfirmed"
 	return "foreign"
 }
-# A device: "missing", "ours", "unmarked" (created by a run killed before it marked it), "foreign".
+# A device: "missing", "ours", "unconfirmed" (unmarked, named by the intent of a killed run), "foreign".
 function devstate(n, d) {
 	if (n != "-") {
 		if (nsstate(n) != "ours") return "missing"
@@ -1842,10 +1826,14 @@ function devstate(n, d) {
 	}
 	if (!(("-", d) in dev)) return "missing"
 	if (alias[d] == mark) return "ours"
-	if (("link " d) in intent) return "unmarked"
+	if (("link " d) in intent) return "unconfirmed"
 	return "foreign"
 }
-function ours_root(d) { return (("-", d) in dev) && (alias[d] == mark || (("link " d) in intent)) }
+function ours_root(d) { return (("-", d) in dev) && alias[d] == mark }
+# The one line for an object a killed run may have made: what to run if it is that leftover.
+function unconfirmed(what, remedy) {
+	return what ": made by someone else or by a run of lab " lab " killed before it recorded it; if nothing else uses it, remove it with: " remedy
+}
 function place(n, d) { return (n == "-" ? "host" : n) ":" d }
 function refuse(msg) { errors = errors lab ": refusing: " msg "\n" }
 function emit(n, line) {
@@ -1853,7 +1841,8 @@ function emit(n, line) {
 	if (!(n in nscount)) nsorder[++nns] = n
 	nsbatch[n, ++nscount[n]] = line
 }
-# Recorded in the intent file before the batch runs; marked right after it is created.
+# Named in the intent file before the batch runs (for the message if the run is killed before
+# the next line); marked right after it is created, in the same batch: the mark is its identity.
 function create_root(d) { intents[++nintents] = "link " d; emit("-", "link set dev " d " alias " mark) }
 # The lab records: the namespaces it created (with their inodes), and what a run was about
 # to create when it last stopped.
@@ -1871,9 +1860,6 @@ BEGIN {
 		if (++nrecline == 1) { recversion = rec; continue }
 		if (rec ~ /^source /) { recsource = rec; continue }
 		if (!(rec in recorded)) { recorded[rec] = 1; recrow[++nrec] = rec }
-		# The routes the lab made, keyed as the kernel keys them: a route there under such a
-		# key that is not one of these (or of another protocol) belongs to someone else.
-		if (rec ~ /^route /) { split(rec, f, " "); recroute[rkey(f)] = 1 }
 	}
 	# The kinds this script can undo (extra_row). A new kind of object adds its plan row, its
 	# name here and its removal in extra_row; rows of kinds not listed are kept in the record.
@@ -1914,7 +1900,6 @@ sec == "json" {
 	next
 }
 sec == "fwd" { fwd[secns] = fwd[secns] $1; next }
-sec == "nsid" { jnsids(); next }
 sec == "hosts" { hostsfile[++nhosts] = $1; hostsstate[nhosts] = $2; next }
 sec == "more" { morestate[++nmore] = $1; morewhat[nmore] = substr($0, length($1) + 2); next }
 
@@ -1935,31 +1920,20 @@ END {
 	else if (mode == "status") status()
 }
 
-# Namespaces whose devices cannot be seen from the host (bridges and veths inside them), and
-# those where the lab routes ("NS routes": their routes are read with their devices, to tell the
-# routes of the lab from those of others).
-function reads(    r, f, n, seen, out, i) {
+# Namespaces whose devices cannot be seen from the host (bridges and veths inside them).
+function reads(    r, f, n, seen, out) {
 	prune_reads(out)
 	for (n in out) { seen[n] = 1; print n, "all" }
 	for (r = 1; r <= rows; r++) {
 		split(line[r], f, " ")
-		if (f[1] == "bridge" && f[2] != "-") want(f[2], seen, "")
-		if (f[1] == "macvlan") want(f[2], seen, "")
-		if (f[1] == "veth" && f[2] != "-" && f[4] != "-") { want(f[2], seen, ""); want(f[4], seen, "") }
-		if (f[1] == "netns" && mode == "statusreads") want(f[3], seen, "")
-		if (f[1] == "route" && f[2] != "-" && mode == "reads") want(f[2], seen, "routes")
+		if (f[1] == "bridge" && f[2] != "-") want(f[2], seen)
+		if (f[1] == "macvlan") want(f[2], seen)
+		if (f[1] == "veth" && f[2] != "-" && f[4] != "-") { want(f[2], seen); want(f[4], seen) }
+		if (f[1] == "netns" && mode == "statusreads") want(f[3], seen)
 		hook_reads(f, seen)
 	}
-	delete out
-	if (mode == "reads") lost_reads(out)
-	for (n in out) want(n, seen, "")
-	for (i = 1; i <= nwanted; i++) print wanted[i] (seen[wanted[i]] != "" ? " " seen[wanted[i]] : "")
 }
-function want(n, seen, what) {
-	if (nsstate(n) != "ours") return
-	if (!(n in seen)) { wanted[++nwanted] = n; seen[n] = what }
-	else if (seen[n] == "") seen[n] = what
-}
+function want(n, seen) { if (!(n in seen) && nsstate(n) == "ours") { seen[n] = 1; print n } }
 
 # ---- prune.awk
 # What the lab applied earlier and no longer declares. Rows of the record that are not
@@ -1973,16 +1947,6 @@ function want(n, seen, what) {
 function rfamily(f) { return family(f[4] != "-" ? f[4] : f[3]) }
 function rmetric(f) { return (f[6] != "" && f[6] != "-") ? f[6] : (rfamily(f) == 6 ? 1024 : 0) }
 function rkey(f) { return f[2] SUBSEP f[3] SUBSEP rfamily(f) SUBSEP rmetric(f) }
-# The route of someone else (a person, a daemon) that the kernel holds under the key of plan
-# row r, described, or "": one of another protocol, or of the protocol of the lab that its record
-# does not name. `ip route replace` would take it over silently.
-function foreign_route(r,    f, s) {
-	split(substr(line[r], 1, index(line[r], " | ") - 1), f, " ")
-	s = rkey(f)
-	if (!(s in rtvia) || (rtproto[s] == proto && (s in recroute))) return ""
-	f[4] = rtvia[s]; f[5] = rtdev[s]
-	return routetext(f) " (proto " rtproto[s] ")"
-}
 function routetext(f) {
 	return "route " f[3] (f[4] != "-" ? " via " f[4] : "") (f[5] != "" && f[5] != "-" ? " dev " f[5] : "") \
 		(f[6] != "" && f[6] != "-" ? " metric " f[6] : "") " in " (f[2] == "-" ? "host" : f[2])
@@ -2222,17 +2186,12 @@ function unshape(f, act,    n, d, c) {
 	return "qdisc " f[5] " on " place(n, d)
 }
 # ---- apply.awk
-function up(    r, f, n, s, a, b, ip, net, i, out, named) {
-	if (prune_reads(out) + lost_reads(out)) {
+function up(    r, f, n, s, a, b, ip, net, i, out) {
+	if (prune_reads(out)) {
 		for (n in out) print n, "all" > (dir "/reads")
 		exit 5
 	}
 	prune()
-	# A host device with the mark of the lab under a name no row has: a device of the lab renamed by
-	# hand. It goes (a veth end with its peer), and what it was is made again under its name.
-	for (r = 1; r <= rows; r++) names(key[r], named)
-	for (i = 1; i <= nrec; i++) names(recrow[i], named)
-	for (n in alias) if (alias[n] == mark && !(n in named)) unstray("-", n)
 	for (r = 1; r <= rows; r++) {
 		split(line[r], f, " ")
 		if (hook_up(r, f)) continue
@@ -2240,9 +2199,12 @@ function up(    r, f, n, s, a, b, ip, net, i, out, named) {
 			n = f[3]; s = nsstate(n)
 			if (s == "foreign") refuse("namespace " n " exists and was not created by lab " lab)
 			else if (s == "stale-foreign") refuse("/run/netns/" n " is a stale file left by someone else; if it is garbage, remove it with: ip netns del " n)
+			else if (s == "unconfirmed") refuse(unconfirmed("namespace " n, "ip netns del " n))
 			else if (s == "missing" || s == "stale-ours") {
-				if (s == "stale-ours") root[++nroot] = "netns del " n
-				emit("-", cmd[r]); intents[++nintents] = "netns " n; newns[n] = 1; nsnew++
+				# A batch of their own, so that their identities are recorded before anything
+				# else is made in the host.
+				if (s == "stale-ours") nsroot[++nnsroot] = "netns del " n
+				nsroot[++nnsroot] = cmd[r]; intents[++nintents] = "netns " n; newns[n] = 1; nsnew++
 			}
 		} else if (f[1] == "bridge") device_up(r, f)
 		else if (f[1] == "macvlan") {
@@ -2253,22 +2215,20 @@ function up(    r, f, n, s, a, b, ip, net, i, out, named) {
 		} else if (f[1] == "veth") {
 			a = newns[f[2]] ? "missing" : devstate(f[2], f[3])
 			b = newns[f[4]] ? "missing" : devstate(f[4], f[5])
-			# The end inside a namespace that was not looked into is there iff its host end is
-			# and has its peer in that namespace: an end moved away by hand is missing.
-			if (a == "unread") a = (b == "missing") ? "missing" : peerstate(f[5], f[2])
-			if (b == "unread") b = (a == "missing") ? "missing" : peerstate(f[3], f[4])
+			# The end inside a namespace that was not looked into is there iff its host end is.
+			if (a == "unread") a = (b == "missing") ? "missing" : "ours"
+			if (b == "unread") b = (a == "missing") ? "missing" : "ours"
 			if (a == "foreign") refuse("device " f[3] " exists in the host and was not created by lab " lab)
 			if (b == "foreign") refuse("device " f[5] " exists in the host and was not created by lab " lab)
-			if (a == "foreign" || b == "foreign") continue
+			if (a == "unconfirmed") refuse(unconfirmed("device " f[3], "ip link del dev " f[3]))
+			if (b == "unconfirmed") refuse(unconfirmed("device " f[5], "ip link del dev " f[5]))
+			if (a == "foreign" || b == "foreign" || a == "unconfirmed" || b == "unconfirmed") continue
 			if (a != "missing" && b == "missing") unstray(f[2], f[3])
 			if (b != "missing" && a == "missing") unstray(f[4], f[5])
 			if (a == "missing" || b == "missing") {
 				emit("-", cmd[r]); created++
 				if (f[2] == "-") create_root(f[3])
 				if (f[4] == "-") create_root(f[5])
-			} else {
-				if (a == "unmarked") emit("-", "link set dev " f[3] " alias " mark)
-				if (b == "unmarked") emit("-", "link set dev " f[5] " alias " mark)
 			}
 		} else {
 			if (f[1] == "addr" && f[2] == "-") {
@@ -2282,8 +2242,6 @@ function up(    r, f, n, s, a, b, ip, net, i, out, named) {
 			# Test membership before reading: reading an awk array element creates it.
 			if (f[1] == "route" && f[2] == "-" && (f[3] in hostroute) && !ours_root(hostroute[f[3]]))
 				refuse("the host already has a route to " f[3] " (dev " hostroute[f[3]] ")")
-			else if (f[1] == "route" && (s = foreign_route(r)) != "")
-				refuse(s " exists and was not created by lab " lab)
 			emit(f[2], cmd[r])
 		}
 	}
@@ -2302,35 +2260,22 @@ function device_up(r, f,    s) {
 	s = devstate(f[2], f[3])
 	if (s == "foreign") refuse("device " f[3] " exists in the host and was not created by lab " lab)
 	else if (s == "missing") { emit("-", cmd[r]); created++; if (f[2] == "-") create_root(f[3]) }
-	else if (s == "unmarked") emit("-", "link set dev " f[3] " alias " mark)
+	else if (s == "unconfirmed") refuse(unconfirmed("device " f[3], "ip link del dev " f[3]))
 }
-# A veth whose end in the host is gone while its namespace stays: the pair is made and deleted
-# whole, so that end was moved away by hand, and the end left in the namespace must be seen
-# to be removed.
-function lost_reads(out,    r, f, c) {
-	for (r = 1; r <= rows; r++) {
-		if (substr(line[r], 1, 5) != "veth ") continue
-		split(line[r], f, " ")
-		if (f[2] == "-" && f[4] != "-" && !(("-", f[3]) in dev) && !(f[4] in wasread)) c += needs(f[4], out)
-		if (f[4] == "-" && f[2] != "-" && !(("-", f[5]) in dev) && !(f[2] in wasread)) c += needs(f[2], out)
-	}
-	return c
-}
-function names(row, named,    f, k, i) { k = split(row, f, " "); for (i = 2; i <= k; i++) named[f[i]] = 1 }
 # One end of a veth pair exists without the other: it goes before the pair is made whole.
 function unstray(n, d) { print n, d > (dir "/stray") }
 function write_batches(    i, j, n, file) {
 	file = dir "/batch.-"
 	for (i = 1; i <= nroot; i++) print root[i] > file
 	close(file)
-	# One file of sections, not a file per namespace: creating a thousand files in a directory
-	# of /tmp (ext4) costs each a scan past every inode freed in the last minutes (by the last
-	# run too), and that made the cost of up per namespace grow with the lab.
-	file = dir "/batches"
+	file = dir "/batch.netns"
+	for (i = 1; i <= nnsroot; i++) print nsroot[i] > file
+	close(file)
 	for (i = 1; i <= nns; i++) {
-		n = nsorder[i]
-		print "== " n > file
+		n = nsorder[i]; file = dir "/batch." n
 		for (j = 1; j <= nscount[n]; j++) print nsbatch[n, j] > file
+		# Not "batch.list": that is the batch of a namespace called "list".
+		close(file); print n > (dir "/batches")
 	}
 }
 # ---- down.awk
@@ -2353,6 +2298,7 @@ function down(    r, f, n, s, d, e, i, k, explicit, nexp, dels, ndel, goingns, n
 				dels[++ndel] = "netns del " n; goingns[n] = 1
 				if (s == "ours") { split(ino[n], e, " "); print n, e[1] > (dir "/stop") }
 			}
+			else if (s == "unconfirmed") keep("netns " n, unconfirmed("namespace " n, "ip netns del " n))
 			else if (s == "foreign" || s == "stale-foreign") note("namespace " n)
 		}
 	}
@@ -2375,6 +2321,7 @@ function down(    r, f, n, s, d, e, i, k, explicit, nexp, dels, ndel, goingns, n
 			split(d[i], e, SUBSEP)
 			handled[e[1]] = 1
 			if (!(("-", e[1]) in dev)) continue
+			if (devstate("-", e[1]) == "unconfirmed") { keep("link " e[1], unconfirmed("host device " e[1], "ip link del dev " e[1])); continue }
 			if (!ours_root(e[1])) { note("host device " e[1]); continue }
 			print e[1] > (dir "/gone")
 			# A veth end whose peer namespace is deleted goes with it, 30x faster than one by one.
@@ -2399,7 +2346,10 @@ function down(    r, f, n, s, d, e, i, k, explicit, nexp, dels, ndel, goingns, n
 	write_batches()
 	print ndel + 0, nexp + nloose + 0 > (dir "/counts")
 }
-function note(what) { notes = notes lab ": leaving " what ": not created by lab " lab "\n" }
+function note(what) { leave(what ": not created by lab " lab) }
+function leave(why) { notes = notes lab ": leaving " why "\n" }
+# Left, and still named in the intent that down keeps: the next run says the same of it.
+function keep(claim, why) { leave(why); print claim > (dir "/keep") }
 # ---- status.awk
 # The state (s) and description (what) of each declared object, from the module of its kind or
 # the branches below, then the extra objects: "STATE WHAT" lines and a count.
@@ -2438,8 +2388,7 @@ function status(    r, f, n, bad, total, cnt, key) {
 			# Its fields alone: a row without DEV and METRIC has the command after them.
 			split(substr(line[r], 1, index(line[r], " | ") - 1), f, " ")
 			what = routetext(f); key = rkey(f)
-			if (foreign_route(r) != "") s = "foreign"
-			else if (f[2] == "-") s = (f[3] in hostroute) && ours_root(hostroute[f[3]]) ? "ok" : "missing"
+			if (f[2] == "-") s = (f[3] in hostroute) && ours_root(hostroute[f[3]]) ? "ok" : "missing"
 			else if (!(key in rtvia)) s = "missing"
 			else if (!samehops(rtvia[key], f[4])) s = "drifted (via " rtvia[key] ")"
 			else if (f[5] != "" && f[5] != "-" && rtdev[key] != f[5]) s = "drifted (dev " rtdev[key] ")"
@@ -2568,12 +2517,12 @@ function tap_decide(r, f,    n, d, s, x) {
 		refuse("group " f[5] " of TAP " place(n, d) " does not exist on this host")
 	s = newns[n] ? "missing" : devstate(n, d)
 	if (s == "foreign") { refuse("device " d " exists in the host and was not created by lab " lab); return }
+	if (s == "unconfirmed") { refuse(unconfirmed("device " d, "ip link del dev " d)); return }
 	if (s == "missing") {
 		emit(n, cmd[r]); created++
 		if (n == "-") create_root(d)
 		return
 	}
-	if (s == "unmarked") emit("-", "link set dev " d " alias " mark)
 	x = tapdrift(f)
 	if (x == "") return
 	# The owner of a TAP is set only as it is created (TUNSETOWNER needs it open): re-create it.
