@@ -63,7 +63,8 @@ ROUTE_PROTO=245
 NAMESPACES='sw1 sw2 r1 a1 a2 b1'
 # 1 when the lab puts addresses or routes in the host namespace: then up checks the host's own.
 HOST_L3=0
-# 1 when the lab has devices only visible from inside a namespace: then up looks into those.
+# 1 when the lab has devices only visible from inside a namespace, or routes in one: then up
+# looks into those.
 NS_READS=1
 # 1 when a namespace of the lab has sysctls: up checks that the kernel has every key first.
 SYSCTLS=0
@@ -159,7 +160,7 @@ EOF
 }
 
 # ==== nsgen 0.1.0 runtime, modules: state observe json decide prune qdisc-prune apply down status labs verify sysctl-prune names-prune nat-prune daemons-prune neighbour-table backlog firewall
-# ==== sha256 0f75dca318e5a311880c92c7d44a4eca72f0002514b7fec950430e4b2a2ac973 of the lines below (alike in every script of these modules)
+# ==== sha256 c474eb58433c62aff0b74e2a0b2be665cd20327911549d75be8616b4e5fcc90f of the lines below (alike in every script of these modules)
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
 # in the size of the lab), and feeds only what is needed to one `ip -batch` for the host
@@ -294,7 +295,8 @@ sweep_temp() {
 		_id=${_d##*/nsgen.}
 		_id=${_id%.*}
 		[ "$(started "${_id%%-*}")" != "${_id#*-}" ] || continue
-		[ "$(stat -c %u "$_d")" = "$(id -u)" ] || continue
+		# Another run sweeping at the same moment may have removed it since.
+		_uid=$(stat -c %u "$_d" 2>/dev/null) && [ "$_uid" = "$(id -u)" ] || continue
 		rm -rf "$_d"
 	done
 }
@@ -334,9 +336,16 @@ recorded_netns_files() {
 LOCKS=$STATE_ROOT/.lock
 HELD=
 
+# The lock cannot be made at all (a read-only or full /run): the reason of the kernel, without
+# the words of mkdir or ln around it, and what to do.
+lock_failed() {
+	why=$(sed -n '$s/.*: //p' "$T/lock.err")
+	die "cannot take the lock of $2 in ${1%/*} (${why:-unknown error}): nothing was changed; make $STATE_ROOT writable and run $ACTION again"
+}
+
 # take_lock LOCK WHAT: WHAT names it in the lines a waiter prints; $AFTER ends its refusal.
 take_lock() {
-	mkdir -p "${1%/*}" 2>"$T/lock.err" || die "cannot take the lock of $2: $(cat "$T/lock.err")"
+	mkdir -p "${1%/*}" 2>"$T/lock.err" || lock_failed "$1" "$2"
 	[ -n "${ME:-}" ] || ME="$$ $(started $$) $ACTION"
 	wait_max=${NSGEN_LOCK_WAIT:-60}
 	case $wait_max in '' | *[!0-9]*) die "NSGEN_LOCK_WAIT must be a number of seconds" ;; esac
@@ -346,7 +355,7 @@ take_lock() {
 			# Released in between (its directory too, when it was the last), or the link
 			# cannot be made at all (a read-only /run).
 			lost=$((lost + 1))
-			[ "$lost" -lt 20 ] || die "cannot take the lock of $2: $(cat "$T/lock.err")"
+			[ "$lost" -lt 20 ] || lock_failed "$1" "$2"
 			mkdir -p "${1%/*}" 2>/dev/null || :
 			continue
 		fi
@@ -488,6 +497,12 @@ observe_host() {
 			dump ip -j route show
 			dump ip -6 -j route show
 		fi
+		# What the link_netnsid of a veth end in the host names: the namespace of its peer. Not
+		# `ip netns list-id`: a dump of the ids, cut short past a page of them.
+		if [ "$ACTION" = up ]; then
+			echo '== nsid'
+			ip -j netns list 2>/dev/null || :
+		fi
 		hooks observe
 	} >"$T/obs"
 }
@@ -584,12 +599,11 @@ do_reads() {
 			while read -r ns _; do [ "$ns" = - ] || hooks read_namespace "$ns"; done <"$T/reads" >>"$T/obs"
 		return
 	fi
+	: >"$T/reads.some"
 	while read -r ns what; do
 		if [ "$ns" = - ]; then
 			host_reads
-			continue
-		fi
-		if [ "$what" = all ]; then
+		elif [ "$what" = all ]; then
 			echo "== json $ns all"
 			ns_ip "$ns" -j -batch - <<EOF
 link show
@@ -601,35 +615,51 @@ EOF
 			ns_run "$ns" cat /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv6/conf/all/forwarding
 			hooks read_namespace "$ns"
 		else
-			echo "== json $ns"
-			ns_ip "$ns" -j link show
+			echo "$ns $what" >>"$T/reads.some"
 		fi
 	done <"$T/reads" >>"$T/obs"
+	spread "$T/reads.some" read_some >>"$T/obs"
 }
 
-# status: everything it compares in a namespace (devices, addresses, routes of both families,
-# forwarding) from one `ip -batch` inside it, the namespaces spread over one worker per CPU as
-# up's batches are. `route show table all` is the one listing of both families in a batch; the
-# netconf line becomes the "fwd" section (IPv4 then IPv6 forwarding of "all").
-status_reads() {
-	[ -s "$T/reads" ] || return 0
-	! grep -q '^- ' "$T/reads" || host_reads >>"$T/obs"
-	grep -q -v '^- ' "$T/reads" || return 0
-	printf 'link show\naddress show\nroute show table all\nnetconf show\n' >"$T/sread.batch"
+# The devices of namespace $1, with its routes (both families, main table) when $2 is "routes".
+read_some() {
+	echo "== json $1"
+	if [ "$2" = routes ]; then
+		printf 'link show\nroute show table all\n' | ns_ip "$1" -j -batch -
+	else
+		ns_ip "$1" -j link show
+	fi
+}
+
+# Run `$2 NS WHAT` for each line "NS WHAT" of file $1, the lines spread over one worker per CPU
+# as up's batches are: each call spends most of its time entering the namespace. The output
+# comes worker by worker, each namespace under its own section heading.
+spread() {
+	[ -s "$1" ] || return 0
 	workers=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
-	awk -v n="$workers" -v f="$T/sread." '$1 != "-" { print $1 > (f "ns." (NR % n)) }' "$T/reads"
+	rm -f "$T"/spread.*
+	awk -v n="$workers" -v f="$T/spread." '{ print > (f (NR % n) ".in") }' "$1"
 	pids=
-	for list in "$T"/sread.ns.*; do
-		(while read -r ns; do
-			echo "== json $ns all"
-			ns_ip "$ns" -j -batch "$T/sread.batch"
-		done <"$list" >"$list.out") &
+	for list in "$T"/spread.*.in; do
+		(while read -r _ns _what; do "$2" "$_ns" "$_what"; done <"$list" >"${list%.in}.out") &
 		pids="$pids $!"
 	done
 	for pid in $pids; do
 		wait "$pid" || :
 	done
-	cat "$T"/sread.ns.*.out | awk '
+	cat "$T"/spread.*.out
+}
+
+# status: everything it compares in a namespace (devices, addresses, routes of both families,
+# forwarding) from one `ip -batch` inside it. `route show table all` is the one listing of both
+# families in a batch; the netconf line becomes the "fwd" section (IPv4 then IPv6 forwarding of
+# "all").
+status_reads() {
+	[ -s "$T/reads" ] || return 0
+	! grep -q '^- ' "$T/reads" || host_reads >>"$T/obs"
+	grep -v '^- ' "$T/reads" >"$T/sread.list" || return 0
+	printf 'link show\naddress show\nroute show table all\nnetconf show\n' >"$T/sread.batch"
+	spread "$T/sread.list" status_read | awk '
 		/^== json / { ns = $3; print; next }
 		/^[[][{]"family":/ {
 			print "== fwd " ns
@@ -640,6 +670,10 @@ status_reads() {
 			next
 		}
 		{ print }' >>"$T/obs"
+}
+status_read() {
+	echo "== json $1 all"
+	ns_ip "$1" -j -batch "$T/sread.batch"
 }
 
 # Run a command in namespace $1 ("-" is the host).
@@ -849,19 +883,19 @@ stop_processes() {
 
 # One worker per CPU: each namespace batch spends most of its time entering the namespace, so
 # batches for different namespaces overlap well. They are independent: every device they
-# configure was created by the host batch before.
+# configure was created by the host batch before. $T/batches holds them as sections: "== NS",
+# then the lines of its batch.
 run_namespace_batches() {
 	[ -s "$T/batches" ] || return 0
-	workers=1
-	[ "$DRY_RUN" = 1 ] || workers=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
-	if [ "$workers" -le 1 ]; then
-		while read -r ns; do run_batch "$T/batch.$ns" "$ns"; done <"$T/batches"
+	if [ "$DRY_RUN" = 1 ]; then
+		awk '/^== / { ns = $2; next } { print "ip -n " ns " " $0 }' "$T/batches"
 		return
 	fi
-	awk -v n="$workers" -v f="$T/worker." '{ print > (f (NR % n)) }' "$T/batches"
+	workers=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
+	awk -v n="$workers" -v f="$T/worker." '/^== / { w = k++ % n } { print > (f w) }' "$T/batches"
 	pids=
 	for list in "$T"/worker.*; do
-		(while read -r ns; do run_batch "$T/batch.$ns" "$ns"; done <"$list") &
+		run_sections <"$list" &
 		pids="$pids $!"
 	done
 	failed=0
@@ -869,6 +903,29 @@ run_namespace_batches() {
 		wait "$pid" || failed=1
 	done
 	[ "$failed" = 0 ] || die "configuring the namespaces failed (the ip errors are above)"
+}
+
+# The sections on stdin, each run by one `ip -batch` inside its namespace; fails if any failed.
+run_sections() {
+	ns='' batch='' failed=0
+	while IFS= read -r line; do
+		case $line in
+		"== "*)
+			run_section
+			ns=${line#== } batch=''
+			;;
+		*) batch="$batch$line
+" ;;
+		esac
+	done
+	run_section
+	return "$failed"
+}
+run_section() {
+	[ -n "$ns" ] || return 0
+	ns_ip "$ns" -batch - <<EOF || failed=1
+$batch
+EOF
 }
 
 # The shaping, after the devices exist: one `tc -batch` per namespace that needs a change.
@@ -1014,12 +1071,13 @@ labs() {
 # up, is not a failure of the lab. An unreachable check keeps its single 3 s wait.
 VERIFY_TRIES=3
 
-# Centiseconds since boot: POSIX sh has no clock finer than date's seconds.
+# now: centiseconds since boot (POSIX sh has no clock finer than date's seconds). Set, not
+# printed: a command substitution forks, once more per check.
 now_cs() {
 	read -r _up _ </proc/uptime
 	_s=${_up%.*}
 	_f=${_up#*.}
-	echo "$((_s * 100 + ${_f#0}))"
+	now=$((_s * 100 + ${_f#0}))
 }
 
 # One try of a ping: got is ping's exit status, reason its own words on failure ("Destination
@@ -1035,6 +1093,8 @@ ping_once() {
 	else
 		out=$("$@" -c 1 -w 3 "$address" 2>&1) && got=0 || got=$?
 	fi
+	# Read only when it may be shown: an awk per answered ping is a third of verify's processes.
+	[ "$got" = 0 ] && return 0
 	reason=$(printf '%s\n' "$out" | awk '
 		/^From .* icmp_seq=[0-9]+ / { r = $0; sub(/^From [^ ]+ icmp_seq=[0-9]+ /, "", r); r = r " (from " $2 ")" }
 		/^ping: / { r = $0; sub(/^ping: (connect: )?/, "", r) }
@@ -1110,7 +1170,8 @@ verify_one() {
 		;;
 	esac
 	[ "$expect" = reachable ] || shown=$(printf '%s\n' "$shown" | sed 's/ -> / -\/-> /')
-	start=$(now_cs)
+	now_cs
+	start=$now
 	while :; do
 		case $kind in
 		command) command_once ;;
@@ -1119,13 +1180,15 @@ verify_one() {
 		esac
 		case $expect.$got in reachable.0 | unreachable.1 | unreachable.2) break ;; esac
 		case $got in [0-9]*) ;; *) break ;; esac
-		elapsed=$(($(now_cs) - start))
+		now_cs
+		elapsed=$((now - start))
 		[ "$elapsed" -lt "$((wait * 100))" ] || break
 		sleep 1
 	done
 	took=
 	if [ "$wait" != 0 ]; then
-		elapsed=$(($(now_cs) - start))
+		now_cs
+		elapsed=$((now - start))
 		took=" after $((elapsed / 100)).$((elapsed % 100 / 10))s"
 	fi
 	case $expect.$got in
@@ -1735,7 +1798,7 @@ function jdevices(n,    k, parts, i, rec, name) {
 		mtu[n, name] = jnum(rec, "mtu")
 		master[n, name] = jstr(rec, "master")
 		mac[n, name] = jstr(rec, "address")
-		if (n == "-") alias[name] = jstr(rec, "ifalias")
+		if (n == "-") { alias[name] = jstr(rec, "ifalias"); peerid[name] = jnum(rec, "link_netnsid") }
 	}
 }
 function jaddresses(n, name, rec,    k, parts, i, a, ip) {
@@ -1746,6 +1809,25 @@ function jaddresses(n, name, rec,    k, parts, i, a, ip) {
 		if (n == "-") { hostaddr[ip "/" jnum(a, "prefixlen")] = name; hostip[ip] = name }
 		else addr[n, name, ip "/" jnum(a, "prefixlen")] = (index(a, "\"tentative\":true") ? "tentative" : "ok")
 	}
+}
+# `ip netns list`: each named namespace with the id the host knows it by (link_netnsid).
+function jnsids(    k, parts, i, rec) {
+	k = split($0, parts, /[{]"name":/)
+	for (i = 2; i <= k; i++) {
+		rec = "\"name\":" parts[i]
+		if (jnum(rec, "id") == "-") continue
+		nsname[jnum(rec, "id")] = jstr(rec, "name"); nsnamed++
+	}
+}
+# A veth end in namespace n, not read, judged from its peer in the host: there iff the peer of
+# the host end is in the namespace of that name (not moved away by hand).
+function peerstate(hostdev, n,    id) {
+	id = peerid[hostdev]
+	# No link_netnsid: the peer is in the host itself.
+	if (id == "-") return "missing"
+	# An ip that lists no ids cannot tell: the end is taken as there.
+	if (!nsnamed) return "ours"
+	return (id in nsname) && nsname[id] == n ? "ours" : "missing"
 }
 function family(ip) { return index(ip, ":") ? 6 : 4 }
 # Routes of the main table, keyed as the kernel keys them: family, destination and metric (for IPv4
@@ -1841,6 +1923,9 @@ BEGIN {
 		if (++nrecline == 1) { recversion = rec; continue }
 		if (rec ~ /^source /) { recsource = rec; continue }
 		if (!(rec in recorded)) { recorded[rec] = 1; recrow[++nrec] = rec }
+		# The routes the lab made, keyed as the kernel keys them: a route there under such a
+		# key that is not one of these (or of another protocol) belongs to someone else.
+		if (rec ~ /^route /) { split(rec, f, " "); recroute[rkey(f)] = 1 }
 	}
 	# The kinds this script can undo (extra_row). A new kind of object adds its plan row, its
 	# name here and its removal in extra_row; rows of kinds not listed are kept in the record.
@@ -1881,6 +1966,7 @@ sec == "json" {
 	next
 }
 sec == "fwd" { fwd[secns] = fwd[secns] $1; next }
+sec == "nsid" { jnsids(); next }
 sec == "hosts" { hostsfile[++nhosts] = $1; hostsstate[nhosts] = $2; next }
 sec == "more" { morestate[++nmore] = $1; morewhat[nmore] = substr($0, length($1) + 2); next }
 
@@ -1901,20 +1987,31 @@ END {
 	else if (mode == "status") status()
 }
 
-# Namespaces whose devices cannot be seen from the host (bridges and veths inside them).
-function reads(    r, f, n, seen, out) {
+# Namespaces whose devices cannot be seen from the host (bridges and veths inside them), and
+# those where the lab routes ("NS routes": their routes are read with their devices, to tell the
+# routes of the lab from those of others).
+function reads(    r, f, n, seen, out, i) {
 	prune_reads(out)
 	for (n in out) { seen[n] = 1; print n, "all" }
 	for (r = 1; r <= rows; r++) {
 		split(line[r], f, " ")
-		if (f[1] == "bridge" && f[2] != "-") want(f[2], seen)
-		if (f[1] == "macvlan") want(f[2], seen)
-		if (f[1] == "veth" && f[2] != "-" && f[4] != "-") { want(f[2], seen); want(f[4], seen) }
-		if (f[1] == "netns" && mode == "statusreads") want(f[3], seen)
+		if (f[1] == "bridge" && f[2] != "-") want(f[2], seen, "")
+		if (f[1] == "macvlan") want(f[2], seen, "")
+		if (f[1] == "veth" && f[2] != "-" && f[4] != "-") { want(f[2], seen, ""); want(f[4], seen, "") }
+		if (f[1] == "netns" && mode == "statusreads") want(f[3], seen, "")
+		if (f[1] == "route" && f[2] != "-" && mode == "reads") want(f[2], seen, "routes")
 		hook_reads(f, seen)
 	}
+	delete out
+	if (mode == "reads") lost_reads(out)
+	for (n in out) want(n, seen, "")
+	for (i = 1; i <= nwanted; i++) print wanted[i] (seen[wanted[i]] != "" ? " " seen[wanted[i]] : "")
 }
-function want(n, seen) { if (!(n in seen) && nsstate(n) == "ours") { seen[n] = 1; print n } }
+function want(n, seen, what) {
+	if (nsstate(n) != "ours") return
+	if (!(n in seen)) { wanted[++nwanted] = n; seen[n] = what }
+	else if (seen[n] == "") seen[n] = what
+}
 
 # ---- prune.awk
 # What the lab applied earlier and no longer declares. Rows of the record that are not
@@ -1928,6 +2025,16 @@ function want(n, seen) { if (!(n in seen) && nsstate(n) == "ours") { seen[n] = 1
 function rfamily(f) { return family(f[4] != "-" ? f[4] : f[3]) }
 function rmetric(f) { return (f[6] != "" && f[6] != "-") ? f[6] : (rfamily(f) == 6 ? 1024 : 0) }
 function rkey(f) { return f[2] SUBSEP f[3] SUBSEP rfamily(f) SUBSEP rmetric(f) }
+# The route of someone else (a person, a daemon) that the kernel holds under the key of plan
+# row r, described, or "": one of another protocol, or of the protocol of the lab that its record
+# does not name. `ip route replace` would take it over silently.
+function foreign_route(r,    f, s) {
+	split(substr(line[r], 1, index(line[r], " | ") - 1), f, " ")
+	s = rkey(f)
+	if (!(s in rtvia) || (rtproto[s] == proto && (s in recroute))) return ""
+	f[4] = rtvia[s]; f[5] = rtdev[s]
+	return routetext(f) " (proto " rtproto[s] ")"
+}
 function routetext(f) {
 	return "route " f[3] (f[4] != "-" ? " via " f[4] : "") (f[5] != "" && f[5] != "-" ? " dev " f[5] : "") \
 		(f[6] != "" && f[6] != "-" ? " metric " f[6] : "") " in " (f[2] == "-" ? "host" : f[2])
@@ -2167,12 +2274,17 @@ function unshape(f, act,    n, d, c) {
 	return "qdisc " f[5] " on " place(n, d)
 }
 # ---- apply.awk
-function up(    r, f, n, s, a, b, ip, net, i, out) {
-	if (prune_reads(out)) {
+function up(    r, f, n, s, a, b, ip, net, i, out, named) {
+	if (prune_reads(out) + lost_reads(out)) {
 		for (n in out) print n, "all" > (dir "/reads")
 		exit 5
 	}
 	prune()
+	# A host device with the mark of the lab under a name no row has: a device of the lab renamed by
+	# hand. It goes (a veth end with its peer), and what it was is made again under its name.
+	for (r = 1; r <= rows; r++) names(key[r], named)
+	for (i = 1; i <= nrec; i++) names(recrow[i], named)
+	for (n in alias) if (alias[n] == mark && !(n in named)) unstray("-", n)
 	for (r = 1; r <= rows; r++) {
 		split(line[r], f, " ")
 		if (hook_up(r, f)) continue
@@ -2196,9 +2308,10 @@ function up(    r, f, n, s, a, b, ip, net, i, out) {
 		} else if (f[1] == "veth") {
 			a = newns[f[2]] ? "missing" : devstate(f[2], f[3])
 			b = newns[f[4]] ? "missing" : devstate(f[4], f[5])
-			# The end inside a namespace that was not looked into is there iff its host end is.
-			if (a == "unread") a = (b == "missing") ? "missing" : "ours"
-			if (b == "unread") b = (a == "missing") ? "missing" : "ours"
+			# The end inside a namespace that was not looked into is there iff its host end is
+			# and has its peer in that namespace: an end moved away by hand is missing.
+			if (a == "unread") a = (b == "missing") ? "missing" : peerstate(f[5], f[2])
+			if (b == "unread") b = (a == "missing") ? "missing" : peerstate(f[3], f[4])
 			if (a == "foreign") refuse("device " f[3] " exists in the host and was not created by lab " lab)
 			if (b == "foreign") refuse("device " f[5] " exists in the host and was not created by lab " lab)
 			if (a == "unconfirmed") refuse(unconfirmed("device " f[3], "ip link del dev " f[3]))
@@ -2223,6 +2336,8 @@ function up(    r, f, n, s, a, b, ip, net, i, out) {
 			# Test membership before reading: reading an awk array element creates it.
 			if (f[1] == "route" && f[2] == "-" && (f[3] in hostroute) && !ours_root(hostroute[f[3]]))
 				refuse("the host already has a route to " f[3] " (dev " hostroute[f[3]] ")")
+			else if (f[1] == "route" && (s = foreign_route(r)) != "")
+				refuse(s " exists and was not created by lab " lab)
 			emit(f[2], cmd[r])
 		}
 	}
@@ -2243,6 +2358,19 @@ function device_up(r, f,    s) {
 	else if (s == "missing") { emit("-", cmd[r]); created++; if (f[2] == "-") create_root(f[3]) }
 	else if (s == "unconfirmed") refuse(unconfirmed("device " f[3], "ip link del dev " f[3]))
 }
+# A veth whose end in the host is gone while its namespace stays: the pair is made and deleted
+# whole, so that end was moved away by hand, and the end left in the namespace must be seen
+# to be removed.
+function lost_reads(out,    r, f, c) {
+	for (r = 1; r <= rows; r++) {
+		if (substr(line[r], 1, 5) != "veth ") continue
+		split(line[r], f, " ")
+		if (f[2] == "-" && f[4] != "-" && !(("-", f[3]) in dev) && !(f[4] in wasread)) c += needs(f[4], out)
+		if (f[4] == "-" && f[2] != "-" && !(("-", f[5]) in dev) && !(f[2] in wasread)) c += needs(f[2], out)
+	}
+	return c
+}
+function names(row, named,    f, k, i) { k = split(row, f, " "); for (i = 2; i <= k; i++) named[f[i]] = 1 }
 # One end of a veth pair exists without the other: it goes before the pair is made whole.
 function unstray(n, d) { print n, d > (dir "/stray") }
 function write_batches(    i, j, n, file) {
@@ -2252,11 +2380,14 @@ function write_batches(    i, j, n, file) {
 	file = dir "/batch.netns"
 	for (i = 1; i <= nnsroot; i++) print nsroot[i] > file
 	close(file)
+	# One file of sections, not a file per namespace: creating a thousand files in a directory
+	# of /tmp (ext4) costs each a scan past every inode freed in the last minutes (by the last
+	# run too), and that made the cost of up per namespace grow with the lab.
+	file = dir "/batches"
 	for (i = 1; i <= nns; i++) {
-		n = nsorder[i]; file = dir "/batch." n
+		n = nsorder[i]
+		print "== " n > file
 		for (j = 1; j <= nscount[n]; j++) print nsbatch[n, j] > file
-		# Not "batch.list": that is the batch of a namespace called "list".
-		close(file); print n > (dir "/batches")
 	}
 }
 # ---- down.awk
@@ -2369,7 +2500,8 @@ function status(    r, f, n, bad, total, cnt, key) {
 			# Its fields alone: a row without DEV and METRIC has the command after them.
 			split(substr(line[r], 1, index(line[r], " | ") - 1), f, " ")
 			what = routetext(f); key = rkey(f)
-			if (f[2] == "-") s = (f[3] in hostroute) && ours_root(hostroute[f[3]]) ? "ok" : "missing"
+			if (foreign_route(r) != "") s = "foreign"
+			else if (f[2] == "-") s = (f[3] in hostroute) && ours_root(hostroute[f[3]]) ? "ok" : "missing"
 			else if (!(key in rtvia)) s = "missing"
 			else if (!samehops(rtvia[key], f[4])) s = "drifted (via " rtvia[key] ")"
 			else if (f[5] != "" && f[5] != "-" && rtdev[key] != f[5]) s = "drifted (dev " rtdev[key] ")"
