@@ -262,6 +262,24 @@ def test_unsafe_names_are_renamed_and_said(tmp_path: Path) -> None:
     pipeline.compile_plan(tmp_path / "t.toml")
 
 
+def test_a_bridge_named_like_a_ports_host_end_is_renamed(tmp_path: Path) -> None:
+    """tinet's bridge `r1#eth1` is r1-eth1 in nsgen, the name nsgen gives the host end of
+    r1's eth1 on it (found by the fuzz test below)."""
+    path = tmp_path / "t.yml"
+    path.write_text(
+        "nodes:\n- name: r1\n  interfaces:\n  - {name: eth1, type: bridge, opts: 'r1#eth1'}\n"
+    )
+    result = import_file(path)
+    assert "[bridges.r1-eth1-2]" in result.text
+    assert 'bridge = "r1-eth1-2"' in result.text
+    assert (
+        "# not imported, renamed: r1#eth1 is r1-eth1-2 here (r1-eth1 is a device of the host)"
+        in result.text
+    )
+    (tmp_path / "t.toml").write_text(result.text)
+    pipeline.compile_plan(tmp_path / "t.toml")
+
+
 # ---- refusals: one line each ---------------------------------------------------------------
 
 

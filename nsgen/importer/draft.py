@@ -26,6 +26,7 @@ from nsgen.validate.context import (
     NAME_RE,
     NETNS_MAX,
     RESERVED_DEVICES,
+    derive_outer,
 )
 
 
@@ -213,7 +214,9 @@ class Draft:
 
     def settle(self) -> None:
         """Move to comments what nsgen would refuse: an address given twice in the lab, a
-        gateway on none of its namespace's subnets."""
+        gateway on none of its namespace's subnets; and rename a bridge that has the name of
+        a device nsgen makes in the host."""
+        self._rename_clashing_bridges()
         seen: set[str] = set()
         for node in self.nodes.values():
             subnets = []
@@ -241,6 +244,44 @@ class Draft:
                         "file gives the namespace",
                     )
             node.routes = routes
+
+    def _rename_clashing_bridges(self) -> None:
+        # nsgen names a bridge port's end in the host NS-IF, so tinet's bridge `r1#eth1`
+        # (r1-eth1 here) beside r1's eth1 on a bridge would be two devices of one name.
+        ports = [
+            iface
+            for node in self.nodes.values()
+            for iface in node.interfaces.values()
+            if iface.bridge is not None
+        ]
+        host_devices = {
+            *self.host_ends,
+            *(
+                derive_outer(node.name, iface.name, "")
+                for node in self.nodes.values()
+                for iface in node.interfaces.values()
+                if iface.bridge is not None
+            ),
+        }
+        taken = {*host_devices, *self.bridges, *self.nodes, HOST}
+        renamed: dict[str, list[str]] = {}
+        for name, comments in self.bridges.items():
+            if name in host_devices:
+                new = _safe(name, IFNAMSIZ, taken) or _safe("br", IFNAMSIZ, taken)
+                taken.add(new)
+                why = f" is {new} here ({name} is a device of the host)"
+                earlier = f" is {name} here"
+                if comments and comments[0].endswith(earlier):
+                    # Renamed already: one comment, one count, from the source's name.
+                    comments[0] = comments[0].removesuffix(earlier) + why
+                else:
+                    self.keep(comments, Kind.RENAMED, f"{name}{why}")
+                for iface in ports:
+                    if iface.bridge == name:
+                        iface.bridge = new
+                name = new
+            renamed[name] = comments
+        self.bridges = renamed
 
     # ---- the file ------------------------------------------------------------------------
 
