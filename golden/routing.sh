@@ -133,7 +133,7 @@ EOF
 }
 
 # ==== nsgen 0.1.0 runtime, modules: state observe json decide prune qdisc-prune apply down status labs verify sysctl-prune names-prune nat-prune daemons-prune neighbour-table
-# ==== sha256 d7335573c4a4477ccb1abf2a5ca88c4a590396da19f0a823c30371142314f5f3 of the lines below (alike in every script of these modules)
+# ==== sha256 687f22857d425914bb328f5d871f384af44f7c6ddd8373d571973fab6c33b969 of the lines below (alike in every script of these modules)
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
 # in the size of the lab), and feeds only what is needed to one `ip -batch` for the host
@@ -710,9 +710,11 @@ up() {
 	[ "$removed" = 0 ] || phases=3
 	# Written before anything is applied: a killed run leaves a record of all it may have done.
 	save_record record.pre
-	record=0
+	# Global, as every shell variable: a name no step called in between uses (it was `record`,
+	# which neighbour_table's hold also sets, and namespaces went unmade).
+	intending=0
 	if [ "$DRY_RUN" = 0 ] && { [ -s "$T/intent" ] || [ -e "$STATE/intent" ] || [ "$nsgone" != 0 ]; }; then
-		record=1
+		intending=1
 		# Written before anything is created: a run killed halfway leaves a record that lets
 		# the next run tell its own unmarked objects from foreign ones.
 		if [ -e "$STATE/intent" ]; then cat "$STATE/intent" "$T/intent"; else cat "$T/intent"; fi >"$T/intent.all"
@@ -746,13 +748,13 @@ up() {
 	fi
 	make_namespaces
 	run_batch "$T/batch.-"
-	if [ "$record" = 1 ] && [ "$nsgone" != 0 ]; then
+	if [ "$intending" = 1 ] && [ "$nsgone" != 0 ]; then
 		stat_namespaces
 		put_record "$T/netns" "$STATE/netns"
 	fi
 	hooks created
 	# Until here a host device's name in the intent explains an unmarked one to the next run.
-	[ "$record" = 0 ] || rm -f "$STATE/intent"
+	[ "$intending" = 0 ] || rm -f "$STATE/intent"
 	say "[$phases/$phases] configuring $nns namespaces"
 	[ "$SYSCTLS" = 0 ] && [ ! -e "$STATE/sysctl" ] || save_sysctls
 	run_namespace_batches
@@ -781,7 +783,7 @@ make_namespaces() {
 		run_batch "$T/batch.netns"
 		return
 	fi
-	[ "$record" = 1 ] || return 0
+	[ "$intending" = 1 ] || return 0
 	failed=0
 	: >"$T/netns.err"
 	if [ -s "$T/batch.netns" ]; then
