@@ -101,7 +101,7 @@ EOF
 }
 
 # ==== nsgen 0.1.0 runtime, modules: state observe json decide prune qdisc-prune apply down status labs verify sysctl-prune names-prune nat-prune daemons-prune qdisc neighbour-table
-# ==== sha256 abd7607a7eb3a80aca66b85205e2d395b414ef1cdee349550fd2eb375438cfc0 of the lines below (alike in every script of these modules)
+# ==== sha256 81d2b6f6597269996578e8112bc536cba0daec55616237b7221b31bd4ddfdfb3 of the lines below (alike in every script of these modules)
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
 # in the size of the lab), and feeds only what is needed to one `ip -batch` for the host
@@ -277,10 +277,14 @@ recorded_netns_files() {
 LOCKS=$STATE_ROOT/.lock
 HELD=
 
+# The kernel's reason in the last error line of file $1 ("No space left on device"), without
+# the words of the tool that printed it.
+err_reason() { sed -n '$s/.*: //p' "$1"; }
+
 # The lock cannot be made at all (a read-only or full /run): the reason of the kernel, without
 # the words of mkdir or ln around it, and what to do.
 lock_failed() {
-	why=$(sed -n '$s/.*: //p' "$T/lock.err")
+	why=$(err_reason "$T/lock.err")
 	die "cannot take the lock of $2 in ${1%/*} (${why:-unknown error}): nothing was changed; make $STATE_ROOT writable and run $ACTION again"
 }
 
@@ -383,7 +387,7 @@ write_record() {
 	# On a read-only /run the half-written file cannot be removed either; the next write
 	# replaces it.
 	rm -f "$2.new" 2>/dev/null || :
-	why=$(sed -n '$s/.*: //p' "$T/put.err")
+	why=$(err_reason "$T/put.err")
 	why=${why:-it reads back different}
 	return 1
 }

@@ -249,20 +249,12 @@ class Draft:
         # nsgen names a bridge port's end in the host NS-IF, so tinet's bridge `r1#eth1`
         # (r1-eth1 here) beside r1's eth1 on a bridge would be two devices of one name.
         ports = [
-            iface
+            (node.name, iface)
             for node in self.nodes.values()
             for iface in node.interfaces.values()
             if iface.bridge is not None
         ]
-        host_devices = {
-            *self.host_ends,
-            *(
-                derive_outer(node.name, iface.name, "")
-                for node in self.nodes.values()
-                for iface in node.interfaces.values()
-                if iface.bridge is not None
-            ),
-        }
+        host_devices = {*self.host_ends, *(derive_outer(n, iface.name, "") for n, iface in ports)}
         taken = {*host_devices, *self.bridges, *self.nodes, HOST}
         renamed: dict[str, list[str]] = {}
         for name, comments in self.bridges.items():
@@ -276,7 +268,7 @@ class Draft:
                     comments[0] = comments[0].removesuffix(earlier) + why
                 else:
                     self.keep(comments, Kind.RENAMED, f"{name}{why}")
-                for iface in ports:
+                for _, iface in ports:
                     if iface.bridge == name:
                         iface.bridge = new
                 name = new

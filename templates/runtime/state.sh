@@ -172,10 +172,14 @@ recorded_netns_files() {
 LOCKS=$STATE_ROOT/.lock
 HELD=
 
+# The kernel's reason in the last error line of file $1 ("No space left on device"), without
+# the words of the tool that printed it.
+err_reason() { sed -n '$s/.*: //p' "$1"; }
+
 # The lock cannot be made at all (a read-only or full /run): the reason of the kernel, without
 # the words of mkdir or ln around it, and what to do.
 lock_failed() {
-	why=$(sed -n '$s/.*: //p' "$T/lock.err")
+	why=$(err_reason "$T/lock.err")
 	die "cannot take the lock of $2 in ${1%/*} (${why:-unknown error}): nothing was changed; make $STATE_ROOT writable and run $ACTION again"
 }
 
@@ -278,7 +282,7 @@ write_record() {
 	# On a read-only /run the half-written file cannot be removed either; the next write
 	# replaces it.
 	rm -f "$2.new" 2>/dev/null || :
-	why=$(sed -n '$s/.*: //p' "$T/put.err")
+	why=$(err_reason "$T/put.err")
 	why=${why:-it reads back different}
 	return 1
 }

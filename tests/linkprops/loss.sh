@@ -107,7 +107,7 @@ EOF
 }
 
 # ==== nsgen 0.1.0 runtime, modules: state observe json decide prune qdisc-prune apply down status labs verify sysctl-prune names-prune nat-prune daemons-prune qdisc neighbour-table backlog firewall
-# ==== sha256 b9e1fe6406180a9d543c87ca68e445f92e0de33ea620ac7484901c43ea8f6b6c of the lines below (alike in every script of these modules)
+# ==== sha256 c47459c0c7e69a043289b6c3cb931f5dc278e4cfbdd99df49bb9c6889f253ab5 of the lines below (alike in every script of these modules)
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
 # in the size of the lab), and feeds only what is needed to one `ip -batch` for the host
@@ -283,10 +283,14 @@ recorded_netns_files() {
 LOCKS=$STATE_ROOT/.lock
 HELD=
 
+# The kernel's reason in the last error line of file $1 ("No space left on device"), without
+# the words of the tool that printed it.
+err_reason() { sed -n '$s/.*: //p' "$1"; }
+
 # The lock cannot be made at all (a read-only or full /run): the reason of the kernel, without
 # the words of mkdir or ln around it, and what to do.
 lock_failed() {
-	why=$(sed -n '$s/.*: //p' "$T/lock.err")
+	why=$(err_reason "$T/lock.err")
 	die "cannot take the lock of $2 in ${1%/*} (${why:-unknown error}): nothing was changed; make $STATE_ROOT writable and run $ACTION again"
 }
 
@@ -389,7 +393,7 @@ write_record() {
 	# On a read-only /run the half-written file cannot be removed either; the next write
 	# replaces it.
 	rm -f "$2.new" 2>/dev/null || :
-	why=$(sed -n '$s/.*: //p' "$T/put.err")
+	why=$(err_reason "$T/put.err")
 	why=${why:-it reads back different}
 	return 1
 }
