@@ -258,6 +258,12 @@ FIGURES = [
         "245 without a record of it; then `up` of the version that does not declare it",
     ),
     Figure(
+        "routes.host_foreign",
+        "9",
+        "The same on a private host, for a route in the host's own table (protocol static) "
+        "under the destination of a `[host] routes` entry",
+    ),
+    Figure(
         "hand.edits",
         "9",
         "Veth ends of a lab on a host bridge edited by hand: a host end renamed, a host end "

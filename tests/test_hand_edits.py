@@ -55,6 +55,15 @@ def test_renamed_and_moved_veth_ends_are_made_again(
 
     up = lab.sh("up")
     assert up.returncode == 0, up.stdout + up.stderr
+    # Each mend is said, naming what was found (the renamed end's peer in p1 has a line of
+    # its own: it lost its peer's name).
+    repairs = [line for line in up.stdout.splitlines() if ": repairing: " in line]
+    assert any(f"device {p}x in the host has the mark of the lab" in line for line in repairs)
+    for lost in (
+        f"{p}p2:eth0 has lost its peer host:{p}p2-eth0",
+        *(f"host:{p}{ns}-eth0 has lost its peer {p}{ns}:eth0" for ns in ("p3", "p4")),
+    ):
+        assert sum(lost in line for line in repairs) == 1, (lost, up.stdout)
     status = lab.sh("status")
     assert status.returncode == 0, status.stdout
     host = links()
@@ -68,6 +77,7 @@ def test_renamed_and_moved_veth_ends_are_made_again(
 
     again = lab.sh("up")
     assert again.returncode == 0 and links()[f"{p}u1"] == unmarked
+    assert "repairing" not in again.stdout
     lab.down()
     assert f"{p}u1" in links()
     run(["ip", "link", "del", f"{p}u1"])
@@ -75,6 +85,7 @@ def test_renamed_and_moved_veth_ends_are_made_again(
     figures.record(
         "hand.edits",
         "4 of 4 hand-edited veth ends found by the mark or the peer and made again by one `up` "
+        "that says each mend in one line "
         "(exit 0), `status` all ok, the namespaces ping each other, nothing left in the other "
         "namespace; the unmarked pair untouched by `up`, a re-run and `down`",
     )

@@ -286,7 +286,7 @@ esac
 }
 
 # ==== nsgen 0.1.0 runtime, modules: state observe json decide prune qdisc-prune apply down status labs verify sysctl-prune names-prune nat-prune daemons-prune daemons files processes exec neighbour-table
-# ==== sha256 ad021ac4b87af29734475c9ede8780321cf050645a97207bf4f483144bf46f01 of the lines below (alike in every script of these modules)
+# ==== sha256 3cddd8d4041d409ea12f4e7d96f832259380fbc2c89622ed18ad1796dd6f1d09 of the lines below (alike in every script of these modules)
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
 # in the size of the lab), and feeds only what is needed to one `ip -batch` for the host
@@ -832,7 +832,8 @@ decide() {
 # some). Remove it and wait until it is gone, so that the pair can be created again.
 clear_strays() {
 	[ -s "$T/stray" ] || return 0
-	while read -r ns dev; do
+	while read -r ns dev why; do
+		say "repairing: $why; removing it and making the pair again"
 		set -- ip
 		[ "$ns" = - ] || set -- ns_ip "$ns"
 		if [ "$DRY_RUN" = 1 ]; then
@@ -2676,7 +2677,8 @@ function up(    r, f, n, s, a, b, ip, net, i, out, named) {
 	# hand. It goes (a veth end with its peer), and what it was is made again under its name.
 	for (r = 1; r <= rows; r++) names(key[r], named)
 	for (i = 1; i <= nrec; i++) names(recrow[i], named)
-	for (n in alias) if (alias[n] == mark && !(n in named)) unstray("-", n)
+	for (n in alias) if (alias[n] == mark && !(n in named))
+		unstray("-", n, "device " n " in the host has the mark of the lab under a name it does not declare (renamed by hand)")
 	for (r = 1; r <= rows; r++) {
 		split(line[r], f, " ")
 		if (hook_up(r, f)) continue
@@ -2709,8 +2711,8 @@ function up(    r, f, n, s, a, b, ip, net, i, out, named) {
 			if (a == "unconfirmed") refuse(unconfirmed("device " f[3], "ip link del dev " f[3]))
 			if (b == "unconfirmed") refuse(unconfirmed("device " f[5], "ip link del dev " f[5]))
 			if (a == "foreign" || b == "foreign" || a == "unconfirmed" || b == "unconfirmed") continue
-			if (a != "missing" && b == "missing") unstray(f[2], f[3])
-			if (b != "missing" && a == "missing") unstray(f[4], f[5])
+			if (a != "missing" && b == "missing") unstray(f[2], f[3], lost(f[2], f[3], f[4], f[5]))
+			if (b != "missing" && a == "missing") unstray(f[4], f[5], lost(f[4], f[5], f[2], f[3]))
 			if (a == "missing" || b == "missing") {
 				emit("-", cmd[r]); created++
 				if (f[2] == "-") create_root(f[3])
@@ -2764,7 +2766,11 @@ function lost_reads(out,    r, f, c) {
 }
 function names(row, named,    f, k, i) { k = split(row, f, " "); for (i = 2; i <= k; i++) named[f[i]] = 1 }
 # One end of a veth pair exists without the other: it goes before the pair is made whole.
-function unstray(n, d) { print n, d > (dir "/stray") }
+# WHY is what up says it repairs: a hand edit must not be mended in silence.
+function unstray(n, d, why) { print n, d, why > (dir "/stray") }
+function lost(n, d, pn, pd) {
+	return "veth " place(n, d) " has lost its peer " place(pn, pd) " (moved or renamed by hand, or left by a killed run)"
+}
 function write_batches(    i, j, n, file) {
 	file = dir "/batch.-"
 	for (i = 1; i <= nroot; i++) print root[i] > file

@@ -3,7 +3,8 @@
 # some). Remove it and wait until it is gone, so that the pair can be created again.
 clear_strays() {
 	[ -s "$T/stray" ] || return 0
-	while read -r ns dev; do
+	while read -r ns dev why; do
+		say "repairing: $why; removing it and making the pair again"
 		set -- ip
 		[ "$ns" = - ] || set -- ns_ip "$ns"
 		if [ "$DRY_RUN" = 1 ]; then
