@@ -280,6 +280,25 @@ def remove_residue(prefix: str) -> None:
     # Each method's labs are named PREFIX + a letter + "star": all of them carry the prefix.
     for state in Path("/run/nsgen").glob(f"{prefix}*"):
         shutil.rmtree(state, ignore_errors=True)
+    release_neighbour_hold(prefix)
+
+
+def release_neighbour_hold(prefix: str) -> None:
+    """A run stopped between a lab's up and its down leaves that lab named as a holder of the
+    neighbour-table raise in the host-wide record; with the record the test suite, and every
+    later `down`, would take the raise for another lab's. The values themselves are
+    neighbour_tables()'s to put back."""
+    record = Path("/run/nsgen/.host/neigh")
+    if not record.exists():
+        return
+    lines = record.read_text().splitlines()
+    kept = [line for line in lines if not line.startswith(f"lab {prefix}")]
+    if kept == lines:
+        return
+    if any(line.startswith("lab ") for line in kept):
+        record.write_text("".join(f"{line}\n" for line in kept))
+    else:
+        record.unlink()
 
 
 @dataclass
@@ -340,7 +359,9 @@ def methods(topology: Path, size: int, base: str, work: Path, mininet: str | Non
         if not results.measure(key, size, ["sh", *args], expect_ok=False):
             results.notes.append(f"{key} at N={size} had failed checks")
 
-    def scripted(name: str, prefix: str, build: Callable[[StarShape, str], Scripts]):
+    def scripted(
+        name: str, prefix: str, build: Callable[[StarShape, str], Scripts]
+    ) -> Callable[[Results], None]:
         def run(results: Results) -> None:
             scripts = build(StarShape.of(pipeline.compile_plan(topology, prefix)), prefix)
             paths = {}
@@ -438,8 +459,8 @@ def neighbour_tables(size: int) -> Iterator[dict[str, int]]:
     try:
         yield found
     finally:
-        for path, value in found.items():
-            Path(path).write_text(f"{value}\n")
+        for name, value in found.items():
+            Path(name).write_text(f"{value}\n")
 
 
 def find_mininet() -> str | None:
@@ -693,9 +714,9 @@ def report(
             "|---|---|---|---|",
         ]
         for name, seconds in startup.items():
-            limit = limits.get(name)
+            bound = limits.get(name)
             out.append(
-                f"| {name} | {seconds:.3f} | {seconds / base:.2f} | {limit if limit else ''} |"
+                f"| {name} | {seconds:.3f} | {seconds / base:.2f} | {bound if bound else ''} |"
             )
 
     if ring is not None:

@@ -206,7 +206,7 @@ def run(
     is_root: Callable[[], bool] = has_net_admin,
     progress: bool | None = None,
 ) -> int:
-    """Run the script for REQUEST and return its exit status (see the README's table).
+    """Run the script for REQUEST and return its exit status (docs/running.md lists them).
 
     Everything that can be refused is refused before the script starts. `progress` draws
     a bar on stdout (default: when stdout is a terminal).

@@ -2,7 +2,7 @@
 
 Each field's type is what TOML must hold there (checked strictly by nsgen.shape: "1500" is
 not an MTU, 1 is not `true`), its default says whether the key is optional, and its `doc`
-is the description that `nsgen schema` and the README carry. These classes only describe
+is the description that `nsgen schema` and docs/format.md carry. These classes only describe
 the shape of a file; everything that needs the whole lab at once (names, references,
 addresses, routes) is checked in nsgen.validate, so that all errors are collected in one pass.
 """

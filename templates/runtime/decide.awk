@@ -45,8 +45,9 @@ BEGIN {
 	while ((getline rec < (state "/intent")) > 0) intent[rec] = 1
 	# The value each sysctl had before the lab first wrote it: what pruning puts back.
 	while ((getline rec < (state "/sysctl")) > 0) { split(rec, f, " "); sysorig[f[1], f[2]] = f[3] }
-	# The record of everything the lab applied (README, "The record"): a version line, a
-	# source line, then one line per object, the fields of its plan row.
+	# The record of everything the lab applied (docs/script.md, "Labs that change: the
+	# record"): a version line, a source line, then one line per object, the fields of its
+	# plan row.
 	while ((getline rec < (state "/record")) > 0) {
 		if (++nrecline == 1) { recversion = rec; continue }
 		if (rec ~ /^source /) { recsource = rec; continue }

@@ -1,5 +1,5 @@
-# Every lab with state on this host, one line each, read from the records (README, "The
-# record"); a record that others could have written is named and skipped.
+# Every lab with state on this host, one line each, read from the records (docs/script.md, "Labs
+# that change: the record"); a record that others could have written is named and skipped.
 labs() {
 	[ -d "$STATE_ROOT" ] || return 0
 	stat -c '%u %a %n' "$STATE_ROOT" "$STATE_ROOT"/* "$STATE_ROOT"/*/* >"$T/perm" 2>/dev/null || :

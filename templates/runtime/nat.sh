@@ -14,7 +14,7 @@ forward_hold() {
 		$1 == "original" { found = $3; have = 1 }
 		$1 == "lab" && $2 != lab { labs[++n] = $0 }
 		END {
-			print "# nsgen: host IPv4 forwarding turned on by [host] nat (README: NAT)" > out
+			print "# nsgen: host IPv4 forwarding turned on by [host] nat (docs/script.md: NAT)" > out
 			print "original net.ipv4.ip_forward", (have ? found : now), 1 > out
 			for (i = 1; i <= n; i++) print labs[i] > out
 			print "lab", lab, 1 > out

@@ -56,7 +56,7 @@ neigh_hold() {
 		END {
 			if (size > 0) { hold[lab] = size; nh++ }
 			for (l in hold) if (hold[l] + 0 > target) target = hold[l] + 0
-			print "# nsgen: host-wide neighbour table sizes raised by [host] neighbour_table (README: Large labs)" > out
+			print "# nsgen: host-wide neighbour table sizes raised by [host] neighbour_table (docs/performance.md: Large labs)" > out
 			for (k = 1; k <= nk; k++) {
 				key = keys[k]; v = cur[key] + 0
 				if (nh == 0) {

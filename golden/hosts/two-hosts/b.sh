@@ -109,7 +109,7 @@ EOF
 }
 
 # ==== nsgen 0.1.0 runtime, modules: state observe json decide prune qdisc-prune apply down status labs verify sysctl-prune names-prune nat-prune daemons-prune tunnel neighbour-table backlog firewall
-# ==== sha256 0b374b8e418c81d62502ca0de7a1b29facf464e3d105c5f314511dd3be56c3b5 of the lines below (alike in every script of these modules)
+# ==== sha256 34b2da9b81a09ecad34fb70231f97dd980ec9c78cd8de059eeb59a3b5c672c19 of the lines below (alike in every script of these modules)
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
 # in the size of the lab), and feeds only what is needed to one `ip -batch` for the host
@@ -967,8 +967,8 @@ status() {
 
 
 # ---- labs.sh
-# Every lab with state on this host, one line each, read from the records (README, "The
-# record"); a record that others could have written is named and skipped.
+# Every lab with state on this host, one line each, read from the records (docs/script.md, "Labs
+# that change: the record"); a record that others could have written is named and skipped.
 labs() {
 	[ -d "$STATE_ROOT" ] || return 0
 	stat -c '%u %a %n' "$STATE_ROOT" "$STATE_ROOT"/* "$STATE_ROOT"/*/* >"$T/perm" 2>/dev/null || :
@@ -1590,7 +1590,7 @@ neigh_hold() {
 		END {
 			if (size > 0) { hold[lab] = size; nh++ }
 			for (l in hold) if (hold[l] + 0 > target) target = hold[l] + 0
-			print "# nsgen: host-wide neighbour table sizes raised by [host] neighbour_table (README: Large labs)" > out
+			print "# nsgen: host-wide neighbour table sizes raised by [host] neighbour_table (docs/performance.md: Large labs)" > out
 			for (k = 1; k <= nk; k++) {
 				key = keys[k]; v = cur[key] + 0
 				if (nh == 0) {
@@ -1895,8 +1895,9 @@ BEGIN {
 	while ((getline rec < (state "/intent")) > 0) intent[rec] = 1
 	# The value each sysctl had before the lab first wrote it: what pruning puts back.
 	while ((getline rec < (state "/sysctl")) > 0) { split(rec, f, " "); sysorig[f[1], f[2]] = f[3] }
-	# The record of everything the lab applied (README, "The record"): a version line, a
-	# source line, then one line per object, the fields of its plan row.
+	# The record of everything the lab applied (docs/script.md, "Labs that change: the
+	# record"): a version line, a source line, then one line per object, the fields of its
+	# plan row.
 	while ((getline rec < (state "/record")) > 0) {
 		if (++nrecline == 1) { recversion = rec; continue }
 		if (rec ~ /^source /) { recsource = rec; continue }
