@@ -451,7 +451,9 @@ def host_state(prefix: str) -> dict[str, list[str]]:
     records = Path("/run/nsgen")
     if records.is_dir():
         state["state"] = [p.name for p in records.iterdir() if p.name.startswith(prefix)]
-    return {key: sorted(value) for key, value in state.items()}
+    # A set: a dump that other labs' churn interrupts can hold an entry twice (the kernel
+    # resumes it from a position that moved), and an object is there or not.
+    return {key: sorted(set(value)) for key, value in state.items()}
 
 
 def other_labs(prefix: str) -> tuple[set[str], set[str]]:

@@ -104,13 +104,15 @@ def test_a_name_taken_by_an_unmarked_object_is_refused_and_nothing_changes(
     result = lab.sh("up")
     assert result.returncode == 1
     assert message in result.stderr
-    assert host_state(lab.prefix) == before, "a refused up changed the host"
+    after = host_state(lab.prefix)
+    assert after == before, f"a refused up changed the host: {state_changes(before, after)}"
     down = lab.sh("down")
     assert down.returncode == 0, down.stderr
     assert f"leaving {'namespace' if decoy == 'namespace' else 'host device'} {name}" in (
         down.stderr
     )
-    assert host_state(lab.prefix) == before, "down removed or changed something not its own"
+    after = host_state(lab.prefix)
+    assert after == before, f"down changed what is not its own: {state_changes(before, after)}"
     REFUSED.add(decoy)
     if len(REFUSED) == len(DECOYS):
         figures.record(
