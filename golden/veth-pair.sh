@@ -91,7 +91,7 @@ EOF
 }
 
 # ==== nsgen 0.1.0 runtime, modules: state observe json decide prune qdisc-prune apply down status labs verify sysctl-prune names-prune nat-prune daemons-prune neighbour-table
-# ==== sha256 e25fa5189542648c76614646480a9f7a8278524cbfb40debfc8aabd4074b98a7 of the lines below (alike in every script of these modules)
+# ==== sha256 69fc5c363b310cebe0db9766b1e2bf0d9b5fd751ec7a5e7cfe68e9f7402c1f58 of the lines below (alike in every script of these modules)
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
 # in the size of the lab), and feeds only what is needed to one `ip -batch` for the host
@@ -721,6 +721,7 @@ up() {
 	say "[$phases/$phases] configuring $nns namespaces"
 	[ "$SYSCTLS" = 0 ] && [ ! -e "$STATE/sysctl" ] || save_sysctls
 	run_namespace_batches
+	run_batch "$T/batch.late"
 	run_tc_batches
 	hooks configured
 	save_record record.post
@@ -2130,8 +2131,10 @@ function up(    r, f, n, s, a, b, ip, net, i, out, named) {
 				if (s == "stale-ours") nsroot[++nnsroot] = "netns del " n
 				nsroot[++nnsroot] = cmd[r]; intents[++nintents] = "netns " n; newns[n] = 1; nsnew++
 			}
-		} else if (f[1] == "bridge") device_up(r, f)
-		else if (f[1] == "macvlan") {
+		} else if (f[1] == "bridge") {
+			if (f[2] == "-" && devstate("-", f[3]) == "missing") fresh[f[3]] = 1
+			device_up(r, f)
+		} else if (f[1] == "macvlan") {
 			# "macvlan NS NAME PARENT MODE": made on PARENT, a device of the host, never changed.
 			if (!(("-", f[4]) in dev)) refuse("macvlan " place(f[2], f[3]) ": its parent " f[4] " is not a device of the host")
 			else if (ours_root(f[4])) refuse("macvlan " place(f[2], f[3]) ": its parent " f[4] " is a device of lab " lab)
@@ -2169,7 +2172,13 @@ function up(    r, f, n, s, a, b, ip, net, i, out, named) {
 				refuse("the host already has a route to " f[3] " (dev " hostroute[f[3]] ")")
 			else if (f[1] == "route" && (s = foreign_route(r)) != "")
 				refuse(s " exists and was not created by lab " lab)
-			emit(f[2], cmd[r])
+			# A host bridge made by this run goes up after every namespace is configured: while
+			# it is down it drops their IPv6 start-up frames (DAD, MLD, router solicitations),
+			# which it would otherwise copy to every port, each to each: kernel time that grows
+			# with the square of the size of the lab. The routes of the host, through it, follow.
+			if (f[2] == "-" && ((f[1] == "link" && (f[3] in fresh)) || (f[1] == "route" && nlateroot)))
+				lateroot[++nlateroot] = cmd[r]
+			else emit(f[2], cmd[r])
 		}
 	}
 	if (errors != "") { printf "%s", errors > "/dev/stderr"; exit 1 }
@@ -2211,6 +2220,9 @@ function lost(n, d, pn, pd) {
 function write_batches(    i, j, n, file) {
 	file = dir "/batch.-"
 	for (i = 1; i <= nroot; i++) print root[i] > file
+	close(file)
+	file = dir "/batch.late"
+	for (i = 1; i <= nlateroot; i++) print lateroot[i] > file
 	close(file)
 	file = dir "/batch.netns"
 	for (i = 1; i <= nnsroot; i++) print nsroot[i] > file

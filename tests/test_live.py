@@ -135,6 +135,30 @@ def test_dry_run_changes_nothing(lab_factory: LabFactory) -> None:
     assert lab.snapshot() == before
 
 
+def test_a_new_host_bridge_goes_up_after_the_namespaces(lab_factory: LabFactory) -> None:
+    """While a bridge the run made is down it drops the namespaces' IPv6 start-up frames instead
+    of copying each to every port: it goes up last, once; an existing bridge is never downed."""
+    lab = lab_factory(EXAMPLES / "star.toml")
+    bridge = f"{lab.prefix}br0"
+    lines = lab.sh("up", "--dry-run").stdout.splitlines()
+    ups = [
+        i for i, line in enumerate(lines) if line.startswith(f"ip link set dev {bridge} address")
+    ]
+    inside = [i for i, line in enumerate(lines) if line.startswith("ip -n ")]
+    assert len(ups) == 1 and inside and ups[0] > max(inside), lines
+    assert lines[ups[0]].endswith(" up")
+    lab.up()
+    assert "UP" in run(["ip", "-j", "link", "show", "dev", bridge]).stdout
+    assert lab.sh("status").returncode == 0
+    lines = lab.sh("up", "--dry-run").stdout.splitlines()
+    ups = [
+        i for i, line in enumerate(lines) if line.startswith(f"ip link set dev {bridge} address")
+    ]
+    inside = [i for i, line in enumerate(lines) if line.startswith("ip -n ")]
+    assert len(ups) == 1 and ups[0] < min(inside), "a re-run keeps the bridge in the host batch"
+    assert all(" down" not in line for line in lines)
+
+
 def test_host_address_conflict_is_refused(lab_factory: LabFactory) -> None:
     """A host that already routes the lab's bridge subnet elsewhere is left alone."""
     lab = lab_factory(EXAMPLES / "star.toml")

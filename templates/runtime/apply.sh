@@ -87,6 +87,7 @@ up() {
 	say "[$phases/$phases] configuring $nns namespaces"
 	[ "$SYSCTLS" = 0 ] && [ ! -e "$STATE/sysctl" ] || save_sysctls
 	run_namespace_batches
+	run_batch "$T/batch.late"
 	run_tc_batches
 	hooks configured
 	save_record record.post
