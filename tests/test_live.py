@@ -140,21 +140,21 @@ def test_a_new_host_bridge_goes_up_after_the_namespaces(lab_factory: LabFactory)
     of copying each to every port: it goes up last, once; an existing bridge is never downed."""
     lab = lab_factory(EXAMPLES / "star.toml")
     bridge = f"{lab.prefix}br0"
-    lines = lab.sh("up", "--dry-run").stdout.splitlines()
-    ups = [
-        i for i, line in enumerate(lines) if line.startswith(f"ip link set dev {bridge} address")
-    ]
-    inside = [i for i, line in enumerate(lines) if line.startswith("ip -n ")]
+
+    def dry_run_positions() -> tuple[list[str], list[int], list[int]]:
+        """up --dry-run's lines; where the bridge's link line is; where namespace lines are."""
+        lines = lab.sh("up", "--dry-run").stdout.splitlines()
+        at = f"ip link set dev {bridge} address"
+        ups = [i for i, line in enumerate(lines) if line.startswith(at)]
+        return lines, ups, [i for i, line in enumerate(lines) if line.startswith("ip -n ")]
+
+    lines, ups, inside = dry_run_positions()
     assert len(ups) == 1 and inside and ups[0] > max(inside), lines
     assert lines[ups[0]].endswith(" up")
     lab.up()
     assert "UP" in run(["ip", "-j", "link", "show", "dev", bridge]).stdout
     assert lab.sh("status").returncode == 0
-    lines = lab.sh("up", "--dry-run").stdout.splitlines()
-    ups = [
-        i for i, line in enumerate(lines) if line.startswith(f"ip link set dev {bridge} address")
-    ]
-    inside = [i for i, line in enumerate(lines) if line.startswith("ip -n ")]
+    lines, ups, inside = dry_run_positions()
     assert len(ups) == 1 and ups[0] < min(inside), "a re-run keeps the bridge in the host batch"
     assert all(" down" not in line for line in lines)
 

@@ -112,7 +112,7 @@ EOF
 }
 
 # ==== nsgen 0.1.0 runtime, modules: state observe json decide prune qdisc-prune apply down status labs verify sysctl-prune names-prune nat-prune daemons-prune qdisc tap neighbour-table backlog firewall
-# ==== sha256 dd67f8b02cf78ee535144c41d6c72fa6553f282f3eb4cb9808085131bfc03415 of the lines below (alike in every script of these modules)
+# ==== sha256 9342302613a85a4910527fbbf13c225027d692d9657770c1f46dd0b7b7ba1349 of the lines below (alike in every script of these modules)
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
 # in the size of the lab), and feeds only what is needed to one `ip -batch` for the host
@@ -2329,8 +2329,7 @@ function up(    r, f, n, s, a, b, ip, net, i, out, named) {
 				nsroot[++nnsroot] = cmd[r]; intents[++nintents] = "netns " n; newns[n] = 1; nsnew++
 			}
 		} else if (f[1] == "bridge") {
-			if (f[2] == "-" && devstate("-", f[3]) == "missing") fresh[f[3]] = 1
-			device_up(r, f)
+			if (device_up(r, f) == "missing" && f[2] == "-") fresh[f[3]] = 1
 		} else if (f[1] == "macvlan") {
 			# "macvlan NS NAME PARENT MODE": made on PARENT, a device of the host, never changed.
 			if (!(("-", f[4]) in dev)) refuse("macvlan " place(f[2], f[3]) ": its parent " f[4] " is not a device of the host")
@@ -2389,11 +2388,13 @@ function up(    r, f, n, s, a, b, ip, net, i, out, named) {
 	print nsnew + 0, created + 0, nns + 0, removed + 0, nsgone + 0 > (dir "/counts")
 }
 # A device made by one command in the batch of the host (a bridge, say), marked when in the host.
+# Returns the state it was found in.
 function device_up(r, f,    s) {
 	s = devstate(f[2], f[3])
 	if (s == "foreign") refuse("device " f[3] " exists in the host and was not created by lab " lab)
 	else if (s == "missing") { emit("-", cmd[r]); created++; if (f[2] == "-") create_root(f[3]) }
 	else if (s == "unconfirmed") refuse(unconfirmed("device " f[3], "ip link del dev " f[3]))
+	return s
 }
 # A veth whose end in the host is gone while its namespace stays: the pair is made and deleted
 # whole, so that end was moved away by hand, and the end left in the namespace must be seen
