@@ -15,6 +15,8 @@ from nsgen.validate.context import Context
 from nsgen.validate.values import parse_network
 
 METRIC_MAX = 2**32 - 1
+# A device a route may leave by: its final name and its addresses.
+Device = tuple[str, list[IPInterface]]
 
 
 def routes(ctx: Context) -> None:
@@ -26,12 +28,18 @@ def routes(ctx: Context) -> None:
         for key, ns in ctx.spec.namespaces.items()
         if key in ctx.namespaces
     ]
+    # Grouped once: looked up per namespace, the interfaces cost N² in a lab of N namespaces.
+    ifaces: dict[str, list[tuple[str, Device]]] = {}
+    for (owner, key), iface in ctx.ifaces.items():
+        ifaces.setdefault(owner, []).append((key, (iface.name, iface.addresses)))
     for ns_key, namespace, specs in tables:
+        if not specs:
+            continue
         base: list[str | int] = ["host"] if namespace is None else ["namespaces", ns_key]
         seen: dict[tuple[int, str, int | None], str] = {}
         # A gateway is reached across a link: a loopback's subnet connects nothing.
         subnets = [h.address for h in ctx.held.get(ns_key, []) if not h.ref.endswith(f":{LO}")]
-        devices = _devices(ctx, ns_key)
+        devices = _devices(ctx, ns_key, ifaces.get(ns_key, []))
         for path, spec in ctx.indexed([*base, "routes"], specs):
             for route in _routes(ctx, path, ns_key, namespace, spec, subnets, devices):
                 ident = (route.version, route.to_text, route.metric)
@@ -45,14 +53,10 @@ def routes(ctx: Context) -> None:
                 ctx.routes.append(route)
 
 
-def _devices(ctx: Context, ns_key: str) -> dict[str, tuple[str, list[IPInterface]]]:
+def _devices(ctx: Context, ns_key: str, ifaces: list[tuple[str, Device]]) -> dict[str, Device]:
     """The devices a route of the namespace may leave by, by the name written: its
     interfaces and bridges, each with its final name and addresses."""
-    out = {
-        key: (iface.name, iface.addresses)
-        for (owner, key), iface in ctx.ifaces.items()
-        if owner == ns_key
-    }
+    out = dict(ifaces)
     for key, bridge in ctx.bridges.items():
         if (ctx.spec.bridges[key].namespace or HOST) == ns_key:
             out[key] = (bridge.name, list(bridge.addresses))
@@ -66,7 +70,7 @@ def _routes(
     namespace: str | None,
     spec: RouteSpec,
     subnets: list[IPInterface],
-    devices: dict[str, tuple[str, list[IPInterface]]],
+    devices: dict[str, Device],
 ) -> list[Route]:
     written = spec.via or []
     if not written and spec.dev is None:
@@ -96,7 +100,7 @@ def _routes(
     if spec.metric is not None and not 0 <= spec.metric <= METRIC_MAX:
         ctx.error(f"{path}.metric", f"{spec.metric} is not a metric (0 to {METRIC_MAX})")
         ok = False
-    dev: tuple[str, list[IPInterface]] | None = None
+    dev: Device | None = None
     if spec.dev is not None:
         dev = devices.get(spec.dev)
         if dev is None:
@@ -205,7 +209,7 @@ def _gateway(
     namespace: str | None,
     via: IPAddress,
     subnets: list[IPInterface],
-    dev: tuple[str, list[IPInterface]] | None,
+    dev: Device | None,
 ) -> bool:
     """A gateway is on a subnet of the namespace (of `dev`, when named), or link-local on
     the device `dev` names."""
