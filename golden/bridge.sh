@@ -78,8 +78,8 @@ bridge - br1                                | link add name br1 address 02:ef:0d
 veth ns1 veth1 - br1-veth1                  | link add name veth1 netns ns1 address 02:42:a9:52:7c:45 type veth peer name br1-veth1 address 02:d4:47:a3:a0:93
 veth ns2 veth2 - br2-veth2                  | link add name veth2 netns ns2 address 02:52:ca:27:d3:15 type veth peer name br2-veth2 address 02:16:6c:d0:9c:51
 link - br1 - - 02:ef:0d:fb:fa:8e            | link set dev br1 address 02:ef:0d:fb:fa:8e up
-link - br1-veth1 br1 - 02:d4:47:a3:a0:93    | link set dev br1-veth1 address 02:d4:47:a3:a0:93 master br1 up
-link - br2-veth2 br1 - 02:16:6c:d0:9c:51    | link set dev br2-veth2 address 02:16:6c:d0:9c:51 master br1 up
+link - br1-veth1 br1 - 02:d4:47:a3:a0:93    | link set dev br1-veth1 address 02:d4:47:a3:a0:93 addrgenmode none master br1 up
+link - br2-veth2 br1 - 02:16:6c:d0:9c:51    | link set dev br2-veth2 address 02:16:6c:d0:9c:51 addrgenmode none master br1 up
 link ns1 lo - - -                           | link set dev lo up
 link ns1 veth1 - - 02:42:a9:52:7c:45        | link set dev veth1 address 02:42:a9:52:7c:45 up
 addr ns1 veth1 10.120.0.11/24 10.120.0.0/24 | address replace 10.120.0.11/24 dev veth1
@@ -100,7 +100,7 @@ EOF
 }
 
 # ==== nsgen 0.1.0 runtime, modules: state observe json decide prune qdisc-prune apply down status labs verify sysctl-prune names-prune nat-prune daemons-prune neighbour-table backlog firewall
-# ==== sha256 03bc27c55a2d809805d7b39723b313ecf90583b351bf25c07faae6cd9ed0b7e8 of the lines below (alike in every script of these modules)
+# ==== sha256 828fdc14506968eb05502f60628fcb61773dad240414f37a1a31fb0bee1da4c8 of the lines below (alike in every script of these modules)
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
 # in the size of the lab), and feeds only what is needed to one `ip -batch` for the host
@@ -635,8 +635,9 @@ in_netns() {
 # Run the plan through the decision program. MODE is up, down, status, or reads (which
 # namespaces must be looked into before deciding).
 decide() {
+	[ -d /proc/sys/net/ipv6/conf ] && _ipv6=1 || _ipv6=0
 	NSGEN_SOURCE=$SOURCE awk -v mode="$1" -v mark="$MARK" -v lab="$LAB" -v dir="$T" -v state="$STATE" \
-		-v hostl3="$HOST_L3" -v proto="$ROUTE_PROTO" -v sha="$SOURCE_SHA256" "$DECIDE" "$T/plan" "$T/obs"
+		-v hostl3="$HOST_L3" -v proto="$ROUTE_PROTO" -v sha="$SOURCE_SHA256" -v ipv6="$_ipv6" "$DECIDE" "$T/plan" "$T/obs"
 }
 
 
@@ -1885,6 +1886,8 @@ BEGIN {
 FILENAME == ARGV[1] {
 	i = index($0, " | ")
 	rows++; line[rows] = $0; cmd[rows] = i ? substr($0, i + 3) : ""
+	# A kernel without IPv6 refuses the option, and makes no link-local address anyway.
+	if (!ipv6) sub(/ addrgenmode none/, "", cmd[rows])
 	key[rows] = fields(i ? substr($0, 1, i - 1) : $0); planned[key[rows]] = 1
 	if ($1 == "netns") declns[$3] = 1
 	else if ($1 == "link") plink[$2, $3] = key[rows]

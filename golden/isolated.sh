@@ -99,12 +99,12 @@ link sw lo - - -                             | link set dev lo up
 link sw office - - 02:d2:4d:2c:5a:a1         | link set dev office address 02:d2:4d:2c:5a:a1 up
 link sw servers - - 02:34:33:d5:92:89        | link set dev servers address 02:34:33:d5:92:89 up
 link sw guests - - 02:fb:74:63:ea:09         | link set dev guests address 02:fb:74:63:ea:09 up
-link sw r1-eth1 office - 02:5f:8a:a4:20:b2   | link set dev r1-eth1 address 02:5f:8a:a4:20:b2 master office up
-link sw r1-eth2 servers - 02:dc:61:68:95:0a  | link set dev r1-eth2 address 02:dc:61:68:95:0a master servers up
-link sw office1-eth0 office - 02:da:c0:b9:9b:98 | link set dev office1-eth0 address 02:da:c0:b9:9b:98 master office up
-link sw server1-eth0 servers - 02:ef:49:bf:ac:eb | link set dev server1-eth0 address 02:ef:49:bf:ac:eb master servers up
-link sw guest1-eth0 guests - 02:e5:5d:65:a0:7d | link set dev guest1-eth0 address 02:e5:5d:65:a0:7d master guests up
-link sw guest2-eth0 guests - 02:c6:cc:8b:5a:4d | link set dev guest2-eth0 address 02:c6:cc:8b:5a:4d master guests up
+link sw r1-eth1 office - 02:5f:8a:a4:20:b2   | link set dev r1-eth1 address 02:5f:8a:a4:20:b2 addrgenmode none master office up
+link sw r1-eth2 servers - 02:dc:61:68:95:0a  | link set dev r1-eth2 address 02:dc:61:68:95:0a addrgenmode none master servers up
+link sw office1-eth0 office - 02:da:c0:b9:9b:98 | link set dev office1-eth0 address 02:da:c0:b9:9b:98 addrgenmode none master office up
+link sw server1-eth0 servers - 02:ef:49:bf:ac:eb | link set dev server1-eth0 address 02:ef:49:bf:ac:eb addrgenmode none master servers up
+link sw guest1-eth0 guests - 02:e5:5d:65:a0:7d | link set dev guest1-eth0 address 02:e5:5d:65:a0:7d addrgenmode none master guests up
+link sw guest2-eth0 guests - 02:c6:cc:8b:5a:4d | link set dev guest2-eth0 address 02:c6:cc:8b:5a:4d addrgenmode none master guests up
 link r1 lo - - -                             | link set dev lo up
 link r1 eth1 - - 02:c4:61:fb:91:d4           | link set dev eth1 address 02:c4:61:fb:91:d4 up
 link r1 eth2 - - 02:5a:77:37:27:cd           | link set dev eth2 address 02:5a:77:37:27:cd up
@@ -147,7 +147,7 @@ EOF
 }
 
 # ==== nsgen 0.1.0 runtime, modules: state observe json decide prune qdisc-prune apply down status labs verify sysctl-prune names-prune nat-prune daemons-prune neighbour-table backlog firewall
-# ==== sha256 03bc27c55a2d809805d7b39723b313ecf90583b351bf25c07faae6cd9ed0b7e8 of the lines below (alike in every script of these modules)
+# ==== sha256 828fdc14506968eb05502f60628fcb61773dad240414f37a1a31fb0bee1da4c8 of the lines below (alike in every script of these modules)
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
 # in the size of the lab), and feeds only what is needed to one `ip -batch` for the host
@@ -682,8 +682,9 @@ in_netns() {
 # Run the plan through the decision program. MODE is up, down, status, or reads (which
 # namespaces must be looked into before deciding).
 decide() {
+	[ -d /proc/sys/net/ipv6/conf ] && _ipv6=1 || _ipv6=0
 	NSGEN_SOURCE=$SOURCE awk -v mode="$1" -v mark="$MARK" -v lab="$LAB" -v dir="$T" -v state="$STATE" \
-		-v hostl3="$HOST_L3" -v proto="$ROUTE_PROTO" -v sha="$SOURCE_SHA256" "$DECIDE" "$T/plan" "$T/obs"
+		-v hostl3="$HOST_L3" -v proto="$ROUTE_PROTO" -v sha="$SOURCE_SHA256" -v ipv6="$_ipv6" "$DECIDE" "$T/plan" "$T/obs"
 }
 
 
@@ -1932,6 +1933,8 @@ BEGIN {
 FILENAME == ARGV[1] {
 	i = index($0, " | ")
 	rows++; line[rows] = $0; cmd[rows] = i ? substr($0, i + 3) : ""
+	# A kernel without IPv6 refuses the option, and makes no link-local address anyway.
+	if (!ipv6) sub(/ addrgenmode none/, "", cmd[rows])
 	key[rows] = fields(i ? substr($0, 1, i - 1) : $0); planned[key[rows]] = 1
 	if ($1 == "netns") declns[$3] = 1
 	else if ($1 == "link") plink[$2, $3] = key[rows]

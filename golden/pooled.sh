@@ -111,11 +111,11 @@ fwd r2                                       | netns exec r2 sh -c "echo 1 >/pro
 link sw lo - - -                             | link set dev lo up
 link sw lan1 - - 02:43:42:02:ba:63           | link set dev lan1 address 02:43:42:02:ba:63 up
 link sw lan2 - - 02:8a:dc:be:78:22           | link set dev lan2 address 02:8a:dc:be:78:22 up
-link sw r1-eth1 lan1 - 02:5f:8a:a4:20:b2     | link set dev r1-eth1 address 02:5f:8a:a4:20:b2 master lan1 up
-link sw r1-eth2 lan2 - 02:dc:61:68:95:0a     | link set dev r1-eth2 address 02:dc:61:68:95:0a master lan2 up
-link sw a1-eth0 lan1 - 02:45:31:33:69:77     | link set dev a1-eth0 address 02:45:31:33:69:77 master lan1 up
-link sw a2-eth0 lan1 - 02:a8:5a:29:e4:5d     | link set dev a2-eth0 address 02:a8:5a:29:e4:5d master lan1 up
-link sw b1-eth0 lan2 - 02:ed:af:2a:40:31     | link set dev b1-eth0 address 02:ed:af:2a:40:31 master lan2 up
+link sw r1-eth1 lan1 - 02:5f:8a:a4:20:b2     | link set dev r1-eth1 address 02:5f:8a:a4:20:b2 addrgenmode none master lan1 up
+link sw r1-eth2 lan2 - 02:dc:61:68:95:0a     | link set dev r1-eth2 address 02:dc:61:68:95:0a addrgenmode none master lan2 up
+link sw a1-eth0 lan1 - 02:45:31:33:69:77     | link set dev a1-eth0 address 02:45:31:33:69:77 addrgenmode none master lan1 up
+link sw a2-eth0 lan1 - 02:a8:5a:29:e4:5d     | link set dev a2-eth0 address 02:a8:5a:29:e4:5d addrgenmode none master lan1 up
+link sw b1-eth0 lan2 - 02:ed:af:2a:40:31     | link set dev b1-eth0 address 02:ed:af:2a:40:31 addrgenmode none master lan2 up
 link r1 lo - - -                             | link set dev lo up
 link r1 eth1 - - 02:c4:61:fb:91:d4           | link set dev eth1 address 02:c4:61:fb:91:d4 up
 link r1 eth2 - - 02:5a:77:37:27:cd           | link set dev eth2 address 02:5a:77:37:27:cd up
@@ -192,7 +192,7 @@ EOF
 }
 
 # ==== nsgen 0.1.0 runtime, modules: state observe json decide prune qdisc-prune apply down status labs verify sysctl-prune names-prune nat-prune daemons-prune neighbour-table backlog firewall
-# ==== sha256 03bc27c55a2d809805d7b39723b313ecf90583b351bf25c07faae6cd9ed0b7e8 of the lines below (alike in every script of these modules)
+# ==== sha256 828fdc14506968eb05502f60628fcb61773dad240414f37a1a31fb0bee1da4c8 of the lines below (alike in every script of these modules)
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
 # in the size of the lab), and feeds only what is needed to one `ip -batch` for the host
@@ -727,8 +727,9 @@ in_netns() {
 # Run the plan through the decision program. MODE is up, down, status, or reads (which
 # namespaces must be looked into before deciding).
 decide() {
+	[ -d /proc/sys/net/ipv6/conf ] && _ipv6=1 || _ipv6=0
 	NSGEN_SOURCE=$SOURCE awk -v mode="$1" -v mark="$MARK" -v lab="$LAB" -v dir="$T" -v state="$STATE" \
-		-v hostl3="$HOST_L3" -v proto="$ROUTE_PROTO" -v sha="$SOURCE_SHA256" "$DECIDE" "$T/plan" "$T/obs"
+		-v hostl3="$HOST_L3" -v proto="$ROUTE_PROTO" -v sha="$SOURCE_SHA256" -v ipv6="$_ipv6" "$DECIDE" "$T/plan" "$T/obs"
 }
 
 
@@ -1977,6 +1978,8 @@ BEGIN {
 FILENAME == ARGV[1] {
 	i = index($0, " | ")
 	rows++; line[rows] = $0; cmd[rows] = i ? substr($0, i + 3) : ""
+	# A kernel without IPv6 refuses the option, and makes no link-local address anyway.
+	if (!ipv6) sub(/ addrgenmode none/, "", cmd[rows])
 	key[rows] = fields(i ? substr($0, 1, i - 1) : $0); planned[key[rows]] = 1
 	if ($1 == "netns") declns[$3] = 1
 	else if ($1 == "link") plink[$2, $3] = key[rows]

@@ -97,13 +97,13 @@ veth b1 eth0 sw2 b1-eth0                  | link add name eth0 netns b1 address 
 fwd r1                                    | netns exec r1 sh -c "echo 1 >/proc/sys/net/ipv4/ip_forward && echo 1 >/proc/sys/net/ipv6/conf/all/forwarding"
 link sw1 lo - - -                         | link set dev lo up
 link sw1 lan1 - - 02:ef:6c:41:73:9f       | link set dev lan1 address 02:ef:6c:41:73:9f up
-link sw1 r1-eth1 lan1 - 02:00:f4:76:46:39 | link set dev r1-eth1 address 02:00:f4:76:46:39 master lan1 up
-link sw1 a1-eth0 lan1 - 02:c4:e5:25:ad:8f | link set dev a1-eth0 address 02:c4:e5:25:ad:8f master lan1 up
-link sw1 a2-eth0 lan1 - 02:2e:c3:6b:90:b6 | link set dev a2-eth0 address 02:2e:c3:6b:90:b6 master lan1 up
+link sw1 r1-eth1 lan1 - 02:00:f4:76:46:39 | link set dev r1-eth1 address 02:00:f4:76:46:39 addrgenmode none master lan1 up
+link sw1 a1-eth0 lan1 - 02:c4:e5:25:ad:8f | link set dev a1-eth0 address 02:c4:e5:25:ad:8f addrgenmode none master lan1 up
+link sw1 a2-eth0 lan1 - 02:2e:c3:6b:90:b6 | link set dev a2-eth0 address 02:2e:c3:6b:90:b6 addrgenmode none master lan1 up
 link sw2 lo - - -                         | link set dev lo up
 link sw2 lan2 - - 02:2a:17:0e:1e:c8       | link set dev lan2 address 02:2a:17:0e:1e:c8 up
-link sw2 r1-eth2 lan2 - 02:4c:36:25:22:35 | link set dev r1-eth2 address 02:4c:36:25:22:35 master lan2 up
-link sw2 b1-eth0 lan2 - 02:99:fe:b0:1c:35 | link set dev b1-eth0 address 02:99:fe:b0:1c:35 master lan2 up
+link sw2 r1-eth2 lan2 - 02:4c:36:25:22:35 | link set dev r1-eth2 address 02:4c:36:25:22:35 addrgenmode none master lan2 up
+link sw2 b1-eth0 lan2 - 02:99:fe:b0:1c:35 | link set dev b1-eth0 address 02:99:fe:b0:1c:35 addrgenmode none master lan2 up
 link r1 lo - - -                          | link set dev lo up
 link r1 eth1 - - 02:c4:61:fb:91:d4        | link set dev eth1 address 02:c4:61:fb:91:d4 up
 link r1 eth2 - - 02:5a:77:37:27:cd        | link set dev eth2 address 02:5a:77:37:27:cd up
@@ -160,7 +160,7 @@ EOF
 }
 
 # ==== nsgen 0.1.0 runtime, modules: state observe json decide prune qdisc-prune apply down status labs verify sysctl-prune names-prune nat-prune daemons-prune neighbour-table backlog firewall
-# ==== sha256 03bc27c55a2d809805d7b39723b313ecf90583b351bf25c07faae6cd9ed0b7e8 of the lines below (alike in every script of these modules)
+# ==== sha256 828fdc14506968eb05502f60628fcb61773dad240414f37a1a31fb0bee1da4c8 of the lines below (alike in every script of these modules)
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
 # in the size of the lab), and feeds only what is needed to one `ip -batch` for the host
@@ -695,8 +695,9 @@ in_netns() {
 # Run the plan through the decision program. MODE is up, down, status, or reads (which
 # namespaces must be looked into before deciding).
 decide() {
+	[ -d /proc/sys/net/ipv6/conf ] && _ipv6=1 || _ipv6=0
 	NSGEN_SOURCE=$SOURCE awk -v mode="$1" -v mark="$MARK" -v lab="$LAB" -v dir="$T" -v state="$STATE" \
-		-v hostl3="$HOST_L3" -v proto="$ROUTE_PROTO" -v sha="$SOURCE_SHA256" "$DECIDE" "$T/plan" "$T/obs"
+		-v hostl3="$HOST_L3" -v proto="$ROUTE_PROTO" -v sha="$SOURCE_SHA256" -v ipv6="$_ipv6" "$DECIDE" "$T/plan" "$T/obs"
 }
 
 
@@ -1945,6 +1946,8 @@ BEGIN {
 FILENAME == ARGV[1] {
 	i = index($0, " | ")
 	rows++; line[rows] = $0; cmd[rows] = i ? substr($0, i + 3) : ""
+	# A kernel without IPv6 refuses the option, and makes no link-local address anyway.
+	if (!ipv6) sub(/ addrgenmode none/, "", cmd[rows])
 	key[rows] = fields(i ? substr($0, 1, i - 1) : $0); planned[key[rows]] = 1
 	if ($1 == "netns") declns[$3] = 1
 	else if ($1 == "link") plink[$2, $3] = key[rows]

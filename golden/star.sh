@@ -84,10 +84,10 @@ veth h2 eth0 - h2-eth0                 | link add name eth0 netns h2 address 02:
 veth h3 eth0 - h3-eth0                 | link add name eth0 netns h3 address 02:a8:5a:3b:2f:9b type veth peer name h3-eth0 address 02:8c:d4:7e:df:83
 veth h4 eth0 - h4-eth0                 | link add name eth0 netns h4 address 02:bf:3c:c0:5f:15 type veth peer name h4-eth0 address 02:31:32:41:ef:dd
 link - br0 - - 02:4b:f2:80:ea:59       | link set dev br0 address 02:4b:f2:80:ea:59 up
-link - h1-eth0 br0 - 02:4c:42:c3:ac:ac | link set dev h1-eth0 address 02:4c:42:c3:ac:ac master br0 up
-link - h2-eth0 br0 - 02:37:ed:68:f9:6f | link set dev h2-eth0 address 02:37:ed:68:f9:6f master br0 up
-link - h3-eth0 br0 - 02:8c:d4:7e:df:83 | link set dev h3-eth0 address 02:8c:d4:7e:df:83 master br0 up
-link - h4-eth0 br0 - 02:31:32:41:ef:dd | link set dev h4-eth0 address 02:31:32:41:ef:dd master br0 up
+link - h1-eth0 br0 - 02:4c:42:c3:ac:ac | link set dev h1-eth0 address 02:4c:42:c3:ac:ac addrgenmode none master br0 up
+link - h2-eth0 br0 - 02:37:ed:68:f9:6f | link set dev h2-eth0 address 02:37:ed:68:f9:6f addrgenmode none master br0 up
+link - h3-eth0 br0 - 02:8c:d4:7e:df:83 | link set dev h3-eth0 address 02:8c:d4:7e:df:83 addrgenmode none master br0 up
+link - h4-eth0 br0 - 02:31:32:41:ef:dd | link set dev h4-eth0 address 02:31:32:41:ef:dd addrgenmode none master br0 up
 addr - br0 10.0.0.1/24 10.0.0.0/24     | address replace 10.0.0.1/24 dev br0
 link h1 lo - - -                       | link set dev lo up
 link h1 eth0 - - 02:51:57:bb:b7:5c     | link set dev eth0 address 02:51:57:bb:b7:5c up
@@ -118,7 +118,7 @@ EOF
 }
 
 # ==== nsgen 0.1.0 runtime, modules: state observe json decide prune qdisc-prune apply down status labs verify sysctl-prune names-prune nat-prune daemons-prune neighbour-table backlog firewall
-# ==== sha256 03bc27c55a2d809805d7b39723b313ecf90583b351bf25c07faae6cd9ed0b7e8 of the lines below (alike in every script of these modules)
+# ==== sha256 828fdc14506968eb05502f60628fcb61773dad240414f37a1a31fb0bee1da4c8 of the lines below (alike in every script of these modules)
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
 # in the size of the lab), and feeds only what is needed to one `ip -batch` for the host
@@ -653,8 +653,9 @@ in_netns() {
 # Run the plan through the decision program. MODE is up, down, status, or reads (which
 # namespaces must be looked into before deciding).
 decide() {
+	[ -d /proc/sys/net/ipv6/conf ] && _ipv6=1 || _ipv6=0
 	NSGEN_SOURCE=$SOURCE awk -v mode="$1" -v mark="$MARK" -v lab="$LAB" -v dir="$T" -v state="$STATE" \
-		-v hostl3="$HOST_L3" -v proto="$ROUTE_PROTO" -v sha="$SOURCE_SHA256" "$DECIDE" "$T/plan" "$T/obs"
+		-v hostl3="$HOST_L3" -v proto="$ROUTE_PROTO" -v sha="$SOURCE_SHA256" -v ipv6="$_ipv6" "$DECIDE" "$T/plan" "$T/obs"
 }
 
 
@@ -1903,6 +1904,8 @@ BEGIN {
 FILENAME == ARGV[1] {
 	i = index($0, " | ")
 	rows++; line[rows] = $0; cmd[rows] = i ? substr($0, i + 3) : ""
+	# A kernel without IPv6 refuses the option, and makes no link-local address anyway.
+	if (!ipv6) sub(/ addrgenmode none/, "", cmd[rows])
 	key[rows] = fields(i ? substr($0, 1, i - 1) : $0); planned[key[rows]] = 1
 	if ($1 == "netns") declns[$3] = 1
 	else if ($1 == "link") plink[$2, $3] = key[rows]

@@ -79,8 +79,8 @@ bridge - brvm                           | link add name brvm address 02:54:41:3a
 veth h1 eth0 - h1-eth0                  | link add name eth0 netns h1 address 02:51:57:bb:b7:5c type veth peer name h1-eth0 address 02:4c:42:c3:ac:ac
 tap - vm0 nobody nogroup                | tuntap add dev vm0 mode tap user nobody group nogroup
 link - brvm - - 02:54:41:3a:26:f6       | link set dev brvm address 02:54:41:3a:26:f6 up
-link - h1-eth0 brvm - 02:4c:42:c3:ac:ac | link set dev h1-eth0 address 02:4c:42:c3:ac:ac master brvm up
-link - vm0 brvm - 02:00:98:7a:c1:79     | link set dev vm0 address 02:00:98:7a:c1:79 master brvm up
+link - h1-eth0 brvm - 02:4c:42:c3:ac:ac | link set dev h1-eth0 address 02:4c:42:c3:ac:ac addrgenmode none master brvm up
+link - vm0 brvm - 02:00:98:7a:c1:79     | link set dev vm0 address 02:00:98:7a:c1:79 addrgenmode none master brvm up
 addr - brvm 10.30.0.1/24 10.30.0.0/24   | address replace 10.30.0.1/24 dev brvm
 link h1 lo - - -                        | link set dev lo up
 link h1 eth0 - - 02:51:57:bb:b7:5c      | link set dev eth0 address 02:51:57:bb:b7:5c up
@@ -99,7 +99,7 @@ EOF
 }
 
 # ==== nsgen 0.1.0 runtime, modules: state observe json decide prune qdisc-prune apply down status labs verify sysctl-prune names-prune nat-prune daemons-prune tap neighbour-table backlog firewall
-# ==== sha256 10585171957bbd091b9cd9bb8f6358611a9eea0980df15d36053d9519ac13626 of the lines below (alike in every script of these modules)
+# ==== sha256 a6c2a69d970a97994496a7539a4cb041c01b61c2a669cca027a804629fbb4ac3 of the lines below (alike in every script of these modules)
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
 # in the size of the lab), and feeds only what is needed to one `ip -batch` for the host
@@ -634,8 +634,9 @@ in_netns() {
 # Run the plan through the decision program. MODE is up, down, status, or reads (which
 # namespaces must be looked into before deciding).
 decide() {
+	[ -d /proc/sys/net/ipv6/conf ] && _ipv6=1 || _ipv6=0
 	NSGEN_SOURCE=$SOURCE awk -v mode="$1" -v mark="$MARK" -v lab="$LAB" -v dir="$T" -v state="$STATE" \
-		-v hostl3="$HOST_L3" -v proto="$ROUTE_PROTO" -v sha="$SOURCE_SHA256" "$DECIDE" "$T/plan" "$T/obs"
+		-v hostl3="$HOST_L3" -v proto="$ROUTE_PROTO" -v sha="$SOURCE_SHA256" -v ipv6="$_ipv6" "$DECIDE" "$T/plan" "$T/obs"
 }
 
 
@@ -1913,6 +1914,8 @@ BEGIN {
 FILENAME == ARGV[1] {
 	i = index($0, " | ")
 	rows++; line[rows] = $0; cmd[rows] = i ? substr($0, i + 3) : ""
+	# A kernel without IPv6 refuses the option, and makes no link-local address anyway.
+	if (!ipv6) sub(/ addrgenmode none/, "", cmd[rows])
 	key[rows] = fields(i ? substr($0, 1, i - 1) : $0); planned[key[rows]] = 1
 	if ($1 == "netns") declns[$3] = 1
 	else if ($1 == "link") plink[$2, $3] = key[rows]

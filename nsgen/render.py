@@ -134,7 +134,10 @@ def _link_row(op: SetLink) -> Row:
     if mac is not None:
         command += f" address {mac}"
     if master is not None:
-        command += f" master {master}"
+        # A port has no use for an IPv6 link-local address of its own; making one costs DAD,
+        # MLD reports and router solicitations into its peer for every port of a large lab.
+        # The runtime drops the option on a host without IPv6, where the kernel refuses it.
+        command += f" addrgenmode none master {master}"
     fields = [
         "link",
         "-" if namespace is None else namespace,

@@ -6,6 +6,7 @@ name it did not make, and cleans up even when it fails.
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -157,6 +158,28 @@ def test_a_new_host_bridge_goes_up_after_the_namespaces(lab_factory: LabFactory)
     lines, ups, inside = dry_run_positions()
     assert len(ups) == 1 and ups[0] < min(inside), "a re-run keeps the bridge in the host batch"
     assert all(" down" not in line for line in lines)
+
+
+def test_bridge_ports_make_no_ipv6_address(lab_factory: LabFactory) -> None:
+    """A port's own link-local address only costs start-up traffic into its namespace; the
+    namespace's end keeps its own. A host without IPv6 gets the ports without the option."""
+    lab = lab_factory(EXAMPLES / "star.toml")
+    bridge = f"{lab.prefix}br0"
+    hidden = ["unshare", "-m", "sh", "-c", 'mount -t tmpfs none /proc/sys/net/ipv6 && "$@"', "-"]
+    no_ipv6 = run([*hidden, *lab.command("up", "--dry-run")]).stdout.splitlines()
+    ports = [line for line in no_ipv6 if line.endswith(f" master {bridge} up")]
+    assert len(ports) == 4 and not any("addrgenmode" in line for line in no_ipv6), no_ipv6
+    lab.up()
+    links = json.loads(run(["ip", "-j", "link", "show", "master", bridge]).stdout)
+    assert len(links) == 4
+    for link in links:
+        shown = json.loads(run(["ip", "-j", "-6", "address", "show", "dev", link["ifname"]]).stdout)
+        assert [a for s in shown for a in s.get("addr_info", [])] == [], link["ifname"]
+    for ns in lab.namespaces():
+        shown = json.loads(
+            run(["ip", "-n", ns, "-j", "-6", "address", "show", "dev", "eth0"]).stdout
+        )
+        assert any(a["local"].startswith("fe80:") for s in shown for a in s["addr_info"]), ns
 
 
 def test_host_address_conflict_is_refused(lab_factory: LabFactory) -> None:

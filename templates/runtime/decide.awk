@@ -65,6 +65,8 @@ BEGIN {
 FILENAME == ARGV[1] {
 	i = index($0, " | ")
 	rows++; line[rows] = $0; cmd[rows] = i ? substr($0, i + 3) : ""
+	# A kernel without IPv6 refuses the option, and makes no link-local address anyway.
+	if (!ipv6) sub(/ addrgenmode none/, "", cmd[rows])
 	key[rows] = fields(i ? substr($0, 1, i - 1) : $0); planned[key[rows]] = 1
 	if ($1 == "netns") declns[$3] = 1
 	else if ($1 == "link") plink[$2, $3] = key[rows]

@@ -84,8 +84,8 @@ veth a1 eth0 sw a1-eth0                 | link add name eth0 netns a1 address 02
 veth b1 eth0 sw b1-eth0                 | link add name eth0 netns b1 address 02:f1:ad:fb:2e:36 type veth peer name b1-eth0 netns sw address 02:ed:af:2a:40:31
 link sw lo - - -                        | link set dev lo up
 link sw lan - - 02:e6:72:df:73:24       | link set dev lan address 02:e6:72:df:73:24 up
-link sw a1-eth0 lan - 02:45:31:33:69:77 | link set dev a1-eth0 address 02:45:31:33:69:77 master lan up
-link sw b1-eth0 lan - 02:ed:af:2a:40:31 | link set dev b1-eth0 address 02:ed:af:2a:40:31 master lan up
+link sw a1-eth0 lan - 02:45:31:33:69:77 | link set dev a1-eth0 address 02:45:31:33:69:77 addrgenmode none master lan up
+link sw b1-eth0 lan - 02:ed:af:2a:40:31 | link set dev b1-eth0 address 02:ed:af:2a:40:31 addrgenmode none master lan up
 link a1 lo - - -                        | link set dev lo up
 link a1 eth0 - - 02:ac:0b:dc:44:c3      | link set dev eth0 address 02:ac:0b:dc:44:c3 up
 addr a1 eth0 10.50.0.11/24 10.50.0.0/24 | address replace 10.50.0.11/24 dev eth0
@@ -107,7 +107,7 @@ EOF
 }
 
 # ==== nsgen 0.1.0 runtime, modules: state observe json decide prune qdisc-prune apply down status labs verify sysctl-prune names-prune nat-prune daemons-prune qdisc neighbour-table backlog firewall
-# ==== sha256 0127c62943d841baa5da8341ae295d3a79000db5f5783e79489a83bc9a9c2441 of the lines below (alike in every script of these modules)
+# ==== sha256 517d02270c4c966d60da570ec638351ce555ef56df770f604ce968bef5dd6cea of the lines below (alike in every script of these modules)
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
 # in the size of the lab), and feeds only what is needed to one `ip -batch` for the host
@@ -642,8 +642,9 @@ in_netns() {
 # Run the plan through the decision program. MODE is up, down, status, or reads (which
 # namespaces must be looked into before deciding).
 decide() {
+	[ -d /proc/sys/net/ipv6/conf ] && _ipv6=1 || _ipv6=0
 	NSGEN_SOURCE=$SOURCE awk -v mode="$1" -v mark="$MARK" -v lab="$LAB" -v dir="$T" -v state="$STATE" \
-		-v hostl3="$HOST_L3" -v proto="$ROUTE_PROTO" -v sha="$SOURCE_SHA256" "$DECIDE" "$T/plan" "$T/obs"
+		-v hostl3="$HOST_L3" -v proto="$ROUTE_PROTO" -v sha="$SOURCE_SHA256" -v ipv6="$_ipv6" "$DECIDE" "$T/plan" "$T/obs"
 }
 
 
@@ -1930,6 +1931,8 @@ BEGIN {
 FILENAME == ARGV[1] {
 	i = index($0, " | ")
 	rows++; line[rows] = $0; cmd[rows] = i ? substr($0, i + 3) : ""
+	# A kernel without IPv6 refuses the option, and makes no link-local address anyway.
+	if (!ipv6) sub(/ addrgenmode none/, "", cmd[rows])
 	key[rows] = fields(i ? substr($0, 1, i - 1) : $0); planned[key[rows]] = 1
 	if ($1 == "netns") declns[$3] = 1
 	else if ($1 == "link") plink[$2, $3] = key[rows]

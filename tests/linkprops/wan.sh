@@ -92,7 +92,7 @@ qdisc - wan0 child tbf 125000000 1250000 50000 | qdisc replace dev wan0 parent 6
 link r1 lo - - -                             | link set dev lo up
 link r1 vms - - 02:c9:6e:9f:4c:6b            | link set dev vms address 02:c9:6e:9f:4c:6b up
 link r1 wan - - 02:de:b1:7d:6a:1b            | link set dev wan address 02:de:b1:7d:6a:1b up
-link r1 vm1 vms 9000 02:5e:33:6e:2e:d1       | link set dev vm1 mtu 9000 address 02:5e:33:6e:2e:d1 master vms up
+link r1 vm1 vms 9000 02:5e:33:6e:2e:d1       | link set dev vm1 mtu 9000 address 02:5e:33:6e:2e:d1 addrgenmode none master vms up
 addr r1 wan 10.51.0.2/30 10.51.0.0/30        | address replace 10.51.0.2/30 dev wan
 qdisc r1 wan root netem 1500 - -             | qdisc replace dev wan root handle 6e73: netem delay 1.5ms
 qdisc r1 wan child tbf 62500 16384 200000    | qdisc replace dev wan parent 6e73:1 handle 6e74: tbf rate 500kbit burst 16384b latency 200ms
@@ -112,7 +112,7 @@ EOF
 }
 
 # ==== nsgen 0.1.0 runtime, modules: state observe json decide prune qdisc-prune apply down status labs verify sysctl-prune names-prune nat-prune daemons-prune qdisc tap neighbour-table backlog firewall
-# ==== sha256 9342302613a85a4910527fbbf13c225027d692d9657770c1f46dd0b7b7ba1349 of the lines below (alike in every script of these modules)
+# ==== sha256 607cd10fc9460e9c088c997d0787a4e32e60c8c5dbdd10139d03aa80a787c0a7 of the lines below (alike in every script of these modules)
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
 # in the size of the lab), and feeds only what is needed to one `ip -batch` for the host
@@ -647,8 +647,9 @@ in_netns() {
 # Run the plan through the decision program. MODE is up, down, status, or reads (which
 # namespaces must be looked into before deciding).
 decide() {
+	[ -d /proc/sys/net/ipv6/conf ] && _ipv6=1 || _ipv6=0
 	NSGEN_SOURCE=$SOURCE awk -v mode="$1" -v mark="$MARK" -v lab="$LAB" -v dir="$T" -v state="$STATE" \
-		-v hostl3="$HOST_L3" -v proto="$ROUTE_PROTO" -v sha="$SOURCE_SHA256" "$DECIDE" "$T/plan" "$T/obs"
+		-v hostl3="$HOST_L3" -v proto="$ROUTE_PROTO" -v sha="$SOURCE_SHA256" -v ipv6="$_ipv6" "$DECIDE" "$T/plan" "$T/obs"
 }
 
 
@@ -1964,6 +1965,8 @@ BEGIN {
 FILENAME == ARGV[1] {
 	i = index($0, " | ")
 	rows++; line[rows] = $0; cmd[rows] = i ? substr($0, i + 3) : ""
+	# A kernel without IPv6 refuses the option, and makes no link-local address anyway.
+	if (!ipv6) sub(/ addrgenmode none/, "", cmd[rows])
 	key[rows] = fields(i ? substr($0, 1, i - 1) : $0); planned[key[rows]] = 1
 	if ($1 == "netns") declns[$3] = 1
 	else if ($1 == "link") plink[$2, $3] = key[rows]

@@ -97,10 +97,10 @@ vxlan a1 eth1                              | link add name eth1 netns a1 address
 vxlan - lan-vx                             | link add name lan-vx address 02:fe:e0:bf:55:c7 type vxlan id 13595747 local 192.0.2.1 dstport 4789
 link - lan - 1450 02:ae:59:72:06:98        | link set dev lan mtu 1450 address 02:ae:59:72:06:98 up
 link - edge - 1450 02:c8:9c:50:41:0d       | link set dev edge mtu 1450 address 02:c8:9c:50:41:0d up
-link - a1-eth0 lan 1450 02:1d:2e:28:dc:ce  | link set dev a1-eth0 mtu 1450 address 02:1d:2e:28:dc:ce master lan up
-link - a2-eth0 edge 1450 02:41:ee:95:47:51 | link set dev a2-eth0 mtu 1450 address 02:41:ee:95:47:51 master edge up
-link - c2-eth0 edge 1450 02:c6:f1:7c:d2:dc | link set dev c2-eth0 mtu 1450 address 02:c6:f1:7c:d2:dc master edge up
-link - lan-vx lan 1450 02:fe:e0:bf:55:c7   | link set dev lan-vx mtu 1450 address 02:fe:e0:bf:55:c7 master lan up
+link - a1-eth0 lan 1450 02:1d:2e:28:dc:ce  | link set dev a1-eth0 mtu 1450 address 02:1d:2e:28:dc:ce addrgenmode none master lan up
+link - a2-eth0 edge 1450 02:41:ee:95:47:51 | link set dev a2-eth0 mtu 1450 address 02:41:ee:95:47:51 addrgenmode none master edge up
+link - c2-eth0 edge 1450 02:c6:f1:7c:d2:dc | link set dev c2-eth0 mtu 1450 address 02:c6:f1:7c:d2:dc addrgenmode none master edge up
+link - lan-vx lan 1450 02:fe:e0:bf:55:c7   | link set dev lan-vx mtu 1450 address 02:fe:e0:bf:55:c7 addrgenmode none master lan up
 fdb - lan-vx 192.0.2.2                     | fdb append 00:00:00:00:00:00 dev lan-vx dst 192.0.2.2
 fdb - lan-vx 192.0.2.3                     | fdb append 00:00:00:00:00:00 dev lan-vx dst 192.0.2.3
 link a1 lo - - -                           | link set dev lo up
@@ -129,7 +129,7 @@ EOF
 }
 
 # ==== nsgen 0.1.0 runtime, modules: state observe json decide prune qdisc-prune apply down status labs verify sysctl-prune names-prune nat-prune daemons-prune tunnel neighbour-table backlog firewall
-# ==== sha256 86a8b4809096a50cf11f6265f4e283aab298c0691fc08f750ad280ff69037489 of the lines below (alike in every script of these modules)
+# ==== sha256 2151b8e6256ae83c19bb0a6eba603af29bc06f6fbe465b5bc30a0697d9cd7d83 of the lines below (alike in every script of these modules)
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
 # in the size of the lab), and feeds only what is needed to one `ip -batch` for the host
@@ -664,8 +664,9 @@ in_netns() {
 # Run the plan through the decision program. MODE is up, down, status, or reads (which
 # namespaces must be looked into before deciding).
 decide() {
+	[ -d /proc/sys/net/ipv6/conf ] && _ipv6=1 || _ipv6=0
 	NSGEN_SOURCE=$SOURCE awk -v mode="$1" -v mark="$MARK" -v lab="$LAB" -v dir="$T" -v state="$STATE" \
-		-v hostl3="$HOST_L3" -v proto="$ROUTE_PROTO" -v sha="$SOURCE_SHA256" "$DECIDE" "$T/plan" "$T/obs"
+		-v hostl3="$HOST_L3" -v proto="$ROUTE_PROTO" -v sha="$SOURCE_SHA256" -v ipv6="$_ipv6" "$DECIDE" "$T/plan" "$T/obs"
 }
 
 
@@ -1936,6 +1937,8 @@ BEGIN {
 FILENAME == ARGV[1] {
 	i = index($0, " | ")
 	rows++; line[rows] = $0; cmd[rows] = i ? substr($0, i + 3) : ""
+	# A kernel without IPv6 refuses the option, and makes no link-local address anyway.
+	if (!ipv6) sub(/ addrgenmode none/, "", cmd[rows])
 	key[rows] = fields(i ? substr($0, 1, i - 1) : $0); planned[key[rows]] = 1
 	if ($1 == "netns") declns[$3] = 1
 	else if ($1 == "link") plink[$2, $3] = key[rows]
