@@ -130,6 +130,12 @@ def part(name: str, suffix: str) -> str:
     return path.read_text("utf-8") if path.is_file() else ""
 
 
+@functools.cache
+def defined(name: str) -> frozenset[str]:
+    """The functions a module's awk part defines."""
+    return frozenset(re.findall(r"^function (\w+)\(", part(name, "awk"), re.MULTILINE))
+
+
 def hooks(awk_modules: list[str]) -> str:
     """The decision program's hook functions, calling those the carried modules define."""
     out = ""
@@ -138,7 +144,7 @@ def hooks(awk_modules: list[str]) -> str:
         calls = [
             f"{function}({args})"
             for function, name in zip(functions, awk_modules, strict=True)
-            if re.search(rf"^function {function}\(", part(name, "awk"), re.MULTILINE)
+            if function in defined(name)
         ]
         body = (" + " if join == "+" else " ").join(calls) or ('""' if join == " " else "0")
         out += f"function hook_{point}({args}) {{ return {body} }}\n"
