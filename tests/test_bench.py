@@ -78,6 +78,12 @@ def test_bench_smoke(tmp_path: Path) -> None:
             ), f"{method} {action}"
     assert re.search(r"^\| nsgen \| verify \| \d+\.\d\d \|$", report, re.M)
     assert "| tutorial | up again | fails (File exists) |" in report, "the re-run should fail"
+    # Settled actions wait, unmeasured, for the lab's bridges to be quiet; the report says how long.
+    assert re.search(
+        r"^Seconds a settled action waited for quiet bridges \(medians\): N=20: \d+\.\d\.$",
+        report,
+        re.M,
+    )
     # The cost per namespace of every nsgen action, in seconds and in CPU time of its own
     # processes (two tables), and in the picture beside them.
     for action in ["up", "re-run", "change", "status", "verify", "down", "verify fresh"]:
