@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import fcntl
-import importlib.util
 import json
 import os
 import platform
@@ -798,51 +797,6 @@ MULTIHOST = (
 )
 
 
-def plot(results: Results, sizes: list[int], target: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.5), dpi=110)
-    panels = [
-        (
-            left,
-            "Bringing up a star of N namespaces",
-            ["tutorial up", "mininet up", "floor up", "nsgen up", "nsgen re-run", "nsgen change"],
-        ),
-        (
-            right,
-            "Reading and checking it",
-            [
-                "tutorial verify",
-                "tutorial status",
-                "floor status",
-                "nsgen status",
-                "nsgen verify",
-                "nsgen down",
-            ],
-        ),
-    ]
-    labels = {"tutorial verify": "ping loop", "nsgen change": "nsgen one-change up"}
-    for ax, title, series in panels:
-        for method in series:
-            points = [(n, results.median(method, n)) for n in sizes]
-            xs = [n for n, v in points if v is not None]
-            ys = [v for _, v in points if v is not None]
-            if xs:
-                ax.plot(xs, ys, marker="o", label=labels.get(method, method))
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xlabel("namespaces (N)")
-        ax.set_ylabel("seconds (median)")
-        ax.set_title(title)
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize="small")
-    fig.tight_layout()
-    fig.savefig(target)
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python3 -m bench", description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -850,9 +804,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--reps", type=int, default=3, help="repetitions (medians are reported)")
     parser.add_argument("--out", type=Path, default=ROOT / "docs", help="report directory")
-    parser.add_argument(
-        "--no-plot", action="store_true", help=f"skip docs/{PICTURE} and docs/bench.png"
-    )
+    parser.add_argument("--no-plot", action="store_true", help=f"skip docs/{PICTURE}")
     parser.add_argument("--no-mininet", action="store_true", help="skip Mininet even if present")
     parser.add_argument("--no-startup", action="store_true", help="skip render/--help timing")
     parser.add_argument("--no-daemons", action="store_true", help="skip the ring of BIRD routers")
@@ -897,9 +849,4 @@ def main(argv: list[str] | None = None) -> None:
         (args.out / picture).write_text(per_namespace_picture(results, sizes))
     text = report(results, sizes, args.reps, startup, command.strip(), ring, args.routers, picture)
     (args.out / "benchmarks.md").write_text(text)
-    if not args.no_plot:
-        if importlib.util.find_spec("matplotlib") is None:
-            print("bench: matplotlib is not installed: docs/bench.png kept", file=sys.stderr)
-        else:
-            plot(results, sizes, args.out / "bench.png")
     print(text)
