@@ -28,10 +28,7 @@ def routes(ctx: Context) -> None:
         for key, ns in ctx.spec.namespaces.items()
         if key in ctx.namespaces
     ]
-    # Grouped once: looked up per namespace, the interfaces cost N² in a lab of N namespaces.
-    ifaces: dict[str, list[tuple[str, Device]]] = {}
-    for (owner, key), iface in ctx.ifaces.items():
-        ifaces.setdefault(owner, []).append((key, (iface.name, iface.addresses)))
+    devices_of = _devices(ctx)
     for ns_key, namespace, specs in tables:
         if not specs:
             continue
@@ -39,7 +36,7 @@ def routes(ctx: Context) -> None:
         seen: dict[tuple[int, str, int | None], str] = {}
         # A gateway is reached across a link: a loopback's subnet connects nothing.
         subnets = [h.address for h in ctx.held.get(ns_key, []) if not h.ref.endswith(f":{LO}")]
-        devices = _devices(ctx, ns_key, ifaces.get(ns_key, []))
+        devices = devices_of.get(ns_key, {})
         for path, spec in ctx.indexed([*base, "routes"], specs):
             for route in _routes(ctx, path, ns_key, namespace, spec, subnets, devices):
                 ident = (route.version, route.to_text, route.metric)
@@ -53,13 +50,16 @@ def routes(ctx: Context) -> None:
                 ctx.routes.append(route)
 
 
-def _devices(ctx: Context, ns_key: str, ifaces: list[tuple[str, Device]]) -> dict[str, Device]:
-    """The devices a route of the namespace may leave by, by the name written: its
-    interfaces and bridges, each with its final name and addresses."""
-    out = dict(ifaces)
+def _devices(ctx: Context) -> dict[str, dict[str, Device]]:
+    """By namespace, the devices a route there may leave by, by the name written: its
+    interfaces and bridges, each with its final name and addresses. Built once for all
+    namespaces: a scan of the lab's interfaces per namespace costs N² in a lab of N."""
+    out: dict[str, dict[str, Device]] = {}
+    for (owner, key), iface in ctx.ifaces.items():
+        out.setdefault(owner, {})[key] = (iface.name, iface.addresses)
     for key, bridge in ctx.bridges.items():
-        if (ctx.spec.bridges[key].namespace or HOST) == ns_key:
-            out[key] = (bridge.name, list(bridge.addresses))
+        owner = ctx.spec.bridges[key].namespace or HOST
+        out.setdefault(owner, {})[key] = (bridge.name, list(bridge.addresses))
     return out
 
 
