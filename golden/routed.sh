@@ -68,12 +68,16 @@ HOST_L3=0
 NS_READS=1
 # 1 when a namespace of the lab has sysctls: up checks that the kernel has every key first.
 SYSCTLS=0
-# 1 when the lab writes /etc/netns/NS/hosts (names = true).
+# 1 when the lab writes /etc/netns/NS/hosts (names = true). This, NAT and NEIGH_TABLE are read
+# by removers, which a script may run from their kept copies (see `remover`).
+# shellcheck disable=SC2034
 NAMES=0
 # 1 when the lab masquerades its networks on their way out ([host] nat).
+# shellcheck disable=SC2034
 NAT=0
 # The table size the lab raises the host's neighbour tables to ([host] neighbour_table; 0: it
 # does not).
+# shellcheck disable=SC2034
 NEIGH_TABLE=0
 
 # The plan: one line per operation, "KIND NAMESPACE OBJECT... | ip -batch command".
@@ -159,8 +163,8 @@ b1 - fd00:1::12 reachable checks[1]: a2:eth0
 EOF
 }
 
-# ==== nsgen 0.1.0 runtime, modules: state observe json decide prune qdisc-prune apply down status labs verify sysctl-prune names-prune nat-prune daemons-prune neighbour-table backlog firewall
-# ==== sha256 d3f9fc026d6940ea6f86df6aa73be1affd09763914619d049186ab3490629212 of the lines below (alike in every script of these modules)
+# ==== nsgen 0.1.0 runtime, modules: state observe json decide prune qdisc-prune apply down status labs verify backlog firewall
+# ==== sha256 f9ad61b1180356d94f2394681b2938faefb209359b27716487aa738f8d3b1836 of the lines below (alike in every script of these modules)
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
 # in the size of the lab), and feeds only what is needed to one `ip -batch` for the host
@@ -261,16 +265,63 @@ fi
 # appends one, `hooks POINT [ARG...]` runs them with the ARGs, in the order the modules come
 # in this script. The points: check (up, before anything changes), observe (into the host's
 # listing), observe_links (into the TAP and qdisc listing), read_namespace NS (a namespace
-# read in full), created (after the host's batch), configured (after the namespaces'
-# batches), neighbours (up's neighbour-table step), down (before anything is removed),
-# observe_status (status, into its listing), verify (before the pings) and diagnose (after
-# failed checks).
+# read in full), tables (up, before the namespaces are made: host-wide table sizes),
+# neighbours (up, after tables: warnings), created (after the host's batch), configuring
+# (before the namespaces' batches), configured (after them), down (before anything is
+# removed), removed (down, after the devices and namespaces), observe_status (status, into
+# its listing), verify (before the pings) and diagnose (after failed checks).
 hook() { eval "HOOKS_$1=\"\${HOOKS_$1-} $2\""; }
 hooks() {
 	_steps=
 	eval "_steps=\${HOOKS_$1-}"
 	shift
 	for _step in $_steps; do "$_step" "$@"; done
+}
+
+# Removers (nsgen/runtime.py): the modules that remove NAT, names, processes and files, and the
+# neighbour-table raise. The script carries one as a here-document that `remover NAME` writes
+# into $T and sources. up keeps that copy beside the lab's record before it applies anything,
+# and a script that does not carry NAME (a later version of the lab, `down --lab`) sources the
+# kept copy, so what that kind applied is still removed. NAME_left (- as _) is true while the
+# record holds something the remover removes: a kept copy goes once it is false.
+REMOVERS=
+KEPT=
+remover() {
+	cat >"$T/remover.$1"
+	REMOVERS="$REMOVERS $1"
+	# shellcheck source=/dev/null
+	. "$T/remover.$1"
+}
+
+# The kept removers of the kinds this script does not carry (up and down, under the lab's
+# lock). What they hold runs as root: a copy counts only as a trusted record does.
+load_removers() {
+	for _f in "$STATE"/removers/*.sh; do
+		[ -e "$_f" ] || continue
+		_name=${_f##*/}
+		_name=${_name%.sh}
+		case " $REMOVERS " in *" $_name "*) continue ;; esac
+		trust_host_record "$_f"
+		KEPT="$KEPT $_name"
+		# shellcheck source=/dev/null
+		. "$_f"
+	done
+}
+
+keep_removers() {
+	[ "$DRY_RUN" = 0 ] || return 0
+	for _name in $REMOVERS; do
+		cmp -s "$T/remover.$_name" "$STATE/removers/$_name.sh" 2>/dev/null ||
+			put_record "$T/remover.$_name" "$STATE/removers/$_name.sh"
+	done
+}
+
+drop_removers() {
+	[ "$DRY_RUN" = 0 ] && [ -n "$KEPT" ] || return 0
+	for _name in $KEPT; do
+		"$(echo "$_name" | tr - _)_left" || rm -f "$STATE/removers/$_name.sh"
+	done
+	rmdir "$STATE/removers" 2>/dev/null || :
 }
 
 # The lab's records decide what up and down may remove: nobody else may be able to write them.
@@ -726,6 +777,7 @@ clear_strays() {
 }
 
 up() {
+	load_removers
 	hooks check
 	observe_host
 	[ "$NS_READS" = 0 ] || do_reads reads
@@ -743,8 +795,9 @@ up() {
 	[ "$removed" = 0 ] || phases=3
 	# Written before anything is applied: a killed run leaves a record of all it may have done.
 	save_record record.pre
+	keep_removers
 	# Global, as every shell variable: a name no step called in between uses (it was `record`,
-	# which neighbour_table's hold also sets, and namespaces went unmade).
+	# which the neighbour-table hold also sets, and namespaces went unmade).
 	intending=0
 	if [ "$DRY_RUN" = 0 ] && { [ -s "$T/intent" ] || [ -e "$STATE/intent" ] || [ "$nsgone" != 0 ]; }; then
 		intending=1
@@ -775,7 +828,8 @@ up() {
 		done <"$T/promote"
 	fi
 	clear_strays
-	neighbour_table up
+	hooks tables
+	hooks neighbours
 	if [ "$nsnew" != 0 ] || [ "$created" != 0 ]; then
 		say "[$phase/$phases] creating $nsnew namespaces and $created devices"
 	fi
@@ -789,12 +843,15 @@ up() {
 	# Until here a host device's name in the intent explains an unmarked one to the next run.
 	[ "$intending" = 0 ] || rm -f "$STATE/intent"
 	say "[$phases/$phases] configuring $nns namespaces"
-	[ "$SYSCTLS" = 0 ] && [ ! -e "$STATE/sysctl" ] || save_sysctls
+	# Sysctls the lab no longer has were put back by the removals above (prune.awk).
+	[ "$SYSCTLS" = 1 ] || [ "$DRY_RUN" = 1 ] || rm -f "$STATE/sysctl"
+	hooks configuring
 	run_namespace_batches
 	run_batch "$T/batch.late"
 	run_tc_batches
 	hooks configured
 	save_record record.post
+	drop_removers
 	[ "$DRY_RUN" = 1 ] || say "up"
 }
 
@@ -973,6 +1030,7 @@ wait_gone() {
 }
 
 down() {
+	load_removers
 	observe_host
 	decide down
 	read -r nsdel devdel <"$T/counts"
@@ -994,9 +1052,7 @@ down() {
 			fi
 		done <"$T/loose"
 	fi
-	[ ! -e "$STATE/hosts" ] || prune_hosts all
-	[ "$NAT" = 0 ] && [ ! -e "$STATE/nat" ] || remove_nat
-	neighbour_table down
+	hooks removed
 	[ "$DRY_RUN" = 0 ] || return 0
 	rm -rf "$STATE"
 	[ ! -s "$T/keep" ] || put_record "$T/keep" "$STATE/intent"
@@ -1273,405 +1329,6 @@ verify() {
 		hooks diagnose
 		exit 4
 	}
-}
-
-# ---- sysctl-prune.sh
-# Sysctls inside the lab's namespaces ([namespaces.NS] sysctls). Plan rows
-# "sysctl NS KEY VALUE PROBE": VALUE with its words joined by commas, PROBE the /proc/sys path
-# that shows the kernel has KEY (for a per-device key, its `default` counterpart: the device
-# may not exist yet).
-
-# $STATE/sysctl: "NS KEY VALUE" for each declared key, the value it had before the lab first
-# wrote it, read once (after the namespaces and devices exist, before their batches run);
-# pruning a key no longer declared puts that value back. Keys no longer declared are dropped.
-save_sysctls() {
-	[ "$DRY_RUN" = 0 ] || return 0
-	awk -v f="$STATE/sysctl" -v new="$T/sysctl.new" '
-		BEGIN { while ((getline l < f) > 0) { split(l, a, " "); old[a[1] " " a[2]] = l } }
-		$1 != "sysctl" { next }
-		($2 " " $3) in old { print old[$2 " " $3] > new; next }
-		{ print $2, $3 }' "$T/plan" >"$T/sysctl.read"
-	[ -s "$T/sysctl.read" ] || [ -e "$STATE/sysctl" ] || return 0
-	cut -d' ' -f1 "$T/sysctl.read" | sort -u >"$T/sysctl.ns"
-	while read -r ns; do
-		awk -v ns="$ns" '$1 == ns { print $2 }' "$T/sysctl.read" >"$T/sysctl.keys"
-		# shellcheck disable=SC2016 # a program for the namespace's own sh
-		ns_run "$ns" sh -c 'while read -r k; do
-			v=$(tr "\t " ",," <"/proc/sys/$(echo "$k" | tr ./ /.)" 2>/dev/null) && echo "$0 $k $v"
-		done' "$ns" <"$T/sysctl.keys" >>"$T/sysctl.new"
-	done <"$T/sysctl.ns"
-	if [ -s "$T/sysctl.new" ]; then put_record "$T/sysctl.new" "$STATE/sysctl"; else rm -f "$STATE/sysctl"; fi
-}
-
-# ---- names-prune.sh
-# Names (names = true): /etc/netns/NS/hosts, which `ip netns exec NS` bind-mounts over
-# /etc/hosts, in every namespace of the lab. A file is the lab's when its first line is the
-# lab's mark; $STATE/hosts lists the directories it wrote a file in, "DIR created" when nsgen
-# made the directory (down removes it once empty) and "DIR existed" when it did not.
-
-hosts_mark() { echo "# $MARK hosts: written by nsgen for lab $LAB; up rewrites it, down removes it"; }
-
-# "ok", "missing", "foreign" (not written by this lab) or "drifted" for the file in $1.
-hosts_state() {
-	if [ ! -e "$1" ]; then
-		echo missing
-	elif ! head -n 1 "$1" | cmp -s - "$T/hosts.mark"; then
-		echo foreign
-	elif cmp -s "$T/hosts" "$1"; then
-		echo ok
-	else
-		echo drifted
-	fi
-}
-
-# Remove the lab's hosts files that are no longer declared (all of them with $1 = all, for
-# down), and the directories nsgen made for them once empty; a file someone else wrote stays.
-prune_hosts() {
-	[ -s "$STATE/hosts" ] || return 0
-	hosts_mark >"$T/hosts.mark"
-	: >"$T/hosts.keep"
-	if [ "$1" != all ] && [ "$NAMES" = 1 ]; then
-		{
-			echo /etc/netns
-			for ns in $NAMESPACES; do echo "/etc/netns/$ns"; done
-		} >"$T/hosts.keep"
-	fi
-	# Newest first, so that /etc/netns itself (when nsgen made it) goes after the directories in it.
-	awk 'FILENAME == ARGV[1] { keep[$1] = 1; next } !($1 in keep) { gone[++n] = $0 }
-		END { while (n) print gone[n--] }' "$T/hosts.keep" "$STATE/hosts" >"$T/hosts.gone"
-	while read -r d how; do
-		if [ -e "$d/hosts" ] && [ "$(hosts_state "$d/hosts")" != foreign ]; then
-			if [ "$DRY_RUN" = 1 ]; then echo "rm $d/hosts"; else rm -f "$d/hosts"; fi
-		fi
-		[ "$how" != created ] || [ "$DRY_RUN" = 1 ] || rmdir "$d" 2>/dev/null || :
-	done <"$T/hosts.gone"
-	[ "$DRY_RUN" = 0 ] || return 0
-	awk 'FILENAME == ARGV[1] { keep[$1] = 1; next } $1 in keep' "$T/hosts.keep" "$STATE/hosts" >"$T/hosts.left"
-	if [ -s "$T/hosts.left" ]; then put_record "$T/hosts.left" "$STATE/hosts"; else rm -f "$STATE/hosts"; fi
-}
-
-prune_declared_hosts() { [ ! -e "$STATE/hosts" ] || prune_hosts declared; }
-hook configured prune_declared_hosts
-
-# ---- nat-prune.sh
-# NAT ([host] nat): the lab's own nftables table, and host IPv4 forwarding, which every
-# lab with NAT on this host shares. $STATE/nat says the lab applied its table (so down, and
-# an up that no longer declares NAT, remove it); the forwarding record is host-wide, in the
-# format of the other host-wide records under /run/nsgen/.host: "original KEY FOUND SET"
-# (the value found before the first lab turned it on, and the value nsgen set) and one
-# "lab NAME 1" per lab that holds it. It is changed under host_lock.
-
-NAT_TABLE="nsgen-$LAB"
-FORWARD_RECORD=/run/nsgen/.host/forward
-
-# Let go of it: the last lab that held it puts back what was found, unless someone changed it.
-forward_release() {
-	trust_host_record "$FORWARD_RECORD"
-	[ -e "$FORWARD_RECORD" ] && grep -q "^lab $LAB " "$FORWARD_RECORD" || return 0
-	# Read under its lock: two labs letting go at once would each count the other.
-	[ "$DRY_RUN" = 1 ] || host_lock "$FORWARD_RECORD"
-	fwd_now=$(cat /proc/sys/net/ipv4/ip_forward)
-	others=$(awk -v lab="$LAB" '$1 == "lab" && $2 != lab { n++ } END { print n + 0 }' "$FORWARD_RECORD")
-	found=$(awk '$1 == "original" { print $3 }' "$FORWARD_RECORD")
-	if [ "$DRY_RUN" = 1 ]; then
-		[ "$others" != 0 ] || [ "$fwd_now" != 1 ] || [ "$found" = 1 ] || echo "sysctl -w net.ipv4.ip_forward=$found"
-		return 0
-	fi
-	if [ "$others" != 0 ]; then
-		grep -v "^lab $LAB " "$FORWARD_RECORD" >"$T/forward.new"
-		put_record "$T/forward.new" "$FORWARD_RECORD"
-		say "host IPv4 forwarding stays on: $others other lab(s) with NAT still need it"
-	else
-		if [ "$fwd_now" = 1 ] && [ "$found" != 1 ]; then
-			echo "$found" >/proc/sys/net/ipv4/ip_forward
-			say "host IPv4 forwarding put back to $found, as it was before NAT"
-		elif [ "$fwd_now" != 1 ]; then
-			say "leaving host IPv4 forwarding at $fwd_now: it was changed after nsgen turned it on"
-		fi
-		rm -f "$FORWARD_RECORD"
-	fi
-	release_lock "$FORWARD_RECORD.lock"
-}
-
-remove_nat() {
-	if command -v nft >/dev/null 2>&1 && nft list table ip "$NAT_TABLE" >/dev/null 2>&1; then
-		if [ "$DRY_RUN" = 1 ]; then echo "nft delete table ip $NAT_TABLE"; else nft delete table ip "$NAT_TABLE"; fi
-	fi
-	forward_release
-	[ "$DRY_RUN" = 1 ] || rm -f "$STATE/nat"
-}
-
-# up of a version that no longer declares NAT.
-nat_undeclared() { [ "$NAT" = 1 ] || [ ! -e "$STATE/nat" ] || remove_nat; }
-hook configured nat_undeclared
-
-# ---- daemons-prune.sh
-# What an earlier version of the lab ran and wrote in its namespaces, by the record alone:
-# every script carries it, so a version that declares fewer processes, files or one-shot
-# commands (or none: `down --lab` too) stops what the record says it started and removes
-# the files it wrote. The declared tables are $T/procs, $T/files and $T/execs, written by
-# the modules of processes, files and exec at up's check; none when a module is absent.
-#
-# Processes: $STATE/processes records "NS NAME PID START DIGEST", the last line of a process
-# the one that holds: START is its start time (field 22 of /proc/PID/stat), so a pid the
-# kernel gave to another process since is never signalled. A line with PID 0 is written
-# before a start: the started shell writes its pid to $STATE/pid/NS.NAME, and a run killed
-# in between finds the process there, known by its environment. Files: $STATE/files records
-# "file NS PATH" (/etc/netns/NS/PATH) and "dir DIR" for each directory the lab made.
-
-# The state (field 3) and start time (field 22) of process $1, "" when there is none: the
-# fields after the command name, which may hold blanks and parentheses.
-proc_stat() {
-	[ "$1" != 0 ] || return 0
-	sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1,20 || :
-}
-
-# Whether pid $1, started at $2, still runs (a zombie has exited).
-proc_alive() {
-	case $(proc_stat "$1") in
-	Z* | "") return 1 ;;
-	*" $2") return 0 ;;
-	*) return 1 ;;
-	esac
-}
-
-# The record, one line per process ("NS NAME PID START DIGEST"), a start that a killed run
-# left unrecorded resolved from its pid file.
-processes_records() {
-	[ -s "$STATE/processes" ] || return 0
-	awk '{ k = $1 " " $2; if (!(k in last)) order[++n] = k; last[k] = $0 }
-		END { for (i = 1; i <= n; i++) print last[order[i]] }' "$STATE/processes" |
-		while read -r ns name pid start digest; do
-			if [ "$pid" = 0 ] && [ -s "$STATE/pid/$ns.$name" ]; then
-				p=$(cat "$STATE/pid/$ns.$name")
-				if [ "$(tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null |
-					grep -cxF -e "NSGEN_LAB=$LAB" -e "NSGEN_NS=$ns" -e "NSGEN_PROCESS=$name")" = 3 ]; then
-					pid=$p start=$(proc_stat "$p")
-					start=${start#* }
-				fi
-			fi
-			echo "$ns $name $pid $start $digest"
-		done
-}
-
-# Stop process $1:$2 (pid $3, started at $4): TERM to its session's group, KILL after a
-# grace period; 1 when it still runs.
-proc_stop() {
-	proc_alive "$3" "$4" || return 0
-	if [ "$DRY_RUN" = 1 ]; then
-		echo "stop $1:$2 (pid $3)"
-		return 0
-	fi
-	k_target=$3
-	# Its own group (setsid made it the leader): whatever it started goes with it.
-	[ "$(sed 's/^.*) //' "/proc/$3/stat" 2>/dev/null | cut -d' ' -f3)" != "$3" ] || k_target=-$3
-	for k_signal in TERM KILL; do
-		kill -s "$k_signal" -- "$k_target" 2>/dev/null || :
-		k_tries=0
-		while proc_alive "$3" "$4"; do
-			k_tries=$((k_tries + 1))
-			[ "$k_tries" -le 100 ] || break
-			sleep 0.05 2>/dev/null || sleep 1
-		done
-		proc_alive "$3" "$4" || return 0
-	done
-	say "could not stop $1:$2 (pid $3)"
-	return 1
-}
-
-# Drop process $1:$2 from the record.
-proc_forget() {
-	awk -v k="$1 $2" '$1 " " $2 != k' "$STATE/processes" >"$STATE/processes.new"
-	mv "$STATE/processes.new" "$STATE/processes"
-	rm -f "$STATE/pid/$1.$2"
-}
-
-# Stop the processes the lab started and no longer declares, before up starts any.
-processes_prune() {
-	if [ -s "$STATE/processes" ]; then
-		[ -e "$T/procs" ] || : >"$T/procs"
-		processes_records | awk 'FILENAME == ARGV[1] { decl[$1 " " $2] = 1; next } !(($1 " " $2) in decl)' "$T/procs" - >"$T/procgone"
-		while read -r ns name pid start digest; do
-			[ "$DRY_RUN" = 1 ] || ! proc_alive "$pid" "$start" || say "stopping $ns:$name, no longer declared"
-			proc_stop "$ns" "$name" "$pid" "$start" || continue
-			[ "$DRY_RUN" = 1 ] || proc_forget "$ns" "$name"
-		done <"$T/procgone"
-	fi
-	[ "$DRY_RUN" = 0 ] || return 0
-	[ -s "$STATE/processes" ] || rm -rf "$STATE/processes" "$STATE/pid"
-	# The private directories and logs of namespaces the lab no longer has.
-	for d in "$STATE"/run/* "$STATE"/log/*; do
-		[ -d "$d" ] || continue
-		case " $NAMESPACES " in *" ${d##*/} "*) ;; *) rm -rf "$d" ;; esac
-	done
-}
-
-# Stop every process the lab started, those that others wait for last: up keeps the record
-# in start order.
-processes_down() {
-	processes_records | awk '{ l[NR] = $0 } END { for (i = NR; i > 0; i--) print l[i] }' |
-		while read -r ns name pid start digest; do
-			[ "$DRY_RUN" = 1 ] || ! proc_alive "$pid" "$start" || say "stopping $ns:$name (pid $pid)"
-			proc_stop "$ns" "$name" "$pid" "$start" || :
-		done
-}
-
-# Remove the lab's files that are no longer declared (all of them with $1 = all), then the
-# directories it made that are left empty, deepest first; the record keeps the rest.
-files_prune() {
-	[ -s "$STATE/files" ] || return 0
-	if [ "$1" = all ] || [ ! -e "$T/files" ]; then
-		: >"$T/files.keep"
-	else
-		awk '{ print "file", $1, $2 }' "$T/files" >"$T/files.keep"
-	fi
-	awk 'FILENAME == ARGV[1] { keep[$0] = 1; next } $1 == "file" && !($0 in keep) && !seen[$0]++ { print $2, $3 }' \
-		"$T/files.keep" "$STATE/files" >"$T/files.gone"
-	while read -r ns path; do
-		f=/etc/netns/$ns/$path
-		if [ "$DRY_RUN" = 1 ]; then
-			[ ! -e "$f" ] || echo "rm $f"
-		else
-			rm -f "$f" "$f.nsgen"
-		fi
-	done <"$T/files.gone"
-	[ "$DRY_RUN" = 0 ] || return 0
-	awk '$1 == "dir" { print $2 }' "$STATE/files" | sort -ru | while read -r d; do
-		rmdir "$d" 2>/dev/null || :
-	done
-	awk 'FILENAME == ARGV[1] { keep[$0] = 1; next }
-		$1 == "file" && ($0 in keep) && !seen[$0]++ { print; next }
-		$1 == "dir" && !seen[$0]++ { d = $2; if (system("test -d \"" d "\"") == 0) print }' \
-		"$T/files.keep" "$STATE/files" >"$T/files.left"
-	if [ -s "$T/files.left" ]; then mv "$T/files.left" "$STATE/files"; else rm -f "$STATE/files"; fi
-}
-
-# up: what the lab no longer declares goes before anything new is written or started.
-daemons_prune() {
-	processes_prune
-	files_prune declared
-	# One-shot commands of namespaces that declare none now: they run again if declared again.
-	[ -s "$STATE/exec" ] && [ "$DRY_RUN" = 0 ] || return 0
-	[ -e "$T/execs" ] || : >"$T/execs"
-	awk 'FILENAME == ARGV[1] { decl[$1] = 1; next } $1 in decl' "$T/execs" "$STATE/exec" >"$T/exec.kept"
-	if [ -s "$T/exec.kept" ]; then mv "$T/exec.kept" "$STATE/exec"; else rm -f "$STATE/exec"; fi
-}
-hook configured daemons_prune
-
-# down: the processes stop before their files go (and before their namespaces do).
-daemons_down() {
-	processes_down
-	files_prune all
-}
-hook down daemons_down
-
-# ---- neighbour-table.sh
-# The neighbour (ARP and NDP) tables. The kernel keeps one per family for every network
-# namespace together, sized by gc_thresh1/2/3, which exist only in the host's initial
-# namespace; an entry younger than 5 s cannot be collected. A lab that needs more entries than
-# gc_thresh3 stalls, and its pings fail, though nothing in it is wrong.
-
-NEIGH_RECORD=/run/nsgen/.host/neigh
-
-# The six gc_thresh values, IPv4's three then IPv6's, in $GC; empty outside the host's initial
-# namespace, where they are absent. One cat: a sysctl file reads whole or not at all.
-gc_load() {
-	GC=$(cat /proc/sys/net/ipv4/neigh/default/gc_thresh1 /proc/sys/net/ipv4/neigh/default/gc_thresh2 \
-		/proc/sys/net/ipv4/neigh/default/gc_thresh3 /proc/sys/net/ipv6/neigh/default/gc_thresh1 \
-		/proc/sys/net/ipv6/neigh/default/gc_thresh2 /proc/sys/net/ipv6/neigh/default/gc_thresh3 \
-		2>/dev/null) || GC=
-}
-
-# gc_thresh$2 of IPv$1 (as last loaded) in $v; fails where there is none.
-gc_read() {
-	_fam=$1 _i=$2
-	# shellcheck disable=SC2086 # numbers
-	set -- $GC
-	[ $# = 6 ] || return 1
-	[ "$_fam" = 4 ] || shift 3
-	shift $((_i - 1))
-	v=$1
-}
-
-# [host] neighbour_table: raise the host's gc_thresh values to hold $1 entries (0: this lab no
-# longer asks), never lowering them, and put back what was found when the last lab that raised
-# them lets go. The record, one line each ("original KEY FOUND SET": the value found before the
-# first raise and the value nsgen last wrote; "lab NAME SIZE": a lab that holds a raise), is
-# shared by every lab on the host, so it is changed under a lock.
-neigh_hold() {
-	gc_load
-	gc_read 4 3 || {
-		[ "$1" = 0 ] || printf '%s: warning: cannot raise the neighbour table: gc_thresh3 exists only in the host'\''s initial network namespace\n' "$LAB" >&2
-		return 0
-	}
-	for fam in 4 6; do
-		for i in 1 2 3; do
-			gc_read "$fam" "$i" && echo "net.ipv$fam.neigh.default.gc_thresh$i $v"
-		done
-	done >"$T/gc.now"
-	if [ "$DRY_RUN" = 0 ]; then
-		host_lock "$NEIGH_RECORD"
-		[ -e "$NEIGH_RECORD" ] || put_record /dev/null "$NEIGH_RECORD"
-		record=$NEIGH_RECORD
-	else
-		record=$NEIGH_RECORD
-		[ -e "$record" ] || record=/dev/null
-	fi
-	awk -v lab="$LAB" -v size="$1" -v now="$T/gc.now" -v out="$T/neigh.new" '
-		BEGIN { while ((getline l < now) > 0) { split(l, a, " "); cur[a[1]] = a[2]; keys[++nk] = a[1] } }
-		$1 == "original" { found[$2] = $3; set[$2] = $4 }
-		$1 == "lab" && $2 != lab { hold[$2] = $3; nh++ }
-		END {
-			if (size > 0) { hold[lab] = size; nh++ }
-			for (l in hold) if (hold[l] + 0 > target) target = hold[l] + 0
-			print "# nsgen: host-wide neighbour table sizes raised by [host] neighbour_table (docs/performance.md: Large labs)" > out
-			for (k = 1; k <= nk; k++) {
-				key = keys[k]; v = cur[key] + 0
-				if (nh == 0) {
-					if (!(key in found)) continue
-					if (v == set[key] + 0) { if (v != found[key] + 0) print "write", key, found[key] }
-					else print "changed", key, v
-					continue
-				}
-				want = (key ~ /1$/) ? int(target / 8) : (key ~ /2$/) ? int(target / 2) : target
-				if (!(key in found)) found[key] = v
-				if (want > v) { print "write", key, want; v = want }
-				print "original", key, found[key], v > out
-			}
-			for (l in hold) print "lab", l, hold[l] > out
-			if (nh == 0) print "empty"
-		}' "$record" >"$T/neigh.do"
-	# A raise is recorded before it is made and a record removed after the values are back,
-	# so a run killed in between leaves a record that the next down can still act on.
-	empty=0
-	grep -qx empty "$T/neigh.do" && empty=1
-	[ "$DRY_RUN" = 1 ] || [ "$empty" = 1 ] || put_record "$T/neigh.new" "$NEIGH_RECORD"
-	while read -r what key value; do
-		case $what in
-		write)
-			if [ "$DRY_RUN" = 1 ]; then
-				echo "sysctl -w $key=$value"
-			else
-				echo "$value" >"/proc/sys/$(echo "$key" | tr . /)"
-			fi
-			;;
-		changed) printf '%s: leaving %s at %s: it was changed after nsgen raised it\n' "$LAB" "$key" "$value" >&2 ;;
-		esac
-	done <"$T/neigh.do"
-	[ "$DRY_RUN" = 0 ] || return 0
-	[ "$empty" = 0 ] || rm -f "$NEIGH_RECORD"
-	release_lock "$NEIGH_RECORD.lock"
-}
-
-# The neighbour-table step of up and down: hold or let go of this lab's raise, then (up) warn.
-neighbour_table() {
-	trust_host_record "$NEIGH_RECORD"
-	if [ "$1" = up ] && [ "$NEIGH_TABLE" != 0 ]; then
-		neigh_hold "$NEIGH_TABLE"
-	elif [ -e "$NEIGH_RECORD" ] && grep -q "^lab $LAB " "$NEIGH_RECORD"; then
-		neigh_hold 0
-	fi
-	[ "$1" != up ] || hooks neighbours
 }
 
 # ---- backlog.sh

@@ -13,9 +13,13 @@ AWK_HOOKS and itself (`up_tap`, `extra_tunnel`...): the program calls `hook_up(r
 like, which `assemble` writes as calls to the functions the carried modules define. A hook
 looks at the row's kind (f[1]) and answers 0 (or "") for rows that are not its own.
 
-A kind whose objects an earlier version of a lab may have applied keeps their removal in a
-NAME-prune module that every script carries: a lab that stops declaring NAT, names, sysctls,
-shaping, processes or files must still remove what its record says it applied.
+A lab that stops declaring a kind of object must still remove what its record says that
+kind applied. Devices, addresses, routes, qdiscs and sysctls are rows of the record, which
+prune.awk (carried by every script) removes. NAT, names, processes and files, and the
+neighbour-table raise keep their removal in a module of its own, a remover, carried only with
+its kind: `up` keeps a copy of each remover it carries beside the lab's record, the way a
+package manager keeps a package's removal script beside its files, and a script that does not
+carry that kind (a later version of the lab, `down --lab`) runs the kept copy.
 
 Adding a kind of object: its files under templates/runtime/ and one line in MODULES.
 """
@@ -66,6 +70,8 @@ def _many_neighbours(plan: Plan) -> bool:
 class Module(NamedTuple):
     name: str
     needed: Callable[[Plan], bool]
+    # A remover: written into the script as a here-document that `remover` keeps and sources.
+    remover: bool = False
 
 
 # The runtime, in the order of the script. Shell modules define functions (run by the last
@@ -83,14 +89,13 @@ MODULES: tuple[Module, ...] = (
     Module("labs", _always),
     Module("verify", _always),
     Module("sysctl", lambda plan: bool(plan.of(SetSysctl))),
-    Module("sysctl-prune", _always),
     Module("names", lambda plan: plan.lab.names),
-    Module("names-prune", _always),
+    Module("names-prune", lambda plan: plan.lab.names, remover=True),
     Module("nat", lambda plan: bool(plan.lab.nat)),
-    Module("nat-prune", _always),
+    Module("nat-prune", lambda plan: bool(plan.lab.nat), remover=True),
     # Before the modules of files, processes and exec: its up step stops and removes what the
     # record has and the lab no longer declares before anything new starts; it does all of down.
-    Module("daemons-prune", _always),
+    Module("daemons-prune", runs_daemons, remover=True),
     Module("daemons", runs_daemons),  # what files, processes and exec share
     Module("files", lambda plan: bool(plan.of(WriteFile))),
     Module("processes", lambda plan: bool(plan.of(StartProcess))),
@@ -98,7 +103,8 @@ MODULES: tuple[Module, ...] = (
     Module("qdisc", lambda plan: bool(plan.of(SetQdisc))),
     Module("tap", lambda plan: bool(plan.of(AddTap))),
     Module("tunnel", lambda plan: bool(plan.of(AddVxlan))),
-    Module("neighbour-table", _always),  # [host] neighbour_table: raised, and put back
+    # [host] neighbour_table: raised, and put back.
+    Module("neighbour-table", lambda plan: plan.neighbour_table() is not None, remover=True),
     Module("neighbours", _many_neighbours),
     Module("backlog", lambda plan: bool(plan.of(AddBridge))),
     Module("firewall", lambda plan: bool(plan.of(AddBridge))),
@@ -151,6 +157,21 @@ def hooks(awk_modules: list[str]) -> str:
     return out
 
 
+# Ends a remover's here-document: a line no module has.
+END_OF_REMOVER = "NSGEN_REMOVER"
+
+
+def _shell(module: Module) -> str:
+    text = part(module.name, "sh")
+    if not module.remover:
+        return f"# ---- {module.name}.sh\n{text}\n"
+    assert f"\n{END_OF_REMOVER}\n" not in text, f"{module.name} has the line {END_OF_REMOVER}"
+    return (
+        f"# ---- {module.name}.sh\n"
+        f"remover {module.name} <<'{END_OF_REMOVER}'\n{text}{END_OF_REMOVER}\n\n"
+    )
+
+
 class Runtime(NamedTuple):
     modules: list[str]
     text: str
@@ -159,8 +180,9 @@ class Runtime(NamedTuple):
 def assemble(plan: Plan) -> Runtime:
     """The runtime of plan's script: a line naming nsgen's version and the modules, a line with
     the digest of the rest, then the modules' text."""
-    names = [m.name for m in MODULES if m.needed(plan)]
-    shell = "".join(f"# ---- {name}.sh\n{part(name, 'sh')}\n" for name in names if part(name, "sh"))
+    needed = [m for m in MODULES if m.needed(plan)]
+    names = [m.name for m in needed]
+    shell = "".join(_shell(m) for m in needed if part(m.name, "sh"))
     awk_modules = [name for name in names if part(name, "awk")]
     program = "".join(f"# ---- {name}.awk\n{part(name, 'awk')}" for name in awk_modules)
     program += "# ---- the hooks of the modules above\n" + hooks(awk_modules)

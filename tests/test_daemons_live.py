@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from nsgen import runtime
 from tests.conftest import EXAMPLES
 from tests.live import (
     Lab,
@@ -471,6 +472,7 @@ def test_a_version_without_daemons_stops_and_removes_those_before(
     (tmp_path / "sleepers.toml").write_text(WIRES_ONLY)
     wires = lab_factory(tmp_path / "sleepers.toml")
     assert "processes_up" not in wires.text and "files_up" not in wires.text
+    assert "processes_prune" not in wires.text
     result = wires.sh(action)
     assert result.returncode == 0, result.stderr + result.stdout
     assert [pid for pid in started if alive(pid)] == []
@@ -478,10 +480,37 @@ def test_a_version_without_daemons_stops_and_removes_those_before(
     assert not written.exists() and not Path(f"/etc/netns/{p}a/default").exists()
     if action == "up":
         assert "stopping" in result.stdout
-        records = {"processes", "files", "exec", "pid"}
+        # The kept remover ran, and goes with the last of what it removes.
+        records = {"processes", "files", "exec", "pid", "removers"}
         assert records.isdisjoint(x.name for x in state(lab, "sleepers").iterdir())
         assert sorted(wires.namespaces()) == sorted(n for n in netns_names() if n.startswith(p))
         assert wires.sh("status").returncode == 0
         assert wires.up().stdout.count("stopping") == 0
         wires.down()
+    assert_gone(lab, "sleepers", started)
+
+
+def test_a_kept_remover_is_the_carried_one_and_only_a_trusted_copy_runs(
+    lab_factory: LabFactory, tmp_path: Path
+) -> None:
+    """up keeps the remover of processes and files beside the record, as the script carries
+    it; a version of the lab that carries none runs that copy, but not once others can write
+    it: then it refuses in one line and changes nothing."""
+    lab = sleepers(tmp_path, lab_factory)
+    lab.up()
+    started = list(pids(lab, "sleepers").values())
+    kept = state(lab, "sleepers") / "removers" / "daemons-prune.sh"
+    assert kept.read_text() == runtime.part("daemons-prune", "sh")
+    assert kept.stat().st_uid == 0 and kept.stat().st_mode & 0o022 == 0
+    (tmp_path / "sleepers.toml").write_text(WIRES_ONLY)
+    wires = lab_factory(tmp_path / "sleepers.toml")
+    kept.chmod(0o664)
+    for action in ("up", "down"):
+        result = wires.sh(action)
+        assert result.returncode == 1, result.stdout
+        assert result.stderr.count("\n") == 1, result.stderr
+        assert f"refusing: {kept} is writable by group or others (mode 664)" in result.stderr
+        assert all(alive(pid) for pid in started)
+    kept.chmod(0o644)
+    lab.down()
     assert_gone(lab, "sleepers", started)

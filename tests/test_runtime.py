@@ -88,10 +88,24 @@ def test_the_seed_labs_carry_no_code_of_what_they_do_not_use() -> None:
             "bridge -batch",
             "tuntap",
             "tc qdisc",
+            # Removers: a kind the lab never had has nothing of it to remove.
+            "remove_nat",
+            "prune_hosts",
+            "processes_prune",
+            "neigh_hold",
+            "save_sysctls",
         ):
             assert word not in script, (name, word)
         assert ("firewall_blocks" in script) == (name == "bridge")
         assert "neigh_warn" not in script
+
+
+def test_each_remover_says_when_the_record_holds_nothing_it_removes() -> None:
+    removers = [m.name for m in runtime.MODULES if m.remover]
+    assert removers == ["names-prune", "nat-prune", "daemons-prune", "neighbour-table"]
+    for name in removers:
+        assert f"{name.replace('-', '_')}_left" in defined(name), name
+        assert not runtime.part(name, "awk"), f"{name}: a remover is shell alone"
 
 
 def test_the_runtime_starts_at_a_line_with_the_version_and_digest() -> None:

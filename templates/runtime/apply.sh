@@ -22,6 +22,7 @@ clear_strays() {
 }
 
 up() {
+	load_removers
 	hooks check
 	observe_host
 	[ "$NS_READS" = 0 ] || do_reads reads
@@ -39,8 +40,9 @@ up() {
 	[ "$removed" = 0 ] || phases=3
 	# Written before anything is applied: a killed run leaves a record of all it may have done.
 	save_record record.pre
+	keep_removers
 	# Global, as every shell variable: a name no step called in between uses (it was `record`,
-	# which neighbour_table's hold also sets, and namespaces went unmade).
+	# which the neighbour-table hold also sets, and namespaces went unmade).
 	intending=0
 	if [ "$DRY_RUN" = 0 ] && { [ -s "$T/intent" ] || [ -e "$STATE/intent" ] || [ "$nsgone" != 0 ]; }; then
 		intending=1
@@ -71,7 +73,8 @@ up() {
 		done <"$T/promote"
 	fi
 	clear_strays
-	neighbour_table up
+	hooks tables
+	hooks neighbours
 	if [ "$nsnew" != 0 ] || [ "$created" != 0 ]; then
 		say "[$phase/$phases] creating $nsnew namespaces and $created devices"
 	fi
@@ -85,12 +88,15 @@ up() {
 	# Until here a host device's name in the intent explains an unmarked one to the next run.
 	[ "$intending" = 0 ] || rm -f "$STATE/intent"
 	say "[$phases/$phases] configuring $nns namespaces"
-	[ "$SYSCTLS" = 0 ] && [ ! -e "$STATE/sysctl" ] || save_sysctls
+	# Sysctls the lab no longer has were put back by the removals above (prune.awk).
+	[ "$SYSCTLS" = 1 ] || [ "$DRY_RUN" = 1 ] || rm -f "$STATE/sysctl"
+	hooks configuring
 	run_namespace_batches
 	run_batch "$T/batch.late"
 	run_tc_batches
 	hooks configured
 	save_record record.post
+	drop_removers
 	[ "$DRY_RUN" = 1 ] || say "up"
 }
 

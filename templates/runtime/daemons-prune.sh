@@ -1,7 +1,7 @@
-# What an earlier version of the lab ran and wrote in its namespaces, by the record alone:
-# every script carries it, so a version that declares fewer processes, files or one-shot
-# commands (or none: `down --lab` too) stops what the record says it started and removes
-# the files it wrote. The declared tables are $T/procs, $T/files and $T/execs, written by
+# What an earlier version of the lab ran and wrote in its namespaces, by the record alone: a
+# remover (see `remover`), so a version that declares fewer processes, files or one-shot
+# commands (or none: `down --lab` too, by the kept copy) stops what the record says it
+# started and removes the files it wrote. The declared tables are $T/procs, $T/files and $T/execs, written by
 # the modules of processes, files and exec at up's check; none when a module is absent.
 #
 # Processes: $STATE/processes records "NS NAME PID START DIGEST", the last line of a process
@@ -149,6 +149,8 @@ daemons_prune() {
 	if [ -s "$T/exec.kept" ]; then mv "$T/exec.kept" "$STATE/exec"; else rm -f "$STATE/exec"; fi
 }
 hook configured daemons_prune
+
+daemons_prune_left() { [ -s "$STATE/processes" ] || [ -s "$STATE/files" ] || [ -s "$STATE/exec" ]; }
 
 # down: the processes stop before their files go (and before their namespaces do).
 daemons_down() {

@@ -16,6 +16,7 @@ wait_gone() {
 }
 
 down() {
+	load_removers
 	observe_host
 	decide down
 	read -r nsdel devdel <"$T/counts"
@@ -37,9 +38,7 @@ down() {
 			fi
 		done <"$T/loose"
 	fi
-	[ ! -e "$STATE/hosts" ] || prune_hosts all
-	[ "$NAT" = 0 ] && [ ! -e "$STATE/nat" ] || remove_nat
-	neighbour_table down
+	hooks removed
 	[ "$DRY_RUN" = 0 ] || return 0
 	rm -rf "$STATE"
 	[ ! -s "$T/keep" ] || put_record "$T/keep" "$STATE/intent"

@@ -45,4 +45,7 @@ prune_hosts() {
 }
 
 prune_declared_hosts() { [ ! -e "$STATE/hosts" ] || prune_hosts declared; }
+names_down() { [ ! -e "$STATE/hosts" ] || prune_hosts all; }
+names_prune_left() { [ -s "$STATE/hosts" ]; }
 hook configured prune_declared_hosts
+hook removed names_down

@@ -47,4 +47,7 @@ remove_nat() {
 
 # up of a version that no longer declares NAT.
 nat_undeclared() { [ "$NAT" = 1 ] || [ ! -e "$STATE/nat" ] || remove_nat; }
+nat_down() { [ "$NAT" = 0 ] && [ ! -e "$STATE/nat" ] || remove_nat; }
+nat_prune_left() { [ -e "$STATE/nat" ]; }
 hook configured nat_undeclared
+hook removed nat_down

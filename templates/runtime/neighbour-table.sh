@@ -5,42 +5,22 @@
 
 NEIGH_RECORD=/run/nsgen/.host/neigh
 
-# The six gc_thresh values, IPv4's three then IPv6's, in $GC; empty outside the host's initial
-# namespace, where they are absent. One cat: a sysctl file reads whole or not at all.
-gc_load() {
-	GC=$(cat /proc/sys/net/ipv4/neigh/default/gc_thresh1 /proc/sys/net/ipv4/neigh/default/gc_thresh2 \
-		/proc/sys/net/ipv4/neigh/default/gc_thresh3 /proc/sys/net/ipv6/neigh/default/gc_thresh1 \
-		/proc/sys/net/ipv6/neigh/default/gc_thresh2 /proc/sys/net/ipv6/neigh/default/gc_thresh3 \
-		2>/dev/null) || GC=
-}
-
-# gc_thresh$2 of IPv$1 (as last loaded) in $v; fails where there is none.
-gc_read() {
-	_fam=$1 _i=$2
-	# shellcheck disable=SC2086 # numbers
-	set -- $GC
-	[ $# = 6 ] || return 1
-	[ "$_fam" = 4 ] || shift 3
-	shift $((_i - 1))
-	v=$1
-}
-
 # [host] neighbour_table: raise the host's gc_thresh values to hold $1 entries (0: this lab no
 # longer asks), never lowering them, and put back what was found when the last lab that raised
 # them lets go. The record, one line each ("original KEY FOUND SET": the value found before the
 # first raise and the value nsgen last wrote; "lab NAME SIZE": a lab that holds a raise), is
 # shared by every lab on the host, so it is changed under a lock.
 neigh_hold() {
-	gc_load
-	gc_read 4 3 || {
+	for fam in 4 6; do
+		for i in 1 2 3; do
+			v=$(cat "/proc/sys/net/ipv$fam/neigh/default/gc_thresh$i" 2>/dev/null) &&
+				echo "net.ipv$fam.neigh.default.gc_thresh$i $v"
+		done
+	done >"$T/gc.now"
+	grep -q '^net.ipv4.neigh.default.gc_thresh3 ' "$T/gc.now" || {
 		[ "$1" = 0 ] || printf '%s: warning: cannot raise the neighbour table: gc_thresh3 exists only in the host'\''s initial network namespace\n' "$LAB" >&2
 		return 0
 	}
-	for fam in 4 6; do
-		for i in 1 2 3; do
-			gc_read "$fam" "$i" && echo "net.ipv$fam.neigh.default.gc_thresh$i $v"
-		done
-	done >"$T/gc.now"
 	if [ "$DRY_RUN" = 0 ]; then
 		host_lock "$NEIGH_RECORD"
 		[ -e "$NEIGH_RECORD" ] || put_record /dev/null "$NEIGH_RECORD"
@@ -95,13 +75,15 @@ neigh_hold() {
 	release_lock "$NEIGH_RECORD.lock"
 }
 
-# The neighbour-table step of up and down: hold or let go of this lab's raise, then (up) warn.
-neighbour_table() {
+# The neighbour-table step of up and down: hold or let go of this lab's raise.
+neigh_table_step() {
 	trust_host_record "$NEIGH_RECORD"
-	if [ "$1" = up ] && [ "$NEIGH_TABLE" != 0 ]; then
+	if [ "$ACTION" = up ] && [ "$NEIGH_TABLE" != 0 ]; then
 		neigh_hold "$NEIGH_TABLE"
-	elif [ -e "$NEIGH_RECORD" ] && grep -q "^lab $LAB " "$NEIGH_RECORD"; then
+	elif neighbour_table_left; then
 		neigh_hold 0
 	fi
-	[ "$1" != up ] || hooks neighbours
 }
+neighbour_table_left() { [ -e "$NEIGH_RECORD" ] && grep -q "^lab $LAB " "$NEIGH_RECORD"; }
+hook tables neigh_table_step
+hook removed neigh_table_step

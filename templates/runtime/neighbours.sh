@@ -20,6 +20,26 @@ neigh_fulls() {
 	done
 }
 
+# The six gc_thresh values, IPv4's three then IPv6's, in $GC; empty outside the host's initial
+# namespace, where they are absent. One cat: a sysctl file reads whole or not at all.
+gc_load() {
+	GC=$(cat /proc/sys/net/ipv4/neigh/default/gc_thresh1 /proc/sys/net/ipv4/neigh/default/gc_thresh2 \
+		/proc/sys/net/ipv4/neigh/default/gc_thresh3 /proc/sys/net/ipv6/neigh/default/gc_thresh1 \
+		/proc/sys/net/ipv6/neigh/default/gc_thresh2 /proc/sys/net/ipv6/neigh/default/gc_thresh3 \
+		2>/dev/null) || GC=
+}
+
+# gc_thresh$2 of IPv$1 (as last loaded) in $v; fails where there is none.
+gc_read() {
+	_fam=$1 _i=$2
+	# shellcheck disable=SC2086 # numbers
+	set -- $GC
+	[ $# = 6 ] || return 1
+	[ "$_fam" = 4 ] || shift 3
+	shift $((_i - 1))
+	v=$1
+}
+
 neigh_need() { if [ "$1" = 4 ]; then echo "$NEIGH4"; else echo "$NEIGH6"; fi; }
 
 # The sysctl assignments that give IPv$1 a table of $2 entries (gc_thresh2 and gc_thresh1 in the

@@ -97,16 +97,63 @@ fi
 # appends one, `hooks POINT [ARG...]` runs them with the ARGs, in the order the modules come
 # in this script. The points: check (up, before anything changes), observe (into the host's
 # listing), observe_links (into the TAP and qdisc listing), read_namespace NS (a namespace
-# read in full), created (after the host's batch), configured (after the namespaces'
-# batches), neighbours (up's neighbour-table step), down (before anything is removed),
-# observe_status (status, into its listing), verify (before the pings) and diagnose (after
-# failed checks).
+# read in full), tables (up, before the namespaces are made: host-wide table sizes),
+# neighbours (up, after tables: warnings), created (after the host's batch), configuring
+# (before the namespaces' batches), configured (after them), down (before anything is
+# removed), removed (down, after the devices and namespaces), observe_status (status, into
+# its listing), verify (before the pings) and diagnose (after failed checks).
 hook() { eval "HOOKS_$1=\"\${HOOKS_$1-} $2\""; }
 hooks() {
 	_steps=
 	eval "_steps=\${HOOKS_$1-}"
 	shift
 	for _step in $_steps; do "$_step" "$@"; done
+}
+
+# Removers (nsgen/runtime.py): the modules that remove NAT, names, processes and files, and the
+# neighbour-table raise. The script carries one as a here-document that `remover NAME` writes
+# into $T and sources. up keeps that copy beside the lab's record before it applies anything,
+# and a script that does not carry NAME (a later version of the lab, `down --lab`) sources the
+# kept copy, so what that kind applied is still removed. NAME_left (- as _) is true while the
+# record holds something the remover removes: a kept copy goes once it is false.
+REMOVERS=
+KEPT=
+remover() {
+	cat >"$T/remover.$1"
+	REMOVERS="$REMOVERS $1"
+	# shellcheck source=/dev/null
+	. "$T/remover.$1"
+}
+
+# The kept removers of the kinds this script does not carry (up and down, under the lab's
+# lock). What they hold runs as root: a copy counts only as a trusted record does.
+load_removers() {
+	for _f in "$STATE"/removers/*.sh; do
+		[ -e "$_f" ] || continue
+		_name=${_f##*/}
+		_name=${_name%.sh}
+		case " $REMOVERS " in *" $_name "*) continue ;; esac
+		trust_host_record "$_f"
+		KEPT="$KEPT $_name"
+		# shellcheck source=/dev/null
+		. "$_f"
+	done
+}
+
+keep_removers() {
+	[ "$DRY_RUN" = 0 ] || return 0
+	for _name in $REMOVERS; do
+		cmp -s "$T/remover.$_name" "$STATE/removers/$_name.sh" 2>/dev/null ||
+			put_record "$T/remover.$_name" "$STATE/removers/$_name.sh"
+	done
+}
+
+drop_removers() {
+	[ "$DRY_RUN" = 0 ] && [ -n "$KEPT" ] || return 0
+	for _name in $KEPT; do
+		"$(echo "$_name" | tr - _)_left" || rm -f "$STATE/removers/$_name.sh"
+	done
+	rmdir "$STATE/removers" 2>/dev/null || :
 }
 
 # The lab's records decide what up and down may remove: nobody else may be able to write them.
