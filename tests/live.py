@@ -97,6 +97,11 @@ class Lab:
         assert result.returncode == 0, result.stderr + result.stdout
         return result
 
+    @property
+    def state(self) -> Path:
+        """The lab's state directory on the host."""
+        return Path("/run/nsgen") / re.findall(r"^LAB='(.*)'$", self.text, re.M)[0]
+
     def namespaces(self) -> list[str]:
         names = re.findall(r"^NAMESPACES='(.*)'$", self.text, re.M)[0].split()
         return names

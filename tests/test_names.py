@@ -93,9 +93,12 @@ def test_names_turned_off_removes_the_files(etc_netns: LabFactory, tmp_path: Pat
     lab = etc_netns(topology(tmp_path, True))
     lab.up()
     assert (ETC / f"{lab.prefix}h1" / "hosts").exists()
+    assert (lab.state / "removers" / "names-prune.sh").is_file()
     plain = etc_netns(topology(tmp_path, False))
+    assert "prune_hosts" not in plain.text
     plain.up()
     assert not (ETC / f"{lab.prefix}h1").exists()
+    assert not (lab.state / "removers").exists()
     plain.down()
 
 

@@ -99,10 +99,14 @@ def test_an_up_without_the_key_lets_go_of_the_raise(
     lab = lab_factory(lab_file(tmp_path, "nc", 3, size))
     lab.up()
     assert values() == raised(host_tables, size)
+    assert (lab.state / "removers" / "neighbour-table.sh").is_file()
     plain = lab_factory(lab_file(tmp_path, "nc", 3, None))
+    assert "neigh_hold" not in plain.text
     plain.up()
     assert values() == host_tables
     assert not RECORD.exists()
+    # The kept remover let go of the raise, and went with it.
+    assert not (lab.state / "removers").exists()
     plain.down()
 
 

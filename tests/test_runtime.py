@@ -182,8 +182,17 @@ def run_awk(
 ) -> list[str]:
     if shutil.which(awk[0]) is None:
         pytest.skip(f"{awk[0]} is not installed")
+    # The stubs of what the modules under test define themselves go, and the hook functions
+    # call theirs, as in a script.
+    own = set().union(*(runtime.defined(m) for m in modules))
+    stubs = "".join(
+        line + "\n"
+        for line in STUBS.splitlines()
+        if not (m := re.match(r"function (\w+)\(", line)) or m[1] not in own
+    )
+    stubs += runtime.hooks(modules)
     files = []
-    for i, text in enumerate([STUBS, *(runtime.part(m, "awk") for m in modules), driver]):
+    for i, text in enumerate([stubs, *(runtime.part(m, "awk") for m in modules), driver]):
         path = tmp_path / f"{i}.awk"
         path.write_text(text)
         files += ["-f", str(path)]
@@ -310,6 +319,67 @@ END {
         "qdisc replace dev eth0 root handle 6e73: tbf rate 10mbit burst 32kb latency 100ms",
         "qdisc del dev eth0 root",
     ]
+
+
+@pytest.mark.parametrize("awk", AWKS)
+def test_prune_removes_only_what_is_still_as_the_lab_left_it(
+    awk: list[str], tmp_path: Path
+) -> None:
+    # Recorded in namespace ns: eth0 (mtu 1400) with 10.9.0.1/24, eth1 on bridge br0, and a
+    # route to 10.8.0.0/24 via 10.9.0.2 of protocol 245.
+    driver = """
+sec == "json" { if (index($0, "{\\"ifindex\\":")) jdevices(secns); else jroutes(secns); next }
+function nsstate(n) { return "ours" }
+function try(row,    x) { x = extra_row(row, 1); print (x == "" ? "nothing" : x) }
+END {
+    dir = ENVIRON["DIR"]; proto = 245; declns["ns"] = 1
+    try("route ns 10.8.0.0/24 10.9.0.2")
+    try("route ns 10.8.0.0/24 10.9.0.3")
+    proto = 99; try("route ns 10.8.0.0/24 10.9.0.2"); proto = 245
+    try("addr ns eth0 10.9.0.1/24 10.9.0.0/24")
+    try("addr ns eth0 10.9.0.7/24 10.9.0.0/24")
+    plink["ns", "eth0"] = "link ns eth0 - - -"; plink["ns", "eth1"] = "link ns eth1 - - -"
+    try("link ns eth0 - 1400")
+    try("link ns eth1 br0 -")
+    try("link ns eth1 br1 -")
+    sysorig["ns", "net.ipv4.conf.eth0/1.rp_filter"] = "2"
+    try("sysctl ns net.ipv4.conf.eth0/1.rp_filter 0 -")
+    plansysctl["ns", "net.ipv4.conf.eth0/1.rp_filter"] = 1
+    try("sysctl ns net.ipv4.conf.eth0/1.rp_filter 0 -")
+    for (i = 1; i <= nprune["ns"]; i++) print "ns:", prunebatch["ns", i]
+    for (i = 1; i <= nprune["-"]; i++) print "host:", prunebatch["-", i]
+    for (i = 1; i <= nlate; i++) print "late:", latens[i], latecmd[i]
+}
+"""
+    out = run_awk(
+        awk,
+        tmp_path,
+        ["json", "qdisc-prune", "prune"],
+        driver,
+        recorded("link.json", "json ns"),
+        recorded("address.json", "json ns all"),
+        recorded("route.json", "json ns"),
+    )
+    assert out == [
+        "route 10.8.0.0/24 via 10.9.0.2 in ns",
+        # Another gateway, or another protocol: not the route the lab made.
+        "nothing",
+        "nothing",
+        "address 10.9.0.1/24 on ns:eth0",
+        "nothing",
+        "link ns:eth0 mtu 1400",
+        "link ns:eth1 master br0",
+        # On another bridge than the record's: moved since, not the lab's to move back.
+        "nothing",
+        "sysctl net.ipv4.conf.eth0/1.rp_filter = 0 in ns",
+        "nothing",
+        "ns: route del 10.8.0.0/24 metric 0 proto 245",
+        "ns: link set dev eth0 mtu 1500",
+        "ns: link set dev eth1 nomaster",
+        'host: netns exec ns sh -c "echo 2 >/proc/sys/net/ipv4/conf/eth0.1/rp_filter"',
+        "late: ns address del 10.9.0.1/24 dev eth0",
+    ]
+    assert (tmp_path / "promote").read_text() == "ns eth0\n"
 
 
 @pytest.mark.parametrize("awk", AWKS)
