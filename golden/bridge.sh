@@ -104,7 +104,7 @@ EOF
 }
 
 # ==== nsgen 0.1.0 runtime, modules: state observe json decide prune qdisc-prune apply down status labs verify backlog firewall
-# ==== sha256 f9ad61b1180356d94f2394681b2938faefb209359b27716487aa738f8d3b1836 of the lines below (alike in every script of these modules)
+# ==== sha256 8d21bb723224d19abb17f739e8385952966738c3f591f539e47007c01660f69d of the lines below (alike in every script of these modules)
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
 # in the size of the lab), and feeds only what is needed to one `ip -batch` for the host
@@ -1245,7 +1245,13 @@ verify() {
 	cpus=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
 	workers=$((cpus * VERIFY_WORKERS_PER_CPU))
 	[ "$workers" -le "$VERIFY_WORKERS_MAX" ] || workers=$VERIFY_WORKERS_MAX
-	awk -v n="$workers" -v f="$T/vq." '{ print NR, $0 > (f (NR % n)) }' "$T/checks"
+	# Round robin, but partners (two pings in a row, each from where the other goes; see the
+	# plan) go to one worker, the second after the first: it finds the neighbour entry that
+	# the first one's request left, where two at once would both broadcast.
+	awk -v n="$workers" -v f="$T/vq." '
+		{ who = $5; sub(/:.*/, "", who); if (who == "host") who = "-" }
+		$4 == "reachable" && $1 == pwho && who == pfrom { pfrom = ""; print NR, $0 > (f q); next }
+		{ q = (NR - 1) % n; pfrom = $1; pwho = who; if ($4 != "reachable") pfrom = ""; print NR, $0 > (f q) }' "$T/checks"
 	pids=
 	for list in "$T"/vq.*; do
 		[ -e "$list" ] || continue

@@ -137,7 +137,7 @@ EOF
 }
 
 # ==== nsgen 0.1.0 runtime, modules: state observe json decide prune qdisc-prune apply down status labs verify
-# ==== sha256 1ea7874f91d335409ad5f598ec5f46a68b2ae24c0fb2cfcaff729e3042bf16e9 of the lines below (alike in every script of these modules)
+# ==== sha256 4bf74ee2f4ca10a2a4e8e5e79113073501cdbc22f841d30c061b15a3c3f65f47 of the lines below (alike in every script of these modules)
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
 # in the size of the lab), and feeds only what is needed to one `ip -batch` for the host
@@ -1278,7 +1278,13 @@ verify() {
 	cpus=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
 	workers=$((cpus * VERIFY_WORKERS_PER_CPU))
 	[ "$workers" -le "$VERIFY_WORKERS_MAX" ] || workers=$VERIFY_WORKERS_MAX
-	awk -v n="$workers" -v f="$T/vq." '{ print NR, $0 > (f (NR % n)) }' "$T/checks"
+	# Round robin, but partners (two pings in a row, each from where the other goes; see the
+	# plan) go to one worker, the second after the first: it finds the neighbour entry that
+	# the first one's request left, where two at once would both broadcast.
+	awk -v n="$workers" -v f="$T/vq." '
+		{ who = $5; sub(/:.*/, "", who); if (who == "host") who = "-" }
+		$4 == "reachable" && $1 == pwho && who == pfrom { pfrom = ""; print NR, $0 > (f q); next }
+		{ q = (NR - 1) % n; pfrom = $1; pwho = who; if ($4 != "reachable") pfrom = ""; print NR, $0 > (f q) }' "$T/checks"
 	pids=
 	for list in "$T"/vq.*; do
 		[ -e "$list" ] || continue

@@ -113,16 +113,16 @@ EOF
 # (declared in the topology's [[checks]]) passes only when its ping gets no answer.
 checks() {
 	cat <<'EOF'
-h4 - 10.0.0.1 reachable host:br0
+h1 - 10.0.0.1 reachable host:br0
 - br0 10.0.0.11 reachable h1:eth0
-h1 - 10.0.0.12 reachable h2:eth0
+h3 - 10.0.0.12 reachable h2:eth0
 h2 - 10.0.0.13 reachable h3:eth0
 h3 - 10.0.0.14 reachable h4:eth0
 EOF
 }
 
 # ==== nsgen 0.1.0 runtime, modules: state observe json decide prune qdisc-prune apply down status labs verify backlog firewall
-# ==== sha256 f9ad61b1180356d94f2394681b2938faefb209359b27716487aa738f8d3b1836 of the lines below (alike in every script of these modules)
+# ==== sha256 8d21bb723224d19abb17f739e8385952966738c3f591f539e47007c01660f69d of the lines below (alike in every script of these modules)
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
 # in the size of the lab), and feeds only what is needed to one `ip -batch` for the host
@@ -1263,7 +1263,13 @@ verify() {
 	cpus=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
 	workers=$((cpus * VERIFY_WORKERS_PER_CPU))
 	[ "$workers" -le "$VERIFY_WORKERS_MAX" ] || workers=$VERIFY_WORKERS_MAX
-	awk -v n="$workers" -v f="$T/vq." '{ print NR, $0 > (f (NR % n)) }' "$T/checks"
+	# Round robin, but partners (two pings in a row, each from where the other goes; see the
+	# plan) go to one worker, the second after the first: it finds the neighbour entry that
+	# the first one's request left, where two at once would both broadcast.
+	awk -v n="$workers" -v f="$T/vq." '
+		{ who = $5; sub(/:.*/, "", who); if (who == "host") who = "-" }
+		$4 == "reachable" && $1 == pwho && who == pfrom { pfrom = ""; print NR, $0 > (f q); next }
+		{ q = (NR - 1) % n; pfrom = $1; pwho = who; if ($4 != "reachable") pfrom = ""; print NR, $0 > (f q) }' "$T/checks"
 	pids=
 	for list in "$T"/vq.*; do
 		[ -e "$list" ] || continue

@@ -386,8 +386,8 @@ Member = tuple[str | None, IPInterface, str, str, IPAddress]
 def _checks(lab: Lab) -> list[Ping]:
     """Each declared address is pinged once from another place on its subnet; each gateway
     once from the namespace that routes through it; then the declared `[[checks]]`. Linear
-    in the number of addresses: the members of a subnet form a ring and each pings the next
-    one that is somewhere else.
+    in the number of addresses: the members of a subnet form a ring, and each is pinged by
+    its partner in it or by the previous member that is somewhere else (see _pinger).
     """
     members: dict[IPNetwork, list[Member]] = defaultdict(list)
     for bridge in lab.bridges:
@@ -404,9 +404,10 @@ def _checks(lab: Lab) -> list[Ping]:
     host_devices = [m for ring in members.values() for m in ring if m[0] is None]
     # In a lab across hosts every address is pinged from another host where its subnet
     # reaches one, so that verify proves the tunnels; and each line names the far host.
-    on = {ns.name: ns.machine for ns in lab.namespaces}
+    on: dict[str, str | None] = {}
     owner: dict[IPAddress, str | None] = {}
     if lab.spans_hosts:
+        on = {ns.name: ns.machine for ns in lab.namespaces}
         owner = {m[4]: on.get(m[0]) for ring in members.values() for m in ring if m[0]}
 
     def far(origin: str | None, target: IPAddress) -> str:
@@ -495,8 +496,14 @@ def _pinger(
     ring: list[Member], index: int, namespace: str | None, on: dict[str, str | None]
 ) -> Member | None:
     """Who pings ring[index]: the previous member on another host if any (a lab across
-    hosts), else the previous member in another namespace."""
+    hosts), else its partner (members pair up in ring order: 0 and 1, 2 and 3...) when that
+    one is in another namespace, else the previous member in another namespace. Partners ping
+    each other, one after the other (verify keeps them in one worker): the first ping's ARP
+    request or neighbour solicitation leaves the entry the second needs, so a bridge of N
+    ports copies one broadcast per pair to them all instead of one per address."""
     machine = on.get(namespace) if namespace is not None else None
+    if machine is None and (index ^ 1) < len(ring) and ring[index ^ 1][0] != namespace:
+        return ring[index ^ 1]
     # Walked lazily: the answer is almost always one step back, and a list of the whole ring
     # for every member made planning a 1000-namespace star quadratic.
     steps = range(1, len(ring))

@@ -417,7 +417,7 @@ def test_failed_verify_exits_4(lab_factory: LabFactory) -> None:
     verify = nsgen("verify", *lab_args(lab))
     assert verify.returncode == 4
     # With ping's own reason after the colon (nothing answers ARP for the flushed address).
-    assert f"FAIL  {lab.prefix}h1 -> 10.0.0.12 ({lab.prefix}h2:eth0): " in verify.stdout
+    assert f"FAIL  {lab.prefix}h3 -> 10.0.0.12 ({lab.prefix}h2:eth0): " in verify.stdout
 
 
 def test_script_errors_pass_through_with_their_exit_codes(lab_factory: LabFactory) -> None:

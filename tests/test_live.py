@@ -7,7 +7,9 @@ name it did not make, and cleans up even when it fails.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -180,6 +182,36 @@ def test_bridge_ports_make_no_ipv6_address(lab_factory: LabFactory) -> None:
             run(["ip", "-n", ns, "-j", "-6", "address", "show", "dev", "eth0"]).stdout
         )
         assert any(a["local"].startswith("fe80:") for s in shown for a in s["addr_info"]), ns
+
+
+@pytest.mark.skipif(shutil.which("tcpdump") is None, reason="tcpdump is not installed")
+def test_verify_partners_share_one_arp_request(lab_factory: LabFactory) -> None:
+    """The members of a subnet ping each other in pairs, the second after the first: a star
+    of the host and 4 namespaces on one bridge takes 3 ARP requests to verify, not 5."""
+    lab = lab_factory(EXAMPLES / "star.toml")
+    bridge = f"{lab.prefix}br0"
+    lab.up()
+    run(["ip", "neigh", "flush", "dev", bridge])
+    for ns in lab.namespaces():
+        run(["ip", "-n", ns, "neigh", "flush", "all"])
+    tcpdump = subprocess.Popen(
+        ["tcpdump", "-i", bridge, "-n", "-l", "arp"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert tcpdump.stderr is not None
+        while "listening on" not in (line := tcpdump.stderr.readline()):
+            assert line, "tcpdump did not start"
+        verify = lab.sh("verify")
+        assert verify.returncode == 0, verify.stdout + verify.stderr
+        time.sleep(0.5)
+    finally:
+        tcpdump.terminate()
+        frames, _ = tcpdump.communicate()
+    requests = [f for f in frames.splitlines() if "Request who-has" in f]
+    assert len(requests) == 3, frames
 
 
 def test_host_address_conflict_is_refused(lab_factory: LabFactory) -> None:

@@ -172,7 +172,13 @@ verify() {
 	cpus=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
 	workers=$((cpus * VERIFY_WORKERS_PER_CPU))
 	[ "$workers" -le "$VERIFY_WORKERS_MAX" ] || workers=$VERIFY_WORKERS_MAX
-	awk -v n="$workers" -v f="$T/vq." '{ print NR, $0 > (f (NR % n)) }' "$T/checks"
+	# Round robin, but partners (two pings in a row, each from where the other goes; see the
+	# plan) go to one worker, the second after the first: it finds the neighbour entry that
+	# the first one's request left, where two at once would both broadcast.
+	awk -v n="$workers" -v f="$T/vq." '
+		{ who = $5; sub(/:.*/, "", who); if (who == "host") who = "-" }
+		$4 == "reachable" && $1 == pwho && who == pfrom { pfrom = ""; print NR, $0 > (f q); next }
+		{ q = (NR - 1) % n; pfrom = $1; pwho = who; if ($4 != "reachable") pfrom = ""; print NR, $0 > (f q) }' "$T/checks"
 	pids=
 	for list in "$T"/vq.*; do
 		[ -e "$list" ] || continue

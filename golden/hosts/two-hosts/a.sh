@@ -119,7 +119,7 @@ EOF
 }
 
 # ==== nsgen 0.1.0 runtime, modules: state observe json decide prune qdisc-prune apply down status labs verify tunnel backlog firewall
-# ==== sha256 787ed907f56fb49076c72886bda5fb4a79b7ea281075b4d63f05d9e3939e418f of the lines below (alike in every script of these modules)
+# ==== sha256 60d9acc18c4a70ac836176bc8dfd0b55a9dccd9dfa539147fb238b73e4cf3654 of the lines below (alike in every script of these modules)
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
 # in the size of the lab), and feeds only what is needed to one `ip -batch` for the host
@@ -1260,7 +1260,13 @@ verify() {
 	cpus=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
 	workers=$((cpus * VERIFY_WORKERS_PER_CPU))
 	[ "$workers" -le "$VERIFY_WORKERS_MAX" ] || workers=$VERIFY_WORKERS_MAX
-	awk -v n="$workers" -v f="$T/vq." '{ print NR, $0 > (f (NR % n)) }' "$T/checks"
+	# Round robin, but partners (two pings in a row, each from where the other goes; see the
+	# plan) go to one worker, the second after the first: it finds the neighbour entry that
+	# the first one's request left, where two at once would both broadcast.
+	awk -v n="$workers" -v f="$T/vq." '
+		{ who = $5; sub(/:.*/, "", who); if (who == "host") who = "-" }
+		$4 == "reachable" && $1 == pwho && who == pfrom { pfrom = ""; print NR, $0 > (f q); next }
+		{ q = (NR - 1) % n; pfrom = $1; pwho = who; if ($4 != "reachable") pfrom = ""; print NR, $0 > (f q) }' "$T/checks"
 	pids=
 	for list in "$T"/vq.*; do
 		[ -e "$list" ] || continue
