@@ -137,7 +137,7 @@ EOF
 }
 
 # ==== nsgen 0.1.0 runtime, modules: state observe json decide prune qdisc-prune apply down status labs verify
-# ==== sha256 4bf74ee2f4ca10a2a4e8e5e79113073501cdbc22f841d30c061b15a3c3f65f47 of the lines below (alike in every script of these modules)
+# ==== sha256 7e2a75c1b77507aa0eeaa92569404b1ea16280c50d1a598a2c36688dc292db53 of the lines below (alike in every script of these modules)
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
 # in the size of the lab), and feeds only what is needed to one `ip -batch` for the host
@@ -817,7 +817,7 @@ up() {
 	[ "$intending" = 0 ] || rm -f "$STATE/intent"
 	say "[$phases/$phases] configuring $nns namespaces"
 	# Sysctls the lab no longer has were put back by the removals above (prune.awk).
-	[ "$SYSCTLS" = 1 ] || [ "$DRY_RUN" = 1 ] || rm -f "$STATE/sysctl"
+	[ "$SYSCTLS" = 1 ] || [ "$DRY_RUN" = 1 ] || [ ! -e "$STATE/sysctl" ] || rm -f "$STATE/sysctl"
 	hooks configuring
 	run_namespace_batches
 	run_batch "$T/batch.late"

@@ -103,7 +103,7 @@ EOF
 }
 
 # ==== nsgen 0.1.0 runtime, modules: state observe json decide prune qdisc-prune apply down status labs verify tap backlog firewall
-# ==== sha256 e72069c2ff9a748764dbbd48b7942df6cc60e6d622da12b00c3de0c3d96a7be4 of the lines below (alike in every script of these modules)
+# ==== sha256 650c8f6c98a3992e09659efa273b49e017ababf8a2f5361f855919e8eef78ac4 of the lines below (alike in every script of these modules)
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
 # in the size of the lab), and feeds only what is needed to one `ip -batch` for the host
@@ -783,7 +783,7 @@ up() {
 	[ "$intending" = 0 ] || rm -f "$STATE/intent"
 	say "[$phases/$phases] configuring $nns namespaces"
 	# Sysctls the lab no longer has were put back by the removals above (prune.awk).
-	[ "$SYSCTLS" = 1 ] || [ "$DRY_RUN" = 1 ] || rm -f "$STATE/sysctl"
+	[ "$SYSCTLS" = 1 ] || [ "$DRY_RUN" = 1 ] || [ ! -e "$STATE/sysctl" ] || rm -f "$STATE/sysctl"
 	hooks configuring
 	run_namespace_batches
 	run_batch "$T/batch.late"

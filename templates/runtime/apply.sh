@@ -89,7 +89,7 @@ up() {
 	[ "$intending" = 0 ] || rm -f "$STATE/intent"
 	say "[$phases/$phases] configuring $nns namespaces"
 	# Sysctls the lab no longer has were put back by the removals above (prune.awk).
-	[ "$SYSCTLS" = 1 ] || [ "$DRY_RUN" = 1 ] || rm -f "$STATE/sysctl"
+	[ "$SYSCTLS" = 1 ] || [ "$DRY_RUN" = 1 ] || [ ! -e "$STATE/sysctl" ] || rm -f "$STATE/sysctl"
 	hooks configuring
 	run_namespace_batches
 	run_batch "$T/batch.late"

@@ -105,7 +105,7 @@ EOF
 }
 
 # ==== nsgen 0.1.0 runtime, modules: state observe json decide prune qdisc-prune apply down status labs verify qdisc
-# ==== sha256 00318a7ed7c99cc118b3d995a18a7f779c70a555857fe3f4e11021a0339b80ec of the lines below (alike in every script of these modules)
+# ==== sha256 cafff9dbc7287f976a584e1ce934be929ef3870c9784842570ca4f2595821205 of the lines below (alike in every script of these modules)
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
 # in the size of the lab), and feeds only what is needed to one `ip -batch` for the host
@@ -785,7 +785,7 @@ up() {
 	[ "$intending" = 0 ] || rm -f "$STATE/intent"
 	say "[$phases/$phases] configuring $nns namespaces"
 	# Sysctls the lab no longer has were put back by the removals above (prune.awk).
-	[ "$SYSCTLS" = 1 ] || [ "$DRY_RUN" = 1 ] || rm -f "$STATE/sysctl"
+	[ "$SYSCTLS" = 1 ] || [ "$DRY_RUN" = 1 ] || [ ! -e "$STATE/sysctl" ] || rm -f "$STATE/sysctl"
 	hooks configuring
 	run_namespace_batches
 	run_batch "$T/batch.late"

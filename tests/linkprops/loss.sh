@@ -111,7 +111,7 @@ EOF
 }
 
 # ==== nsgen 0.1.0 runtime, modules: state observe json decide prune qdisc-prune apply down status labs verify qdisc backlog firewall
-# ==== sha256 1aa9edfe3b68873e66acd8de6474c1ae0b47136a0517a0049e03e773a90127a2 of the lines below (alike in every script of these modules)
+# ==== sha256 a7ae87295b6cbf2485517eb39fb3ae2c2b41dcb884d70dafcdbc15e1d9a1fe2d of the lines below (alike in every script of these modules)
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
 # in the size of the lab), and feeds only what is needed to one `ip -batch` for the host
@@ -791,7 +791,7 @@ up() {
 	[ "$intending" = 0 ] || rm -f "$STATE/intent"
 	say "[$phases/$phases] configuring $nns namespaces"
 	# Sysctls the lab no longer has were put back by the removals above (prune.awk).
-	[ "$SYSCTLS" = 1 ] || [ "$DRY_RUN" = 1 ] || rm -f "$STATE/sysctl"
+	[ "$SYSCTLS" = 1 ] || [ "$DRY_RUN" = 1 ] || [ ! -e "$STATE/sysctl" ] || rm -f "$STATE/sysctl"
 	hooks configuring
 	run_namespace_batches
 	run_batch "$T/batch.late"
