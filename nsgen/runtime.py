@@ -36,8 +36,11 @@ from typing import NamedTuple
 from nsgen import __version__
 from nsgen.plan import (
     AddBridge,
+    AddMacvlan,
+    AddRoute,
     AddTap,
     AddVxlan,
+    EnableForwarding,
     Plan,
     RunExec,
     SetQdisc,
@@ -87,7 +90,17 @@ MODULES: tuple[Module, ...] = (
     Module("down", _always),
     Module("status", _always),
     Module("labs", _always),
+    # Checks other than pings, run by verify. Defined before it, or shellcheck takes the fields of
+    # a check, which each verify worker reads in its subshell, as lost on the way to them.
+    Module("check-tcp", lambda plan: any(c.port is not None for c in plan.checks)),
+    Module("check-command", lambda plan: any(c.command is not None for c in plan.checks)),
     Module("verify", _always),
+    # Kinds of object. Their removal is in prune (and down), carried by every script: a later
+    # version of a lab must remove what an earlier one made.
+    Module("bridge", lambda plan: bool(plan.of(AddBridge))),
+    Module("macvlan", lambda plan: bool(plan.of(AddMacvlan))),
+    Module("route", lambda plan: bool(plan.of(AddRoute))),
+    Module("forwarding", lambda plan: bool(plan.of(EnableForwarding))),
     Module("sysctl", lambda plan: bool(plan.of(SetSysctl))),
     Module("names", lambda plan: plan.lab.names),
     Module("names-prune", lambda plan: plan.lab.names, remover=True),

@@ -74,8 +74,13 @@ def test_a_script_carries_exactly_the_modules_its_lab_needs(
             assert carried == has, module.name
             continue
         assert carried == [False, False], module.name
-        present = [f for f in defined(module.name) if re.search(rf"\b{f}\b", script)]
+        functions = defined(module.name) | shell_functions(module.name)
+        present = [f for f in sorted(functions) if re.search(rf"\b{f}\b", script)]
         assert present == [], f"{module.name}: {present} in {topology.name}"
+
+
+def shell_functions(name: str) -> set[str]:
+    return set(re.findall(r"^(\w+)\(\) \{", runtime.part(name, "sh"), re.MULTILINE))
 
 
 def test_the_seed_labs_carry_no_code_of_what_they_do_not_use() -> None:
@@ -94,6 +99,8 @@ def test_the_seed_labs_carry_no_code_of_what_they_do_not_use() -> None:
             "processes_prune",
             "neigh_hold",
             "save_sysctls",
+            "tcp_once",
+            "command_once",
         ):
             assert word not in script, (name, word)
         assert ("firewall_blocks" in script) == (name == "bridge")

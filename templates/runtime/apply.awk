@@ -24,13 +24,6 @@ function up(    r, f, n, s, a, b, ip, net, i, out, named) {
 				if (s == "stale-ours") nsroot[++nnsroot] = "netns del " n
 				nsroot[++nnsroot] = cmd[r]; intents[++nintents] = "netns " n; newns[n] = 1; nsnew++
 			}
-		} else if (f[1] == "bridge") {
-			if (device_up(r, f) == "missing" && f[2] == "-") fresh[f[3]] = 1
-		} else if (f[1] == "macvlan") {
-			# "macvlan NS NAME PARENT MODE": made on PARENT, a device of the host, never changed.
-			if (!(("-", f[4]) in dev)) refuse("macvlan " place(f[2], f[3]) ": its parent " f[4] " is not a device of the host")
-			else if (ours_root(f[4])) refuse("macvlan " place(f[2], f[3]) ": its parent " f[4] " is a device of lab " lab)
-			else if (newns[f[2]] || devstate(f[2], f[3]) == "missing") { emit("-", cmd[r]); created++ }
 		} else if (f[1] == "veth") {
 			a = newns[f[2]] ? "missing" : devstate(f[2], f[3])
 			b = newns[f[4]] ? "missing" : devstate(f[4], f[5])
@@ -59,18 +52,7 @@ function up(    r, f, n, s, a, b, ip, net, i, out, named) {
 				if ((net in hostroute) && hostroute[net] != f[3] && !ours_root(hostroute[net]))
 					refuse("the host already routes " net " through " hostroute[net] "; give the lab another subnet")
 			}
-			# Test membership before reading: reading an awk array element creates it.
-			if (f[1] == "route" && f[2] == "-" && (f[3] in hostroute) && !ours_root(hostroute[f[3]]))
-				refuse("the host already has a route to " f[3] " (dev " hostroute[f[3]] ")")
-			else if (f[1] == "route" && (s = foreign_route(r)) != "")
-				refuse(s " exists and was not created by lab " lab)
-			# A host bridge made by this run goes up after every namespace is configured: while
-			# it is down it drops their IPv6 start-up frames (DAD, MLD, router solicitations),
-			# which it would otherwise copy to every port, each to each: kernel time that grows
-			# with the square of the size of the lab. The routes of the host, through it, follow.
-			if (f[2] == "-" && ((f[1] == "link" && (f[3] in fresh)) || (f[1] == "route" && nlateroot)))
-				lateroot[++nlateroot] = cmd[r]
-			else emit(f[2], cmd[r])
+			emit(f[2], cmd[r])
 		}
 	}
 	if (errors != "") { printf "%s", errors > "/dev/stderr"; exit 1 }

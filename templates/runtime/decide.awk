@@ -126,11 +126,8 @@ function reads(    r, f, n, seen, out, i) {
 	for (n in out) { seen[n] = 1; print n, "all" }
 	for (r = 1; r <= rows; r++) {
 		split(line[r], f, " ")
-		if (f[1] == "bridge" && f[2] != "-") want(f[2], seen, "")
-		if (f[1] == "macvlan") want(f[2], seen, "")
 		if (f[1] == "veth" && f[2] != "-" && f[4] != "-") { want(f[2], seen, ""); want(f[4], seen, "") }
 		if (f[1] == "netns" && mode == "statusreads") want(f[3], seen, "")
-		if (f[1] == "route" && f[2] != "-" && mode == "reads") want(f[2], seen, "routes")
 		hook_reads(f, seen)
 	}
 	delete out

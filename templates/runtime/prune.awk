@@ -9,16 +9,6 @@
 function rfamily(f) { return family(f[4] != "-" ? f[4] : f[3]) }
 function rmetric(f) { return (f[6] != "" && f[6] != "-") ? f[6] : (rfamily(f) == 6 ? 1024 : 0) }
 function rkey(f) { return f[2] SUBSEP f[3] SUBSEP rfamily(f) SUBSEP rmetric(f) }
-# The route of someone else (a person, a daemon) that the kernel holds under the key of plan
-# row r, described, or "": one of another protocol, or of the protocol of the lab that its record
-# does not name. `ip route replace` would take it over silently.
-function foreign_route(r,    f, s) {
-	split(substr(line[r], 1, index(line[r], " | ") - 1), f, " ")
-	s = rkey(f)
-	if (!(s in rtvia) || (rtproto[s] == proto && (s in recroute))) return ""
-	f[4] = rtvia[s]; f[5] = rtdev[s]
-	return routetext(f) " (proto " rtproto[s] ")"
-}
 function routetext(f) {
 	return "route " f[3] (f[4] != "-" ? " via " f[4] : "") (f[5] != "" && f[5] != "-" ? " dev " f[5] : "") \
 		(f[6] != "" && f[6] != "-" ? " metric " f[6] : "") " in " (f[2] == "-" ? "host" : f[2])

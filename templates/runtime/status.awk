@@ -9,10 +9,6 @@ function status(    r, f, n, bad, total, cnt, key) {
 			s = nsstate(f[3]); what = "namespace " f[3]
 			if (s == "stale-ours" || s == "stale-foreign") s = "broken"
 			else if (s == "ours") s = "ok"
-		} else if (f[1] == "bridge") {
-			s = devstate(f[2], f[3]); what = "bridge " place(f[2], f[3])
-		} else if (f[1] == "macvlan") {
-			s = devstate(f[2], f[3]); what = "macvlan " place(f[2], f[3]) " on " f[4] " (" f[5] ")"
 		} else if (f[1] == "veth") {
 			what = "veth " place(f[2], f[3]) " <-> " place(f[4], f[5])
 			s = devstate(f[2], f[3]); n = devstate(f[4], f[5])
@@ -31,19 +27,6 @@ function status(    r, f, n, bad, total, cnt, key) {
 			what = "address " f[4] " on " place(f[2], f[3])
 			if (f[2] == "-") s = (hostaddr[f[4]] == f[3] && ours_root(f[3])) ? "ok" : "missing"
 			else s = ((f[2], f[3], f[4]) in addr) ? addr[f[2], f[3], f[4]] : "missing"
-		} else if (f[1] == "route") {
-			# Its fields alone: a row without DEV and METRIC has the command after them.
-			split(substr(line[r], 1, index(line[r], " | ") - 1), f, " ")
-			what = routetext(f); key = rkey(f)
-			if (foreign_route(r) != "") s = "foreign"
-			else if (f[2] == "-") s = (f[3] in hostroute) && ours_root(hostroute[f[3]]) ? "ok" : "missing"
-			else if (!(key in rtvia)) s = "missing"
-			else if (!samehops(rtvia[key], f[4])) s = "drifted (via " rtvia[key] ")"
-			else if (f[5] != "" && f[5] != "-" && rtdev[key] != f[5]) s = "drifted (dev " rtdev[key] ")"
-			else s = "ok"
-		} else if (f[1] == "fwd") {
-			what = "forwarding in " f[2]
-			s = (fwd[f[2]] == "11") ? "ok" : "off"
 		} else continue
 		if (s == "ours") s = "ok"
 		total++

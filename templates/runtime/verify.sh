@@ -46,34 +46,6 @@ ping_once() {
 	fi
 }
 
-# One try of a TCP connection from a namespace: got 0 when it was made; 1 when it was
-# refused or timed out; anything else when the try itself could not run.
-tcp_once() {
-	_host=${address#tcp:}
-	_port=${_host##*:}
-	_host=${_host%:*}
-	if [ "$TCP_TOOL" = bash ]; then
-		# shellcheck disable=SC2016
-		out=$(ns_run "$from" timeout 3 bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$_host" "$_port" 2>&1) && got=0 || got=$?
-	else
-		out=$(ns_run "$from" nc -z -w 3 "$_host" "$_port" 2>&1) && got=0 || got=$?
-	fi
-	# bash: "...: /dev/tcp/10.0.0.2/179: Connection refused"; nc: "nc: connect to ... failed:
-	# Connection refused": the reason is after the last colon.
-	reason=$(printf '%s\n' "$out" | awk 'NF { r = $0 } END { sub(/^.*: /, "", r); print (r == "" ? "no answer" : r) }')
-	case $got in 124) got=1 reason="no answer in 3 s" ;; [1-9]*) ns_run "$from" true 2>/dev/null && got=1 || got="no namespace" ;; esac
-}
-
-# One try of a command check ($_cmd): run by sh inside the namespace (ip netns exec: its /etc/netns
-# files apply), with the environment the lab's processes get.
-command_once() {
-	out=$(ip netns exec "$from" env NSGEN_LAB="$LAB" NSGEN_NS="$from" NSGEN_RUN="$STATE/run/$from" \
-		sh -c "$_cmd" 2>&1 </dev/null) && got=0 || got=$?
-	reason="exit $got"
-	_last=$(printf '%s\n' "$out" | awk 'NF { r = $0 } END { print r }')
-	[ -z "$_last" ] || reason="$reason: $_last"
-}
-
 verify_one() {
 	wait=0
 	case $expect in *+*)
@@ -83,12 +55,12 @@ verify_one() {
 	*) [ -z "$VERIFY_WAIT" ] || wait=$VERIFY_WAIT ;;
 	esac
 	case $address in
-	command:*)
-		kind="command"
-		_cmd=$(check_commands | awk -v n="${address#command:}" '$1 == n { sub(/^[0-9]+ /, ""); print; exit }')
-		shown="$from: $_cmd"
+	# Checks of other kinds, from the module of each (check-tcp, check-command): KIND_check
+	# sets what is shown, KIND_once makes one try.
+	tcp:* | command:*)
+		kind=${address%%:*}
+		"${kind}_check"
 		;;
-	tcp:*) kind=tcp shown="$from -> ${address#tcp:}" ;;
 	*)
 		kind=ping
 		if [ "$from" = - ]; then
@@ -107,11 +79,7 @@ verify_one() {
 	now_cs
 	start=$now
 	while :; do
-		case $kind in
-		command) command_once ;;
-		tcp) tcp_once ;;
-		*) ping_once "$@" ;;
-		esac
+		"${kind}_once" "$@"
 		case $expect.$got in reachable.0 | unreachable.1 | unreachable.2) break ;; esac
 		case $got in [0-9]*) ;; *) break ;; esac
 		now_cs
@@ -157,16 +125,6 @@ verify() {
 	if [ "$total" = 0 ]; then
 		say "verify: nothing to check: the lab declares no address, route or check"
 		exit 0
-	fi
-	TCP_TOOL=
-	if awk '$3 ~ /^tcp:/ { found = 1 } END { exit !found }' "$T/checks"; then
-		if command -v bash >/dev/null 2>&1 && command -v timeout >/dev/null 2>&1; then
-			TCP_TOOL=bash
-		elif command -v nc >/dev/null 2>&1; then
-			TCP_TOOL=nc
-		else
-			die "verify needs bash (its /dev/tcp, with timeout) or nc for the lab's tcp checks: install bash or netcat-openbsd"
-		fi
 	fi
 	hooks verify
 	cpus=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)

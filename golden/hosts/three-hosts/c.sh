@@ -126,8 +126,8 @@ c1 - 10.61.0.2 reachable checks[1]: a1:eth1, on host a
 EOF
 }
 
-# ==== nsgen 0.1.0 runtime, modules: state observe json decide prune qdisc-prune apply down status labs verify tunnel backlog firewall
-# ==== sha256 b1ae67ef2af227ec8cd3a2a0aa6ab3a2e78f6d94c2136c0932478c8ac314f6ce of the lines below (alike in every script of these modules)
+# ==== nsgen 0.1.0 runtime, modules: state observe json decide prune qdisc-prune apply down status labs verify bridge route tunnel backlog firewall
+# ==== sha256 76d70a60a08eac08c3f6beb82d55058df9ed3c8ad503acd39cad18dc62336e6b of the lines below (alike in every script of these modules)
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
 # in the size of the lab), and feeds only what is needed to one `ip -batch` for the host
@@ -1142,34 +1142,6 @@ ping_once() {
 	fi
 }
 
-# One try of a TCP connection from a namespace: got 0 when it was made; 1 when it was
-# refused or timed out; anything else when the try itself could not run.
-tcp_once() {
-	_host=${address#tcp:}
-	_port=${_host##*:}
-	_host=${_host%:*}
-	if [ "$TCP_TOOL" = bash ]; then
-		# shellcheck disable=SC2016
-		out=$(ns_run "$from" timeout 3 bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$_host" "$_port" 2>&1) && got=0 || got=$?
-	else
-		out=$(ns_run "$from" nc -z -w 3 "$_host" "$_port" 2>&1) && got=0 || got=$?
-	fi
-	# bash: "...: /dev/tcp/10.0.0.2/179: Connection refused"; nc: "nc: connect to ... failed:
-	# Connection refused": the reason is after the last colon.
-	reason=$(printf '%s\n' "$out" | awk 'NF { r = $0 } END { sub(/^.*: /, "", r); print (r == "" ? "no answer" : r) }')
-	case $got in 124) got=1 reason="no answer in 3 s" ;; [1-9]*) ns_run "$from" true 2>/dev/null && got=1 || got="no namespace" ;; esac
-}
-
-# One try of a command check ($_cmd): run by sh inside the namespace (ip netns exec: its /etc/netns
-# files apply), with the environment the lab's processes get.
-command_once() {
-	out=$(ip netns exec "$from" env NSGEN_LAB="$LAB" NSGEN_NS="$from" NSGEN_RUN="$STATE/run/$from" \
-		sh -c "$_cmd" 2>&1 </dev/null) && got=0 || got=$?
-	reason="exit $got"
-	_last=$(printf '%s\n' "$out" | awk 'NF { r = $0 } END { print r }')
-	[ -z "$_last" ] || reason="$reason: $_last"
-}
-
 verify_one() {
 	wait=0
 	case $expect in *+*)
@@ -1179,12 +1151,12 @@ verify_one() {
 	*) [ -z "$VERIFY_WAIT" ] || wait=$VERIFY_WAIT ;;
 	esac
 	case $address in
-	command:*)
-		kind="command"
-		_cmd=$(check_commands | awk -v n="${address#command:}" '$1 == n { sub(/^[0-9]+ /, ""); print; exit }')
-		shown="$from: $_cmd"
+	# Checks of other kinds, from the module of each (check-tcp, check-command): KIND_check
+	# sets what is shown, KIND_once makes one try.
+	tcp:* | command:*)
+		kind=${address%%:*}
+		"${kind}_check"
 		;;
-	tcp:*) kind=tcp shown="$from -> ${address#tcp:}" ;;
 	*)
 		kind=ping
 		if [ "$from" = - ]; then
@@ -1203,11 +1175,7 @@ verify_one() {
 	now_cs
 	start=$now
 	while :; do
-		case $kind in
-		command) command_once ;;
-		tcp) tcp_once ;;
-		*) ping_once "$@" ;;
-		esac
+		"${kind}_once" "$@"
 		case $expect.$got in reachable.0 | unreachable.1 | unreachable.2) break ;; esac
 		case $got in [0-9]*) ;; *) break ;; esac
 		now_cs
@@ -1253,16 +1221,6 @@ verify() {
 	if [ "$total" = 0 ]; then
 		say "verify: nothing to check: the lab declares no address, route or check"
 		exit 0
-	fi
-	TCP_TOOL=
-	if awk '$3 ~ /^tcp:/ { found = 1 } END { exit !found }' "$T/checks"; then
-		if command -v bash >/dev/null 2>&1 && command -v timeout >/dev/null 2>&1; then
-			TCP_TOOL=bash
-		elif command -v nc >/dev/null 2>&1; then
-			TCP_TOOL=nc
-		else
-			die "verify needs bash (its /dev/tcp, with timeout) or nc for the lab's tcp checks: install bash or netcat-openbsd"
-		fi
 	fi
 	hooks verify
 	cpus=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
@@ -1658,11 +1616,8 @@ function reads(    r, f, n, seen, out, i) {
 	for (n in out) { seen[n] = 1; print n, "all" }
 	for (r = 1; r <= rows; r++) {
 		split(line[r], f, " ")
-		if (f[1] == "bridge" && f[2] != "-") want(f[2], seen, "")
-		if (f[1] == "macvlan") want(f[2], seen, "")
 		if (f[1] == "veth" && f[2] != "-" && f[4] != "-") { want(f[2], seen, ""); want(f[4], seen, "") }
 		if (f[1] == "netns" && mode == "statusreads") want(f[3], seen, "")
-		if (f[1] == "route" && f[2] != "-" && mode == "reads") want(f[2], seen, "routes")
 		hook_reads(f, seen)
 	}
 	delete out
@@ -1688,16 +1643,6 @@ function want(n, seen, what) {
 function rfamily(f) { return family(f[4] != "-" ? f[4] : f[3]) }
 function rmetric(f) { return (f[6] != "" && f[6] != "-") ? f[6] : (rfamily(f) == 6 ? 1024 : 0) }
 function rkey(f) { return f[2] SUBSEP f[3] SUBSEP rfamily(f) SUBSEP rmetric(f) }
-# The route of someone else (a person, a daemon) that the kernel holds under the key of plan
-# row r, described, or "": one of another protocol, or of the protocol of the lab that its record
-# does not name. `ip route replace` would take it over silently.
-function foreign_route(r,    f, s) {
-	split(substr(line[r], 1, index(line[r], " | ") - 1), f, " ")
-	s = rkey(f)
-	if (!(s in rtvia) || (rtproto[s] == proto && (s in recroute))) return ""
-	f[4] = rtvia[s]; f[5] = rtdev[s]
-	return routetext(f) " (proto " rtproto[s] ")"
-}
 function routetext(f) {
 	return "route " f[3] (f[4] != "-" ? " via " f[4] : "") (f[5] != "" && f[5] != "-" ? " dev " f[5] : "") \
 		(f[6] != "" && f[6] != "-" ? " metric " f[6] : "") " in " (f[2] == "-" ? "host" : f[2])
@@ -1963,13 +1908,6 @@ function up(    r, f, n, s, a, b, ip, net, i, out, named) {
 				if (s == "stale-ours") nsroot[++nnsroot] = "netns del " n
 				nsroot[++nnsroot] = cmd[r]; intents[++nintents] = "netns " n; newns[n] = 1; nsnew++
 			}
-		} else if (f[1] == "bridge") {
-			if (device_up(r, f) == "missing" && f[2] == "-") fresh[f[3]] = 1
-		} else if (f[1] == "macvlan") {
-			# "macvlan NS NAME PARENT MODE": made on PARENT, a device of the host, never changed.
-			if (!(("-", f[4]) in dev)) refuse("macvlan " place(f[2], f[3]) ": its parent " f[4] " is not a device of the host")
-			else if (ours_root(f[4])) refuse("macvlan " place(f[2], f[3]) ": its parent " f[4] " is a device of lab " lab)
-			else if (newns[f[2]] || devstate(f[2], f[3]) == "missing") { emit("-", cmd[r]); created++ }
 		} else if (f[1] == "veth") {
 			a = newns[f[2]] ? "missing" : devstate(f[2], f[3])
 			b = newns[f[4]] ? "missing" : devstate(f[4], f[5])
@@ -1998,18 +1936,7 @@ function up(    r, f, n, s, a, b, ip, net, i, out, named) {
 				if ((net in hostroute) && hostroute[net] != f[3] && !ours_root(hostroute[net]))
 					refuse("the host already routes " net " through " hostroute[net] "; give the lab another subnet")
 			}
-			# Test membership before reading: reading an awk array element creates it.
-			if (f[1] == "route" && f[2] == "-" && (f[3] in hostroute) && !ours_root(hostroute[f[3]]))
-				refuse("the host already has a route to " f[3] " (dev " hostroute[f[3]] ")")
-			else if (f[1] == "route" && (s = foreign_route(r)) != "")
-				refuse(s " exists and was not created by lab " lab)
-			# A host bridge made by this run goes up after every namespace is configured: while
-			# it is down it drops their IPv6 start-up frames (DAD, MLD, router solicitations),
-			# which it would otherwise copy to every port, each to each: kernel time that grows
-			# with the square of the size of the lab. The routes of the host, through it, follow.
-			if (f[2] == "-" && ((f[1] == "link" && (f[3] in fresh)) || (f[1] == "route" && nlateroot)))
-				lateroot[++nlateroot] = cmd[r]
-			else emit(f[2], cmd[r])
+			emit(f[2], cmd[r])
 		}
 	}
 	if (errors != "") { printf "%s", errors > "/dev/stderr"; exit 1 }
@@ -2154,10 +2081,6 @@ function status(    r, f, n, bad, total, cnt, key) {
 			s = nsstate(f[3]); what = "namespace " f[3]
 			if (s == "stale-ours" || s == "stale-foreign") s = "broken"
 			else if (s == "ours") s = "ok"
-		} else if (f[1] == "bridge") {
-			s = devstate(f[2], f[3]); what = "bridge " place(f[2], f[3])
-		} else if (f[1] == "macvlan") {
-			s = devstate(f[2], f[3]); what = "macvlan " place(f[2], f[3]) " on " f[4] " (" f[5] ")"
 		} else if (f[1] == "veth") {
 			what = "veth " place(f[2], f[3]) " <-> " place(f[4], f[5])
 			s = devstate(f[2], f[3]); n = devstate(f[4], f[5])
@@ -2176,19 +2099,6 @@ function status(    r, f, n, bad, total, cnt, key) {
 			what = "address " f[4] " on " place(f[2], f[3])
 			if (f[2] == "-") s = (hostaddr[f[4]] == f[3] && ours_root(f[3])) ? "ok" : "missing"
 			else s = ((f[2], f[3], f[4]) in addr) ? addr[f[2], f[3], f[4]] : "missing"
-		} else if (f[1] == "route") {
-			# Its fields alone: a row without DEV and METRIC has the command after them.
-			split(substr(line[r], 1, index(line[r], " | ") - 1), f, " ")
-			what = routetext(f); key = rkey(f)
-			if (foreign_route(r) != "") s = "foreign"
-			else if (f[2] == "-") s = (f[3] in hostroute) && ours_root(hostroute[f[3]]) ? "ok" : "missing"
-			else if (!(key in rtvia)) s = "missing"
-			else if (!samehops(rtvia[key], f[4])) s = "drifted (via " rtvia[key] ")"
-			else if (f[5] != "" && f[5] != "-" && rtdev[key] != f[5]) s = "drifted (dev " rtdev[key] ")"
-			else s = "ok"
-		} else if (f[1] == "fwd") {
-			what = "forwarding in " f[2]
-			s = (fwd[f[2]] == "11") ? "ok" : "off"
 		} else continue
 		if (s == "ours") s = "ok"
 		total++
@@ -2216,6 +2126,71 @@ function status(    r, f, n, bad, total, cnt, key) {
 	for (s in cnt) if (s != "ok") printf ", %d %s", cnt[s], s
 	printf "\n"
 	exit bad ? 3 : 0
+}
+# ---- bridge.awk
+# Bridges: rows "bridge NS DEV", made by the batch of the host (marked there when in the host)
+# and removed as any device (prune.awk, down.awk).
+function reads_bridge(f, seen) { if (f[1] == "bridge" && f[2] != "-") want(f[2], seen) }
+function up_bridge(r, f) {
+	if (f[1] == "bridge") {
+		if (device_up(r, f) == "missing" && f[2] == "-") fresh[f[3]] = 1
+		return 1
+	}
+	# A host bridge made by this run goes up after every namespace is configured: while it is
+	# down it drops their IPv6 start-up frames (DAD, MLD, router solicitations), which it would
+	# otherwise copy to every port, each to each: kernel time that grows with the square of the
+	# size of the lab. The routes of the host, through it, follow (route.awk).
+	if (f[1] == "link" && f[2] == "-" && (f[3] in fresh)) {
+		lateroot[++nlateroot] = cmd[r]
+		return 1
+	}
+	return 0
+}
+function status_bridge(r, f) {
+	if (f[1] != "bridge") return 0
+	s = devstate(f[2], f[3]); what = "bridge " place(f[2], f[3])
+	return 1
+}
+# ---- route.awk
+# Declared routes: rows "route NS KEY VIAS [DEV METRIC]" (see prune.awk, which keys them and
+# removes those the lab no longer declares). One the kernel holds under the same key for
+# someone else is refused, never taken over.
+# The route of someone else (a person, a daemon) that the kernel holds under the key of plan
+# row r, described, or "": one of another protocol, or of the protocol of the lab that its record
+# does not name. `ip route replace` would take it over silently.
+function foreign_route(r,    f, s) {
+	split(substr(line[r], 1, index(line[r], " | ") - 1), f, " ")
+	s = rkey(f)
+	if (!(s in rtvia) || (rtproto[s] == proto && (s in recroute))) return ""
+	f[4] = rtvia[s]; f[5] = rtdev[s]
+	return routetext(f) " (proto " rtproto[s] ")"
+}
+# Where the lab routes, its routes are read with the devices, to tell them from those of others.
+function reads_route(f, seen) { if (f[1] == "route" && f[2] != "-" && mode == "reads") want(f[2], seen, "routes") }
+function up_route(r, f,    s) {
+	if (f[1] != "route") return 0
+	# Test membership before reading: reading an awk array element creates it.
+	if (f[2] == "-" && (f[3] in hostroute) && !ours_root(hostroute[f[3]]))
+		refuse("the host already has a route to " f[3] " (dev " hostroute[f[3]] ")")
+	else if ((s = foreign_route(r)) != "")
+		refuse(s " exists and was not created by lab " lab)
+	# A route of the host through a bridge that goes up late (bridge.awk) follows it.
+	if (f[2] == "-" && nlateroot) lateroot[++nlateroot] = cmd[r]
+	else emit(f[2], cmd[r])
+	return 1
+}
+function status_route(r, f,    key) {
+	if (f[1] != "route") return 0
+	# Its fields alone: a row without DEV and METRIC has the command after them.
+	split(substr(line[r], 1, index(line[r], " | ") - 1), f, " ")
+	what = routetext(f); key = rkey(f)
+	if (foreign_route(r) != "") s = "foreign"
+	else if (f[2] == "-") s = (f[3] in hostroute) && ours_root(hostroute[f[3]]) ? "ok" : "missing"
+	else if (!(key in rtvia)) s = "missing"
+	else if (!samehops(rtvia[key], f[4])) s = "drifted (via " rtvia[key] ")"
+	else if (f[5] != "" && f[5] != "-" && rtdev[key] != f[5]) s = "drifted (dev " rtdev[key] ")"
+	else s = "ok"
+	return 1
 }
 # ---- tunnel.awk
 # Tunnels: rows "vxlan NS DEV" (a tunnel end, made and removed as a bridge is) and
@@ -2271,14 +2246,14 @@ function down_tunnel(f, d) {
 	return 1
 }
 # ---- the hooks of the modules above
-function hook_reads(f, seen) { return reads_tunnel(f, seen) }
+function hook_reads(f, seen) { return reads_bridge(f, seen) + reads_route(f, seen) + reads_tunnel(f, seen) }
 function hook_going(f, devgoing) { return going_tunnel(f, devgoing) }
 function hook_needs(f, out) { return needs_tunnel(f, out) }
 function hook_extra(f, act) { return extra_tunnel(f, act) }
 function hook_prune() { return prune_tunnel() }
-function hook_up(r, f) { return up_tunnel(r, f) }
+function hook_up(r, f) { return up_bridge(r, f) + up_route(r, f) + up_tunnel(r, f) }
 function hook_up_end() { return up_end_tunnel() }
-function hook_status(r, f) { return status_tunnel(r, f) }
+function hook_status(r, f) { return status_bridge(r, f) + status_route(r, f) + status_tunnel(r, f) }
 function hook_down(f, d) { return down_tunnel(f, d) }
 '
 
