@@ -175,8 +175,8 @@ function emit(n, line) { print "emit", n, line }
 function refuse(msg) { print "refuse", msg }
 function unconfirmed(what, remedy) { return "unconfirmed " what ": " remedy }
 function create_root(d) { print "create_root", d }
-function device_up(r, f) { print "device_up", f[3] }
-function want(n, seen) { print "want", n }
+function device_up(r, f) { print "device_up", f[3]; return devstate(f[2], f[3]) }
+function want(n, seen, what) { print "want", n, what }
 function needs(n, out) { print "needs", n; return 1 }
 function unapply(n, line) { print "unapply", n, line }
 function forget(n, d) { print "forget", n, d }
@@ -387,6 +387,94 @@ END {
         "late: ns address del 10.9.0.1/24 dev eth0",
     ]
     assert (tmp_path / "promote").read_text() == "ns eth0\n"
+
+
+@pytest.mark.parametrize("awk", AWKS)
+def test_route_refuses_a_foreign_route_and_finds_a_drifted_one(
+    awk: list[str], tmp_path: Path
+) -> None:
+    # The kernel holds, in namespace ns, 10.8.0.0/24 via 10.9.0.2 of protocol 245.
+    driver = """
+sec == "json" { if (index($0, "{\\"ifindex\\":")) jdevices(secns); else jroutes(secns); next }
+function nsstate(n) { return "ours" }
+function row(text,    f) {
+    line[1] = text; cmd[1] = substr(text, index(text, " | ") + 3)
+    split(text, f, " ")
+    s = ""; what = ""; status_route(1, f); print s ": " what
+    up_route(1, f)
+}
+END {
+    proto = 245; lab = "l"
+    row("route ns 10.8.0.0/24 10.9.0.2 | route replace 10.8.0.0/24 via 10.9.0.2")
+    recroute["ns", "10.8.0.0/24", 4, 0] = 1
+    row("route ns 10.8.0.0/24 10.9.0.2 | route replace 10.8.0.0/24 via 10.9.0.2")
+    row("route ns 10.8.0.0/24 10.9.0.3 | route replace 10.8.0.0/24 via 10.9.0.3")
+    row("route ns 10.7.0.0/24 10.9.0.2 | route replace 10.7.0.0/24 via 10.9.0.2")
+    nlateroot = 1
+    row("route - 10.6.0.0/24 10.9.0.2 | route replace 10.6.0.0/24 via 10.9.0.2")
+    print "late:", lateroot[2]
+    split("addr ns eth0 10.9.0.1/24 10.9.0.0/24", f, " "); x = up_route(1, f); print "not a route row:", x
+}
+"""
+    out = run_awk(
+        awk,
+        tmp_path,
+        ["json", "qdisc-prune", "prune", "route"],
+        driver,
+        recorded("route.json", "json ns"),
+    )
+    assert out == [
+        # Not named by the record: someone else's, though of the lab's protocol.
+        "foreign: route 10.8.0.0/24 via 10.9.0.2 in ns",
+        "refuse route 10.8.0.0/24 via 10.9.0.2 dev eth0 in ns (proto 245) exists and was not"
+        " created by lab l",
+        "emit ns route replace 10.8.0.0/24 via 10.9.0.2",
+        "ok: route 10.8.0.0/24 via 10.9.0.2 in ns",
+        "emit ns route replace 10.8.0.0/24 via 10.9.0.2",
+        "drifted (via 10.9.0.2): route 10.8.0.0/24 via 10.9.0.3 in ns",
+        "emit ns route replace 10.8.0.0/24 via 10.9.0.3",
+        "missing: route 10.7.0.0/24 via 10.9.0.2 in ns",
+        "emit ns route replace 10.7.0.0/24 via 10.9.0.2",
+        # Behind a bridge that goes up late: after it.
+        "missing: route 10.6.0.0/24 via 10.9.0.2 in host",
+        "late: route replace 10.6.0.0/24 via 10.9.0.2",
+        "not a route row: 0",
+    ]
+
+
+@pytest.mark.parametrize("awk", AWKS)
+def test_bridge_and_macvlan_decide_their_rows(awk: list[str], tmp_path: Path) -> None:
+    driver = """
+function try(name, text,    f, x) { cmd[1] = text; split(text, f, " "); x = hook_up(1, f); print name ":", x }
+END {
+    lab = "l"
+    state["-", "eth9"] = "ours"; dev["-", "eth9"] = 1; dev["-", "wan0"] = 1
+    try("bridge", "bridge - br0")
+    try("fresh link", "link - br0 - - -")
+    try("link", "link - br1 - - -")
+    print "late:", lateroot[1]
+    try("macvlan on the lab", "macvlan ns mv0 eth9 bridge")
+    try("macvlan on nothing", "macvlan ns mv0 eth8 bridge")
+    try("macvlan", "macvlan ns mv0 wan0 bridge")
+    split("macvlan ns mv0 wan0 bridge", f, " "); hook_status(1, f); print s ": " what
+}
+"""
+    out = run_awk(awk, tmp_path, ["bridge", "macvlan"], driver)
+    assert out == [
+        # device_up (stubbed) made it: missing, so its link goes up late.
+        "device_up br0",
+        "bridge: 1",
+        "fresh link: 1",
+        "link: 0",
+        "late: link - br0 - - -",
+        "refuse macvlan ns:mv0: its parent eth9 is a device of lab l",
+        "macvlan on the lab: 1",
+        "refuse macvlan ns:mv0: its parent eth8 is not a device of the host",
+        "macvlan on nothing: 1",
+        "emit - macvlan ns mv0 wan0 bridge",
+        "macvlan: 1",
+        "missing: macvlan ns:mv0 on wan0 (bridge)",
+    ]
 
 
 @pytest.mark.parametrize("awk", AWKS)
