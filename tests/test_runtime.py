@@ -413,7 +413,8 @@ END {
     nlateroot = 1
     row("route - 10.6.0.0/24 10.9.0.2 | route replace 10.6.0.0/24 via 10.9.0.2")
     print "late:", lateroot[2]
-    split("addr ns eth0 10.9.0.1/24 10.9.0.0/24", f, " "); x = up_route(1, f); print "not a route row:", x
+    split("addr ns eth0 10.9.0.1/24 10.9.0.0/24", f, " ")
+    x = up_route(1, f); print "not a route row:", x
 }
 """
     out = run_awk(
@@ -445,7 +446,9 @@ END {
 @pytest.mark.parametrize("awk", AWKS)
 def test_bridge_and_macvlan_decide_their_rows(awk: list[str], tmp_path: Path) -> None:
     driver = """
-function try(name, text,    f, x) { cmd[1] = text; split(text, f, " "); x = hook_up(1, f); print name ":", x }
+function try(name, text,    f, x) {
+    cmd[1] = text; split(text, f, " "); x = hook_up(1, f); print name ":", x
+}
 END {
     lab = "l"
     state["-", "eth9"] = "ours"; dev["-", "eth9"] = 1; dev["-", "wan0"] = 1
