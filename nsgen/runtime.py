@@ -75,6 +75,9 @@ class Module(NamedTuple):
     needed: Callable[[Plan], bool]
     # A remover: written into the script as a here-document that `remover` keeps and sources.
     remover: bool = False
+    # Its awk part is a program its shell part runs on its own input, not a part of the
+    # decision program: the script holds it in NAME_AWK, before the shell part.
+    program: bool = False
 
 
 # The runtime, in the order of the script. Shell modules define functions (run by the last
@@ -87,9 +90,11 @@ MODULES: tuple[Module, ...] = (
     Module("prune", _always),  # what the record has and the plan no longer declares
     Module("qdisc-prune", _always),  # qdiscs nsgen made: read, batched, removed
     Module("apply", _always),  # up: decisions into batches, the batches run
+    # The processes in namespaces about to be deleted, stopped (up's removals, down).
+    Module("stop", _always, program=True),
     Module("down", _always),
     Module("status", _always),
-    Module("labs", _always),
+    Module("labs", _always, program=True),
     # Checks other than pings, run by verify. Defined before it, or shellcheck takes the fields of
     # a check, which each verify worker reads in its subshell, as lost on the way to them.
     Module("check-tcp", lambda plan: any(c.port is not None for c in plan.checks)),
@@ -174,8 +179,22 @@ def hooks(awk_modules: list[str]) -> str:
 END_OF_REMOVER = "NSGEN_REMOVER"
 
 
+def _program(module: Module) -> str:
+    text = part(module.name, "awk")
+    # It goes into the script in single quotes.
+    assert "'" not in text, f"{module.name}.awk has a single quote"
+    variable = module.name.upper().replace("-", "_") + "_AWK"
+    return (
+        f"# ---- {module.name}.awk\n"
+        "# shellcheck disable=SC2016 # an awk program: its $ fields are awk's, not the shell's\n"
+        f"{variable}='\n{text}'\n"
+    )
+
+
 def _shell(module: Module) -> str:
     text = part(module.name, "sh")
+    if module.program:
+        return f"{_program(module)}# ---- {module.name}.sh\n{text}\n"
     if not module.remover:
         return f"# ---- {module.name}.sh\n{text}\n"
     assert f"\n{END_OF_REMOVER}\n" not in text, f"{module.name} has the line {END_OF_REMOVER}"
@@ -196,7 +215,7 @@ def assemble(plan: Plan) -> Runtime:
     needed = [m for m in MODULES if m.needed(plan)]
     names = [m.name for m in needed]
     shell = "".join(_shell(m) for m in needed if part(m.name, "sh"))
-    awk_modules = [name for name in names if part(name, "awk")]
+    awk_modules = [m.name for m in needed if part(m.name, "awk") and not m.program]
     program = "".join(f"# ---- {name}.awk\n{part(name, 'awk')}" for name in awk_modules)
     program += "# ---- the hooks of the modules above\n" + hooks(awk_modules)
     # The program goes into the script in single quotes.

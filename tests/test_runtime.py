@@ -74,13 +74,8 @@ def test_a_script_carries_exactly_the_modules_its_lab_needs(
             assert carried == has, module.name
             continue
         assert carried == [False, False], module.name
-        functions = defined(module.name) | shell_functions(module.name)
-        present = [f for f in sorted(functions) if re.search(rf"\b{f}\b", script)]
+        present = [f for f in sorted(defined(module.name)) if re.search(rf"\b{f}\b", script)]
         assert present == [], f"{module.name}: {present} in {topology.name}"
-
-
-def shell_functions(name: str) -> set[str]:
-    return set(re.findall(r"^(\w+)\(\) \{", runtime.part(name, "sh"), re.MULTILINE))
 
 
 def test_the_seed_labs_carry_no_code_of_what_they_do_not_use() -> None:
@@ -534,6 +529,86 @@ END {
 
 
 # ---- labs, on records alone
+
+
+def run_program(
+    awk: list[str], module: str, variables: dict[str, str], listing: str, tmp_path: Path
+) -> subprocess.CompletedProcess[str]:
+    """A module's awk program run on its own, as its shell part runs it."""
+    if shutil.which(awk[0]) is None:
+        pytest.skip(f"{awk[0]} is not installed")
+    (tmp_path / "input").write_text(listing)
+    options = [arg for name, value in variables.items() for arg in ("-v", f"{name}={value}")]
+    return subprocess.run(
+        [*awk, *options, runtime.part(module, "awk"), str(tmp_path / "input")],
+        capture_output=True,
+        text=True,
+        env={"LC_ALL": "C"},
+    )
+
+
+@pytest.mark.parametrize("awk", AWKS)
+def test_labs_lists_each_lab_from_its_record_and_names_one_it_cannot_trust(
+    awk: list[str], tmp_path: Path
+) -> None:
+    root = tmp_path / "nsgen"
+    (root / "a").mkdir(parents=True)
+    (root / "a" / "record").write_text(
+        "nsgen-record 1\nsource " + "f" * 64 + " 1700000000 labs/a.toml\n"
+        "netns - a1\nnetns - a2\nbridge - br0\nveth - ve0 a1 eth0\nveth a1 x a2 y\n"
+        "addr a1 eth0 10.0.0.1/24 10.0.0.0/24\n"
+    )
+    (root / "b").mkdir()
+    (root / "b" / "netns").write_text("/run/netns/b1 1 2\n/run/netns/b2 3 4\n")
+    (root / "c").mkdir()
+    perm = f"0 755 {root}\n0 755 {root}/a\n0 644 {root}/a/record\n0 755 {root}/b\n"
+    perm += f"0 644 {root}/b/netns\n0 757 {root}/c\n"
+    result = run_program(awk, "labs", {"root": str(root)}, perm, tmp_path)
+    assert result.returncode == 1
+    assert [line.split() for line in result.stdout.splitlines()] == [
+        ["LAB", "NAMESPACES", "HOST-DEVICES", "UP", "SHA256", "SOURCE"],
+        ["a", "2", "2", "2023-11-14T22:13:20Z", "f" * 64, "labs/a.toml"],
+        # Up by a version without the record: its namespaces only.
+        ["b", "2", "?", "-", "-", "-"],
+    ]
+    assert result.stderr == (
+        f"nsgen: c: not listed: {root}/c is writable by group or others (mode 757)\n"
+    )
+    refused = run_program(awk, "labs", {"root": str(root)}, f"1000 755 {root}\n", tmp_path)
+    assert refused.returncode == 1
+    assert refused.stdout == ""
+    assert "nsgen: refusing: " in refused.stderr
+
+
+@pytest.mark.parametrize("awk", AWKS)
+def test_stop_finds_the_processes_of_the_namespaces_to_delete(
+    awk: list[str], tmp_path: Path
+) -> None:
+    # Pids over the kernel's pid_max: no /proc entry, so no name.
+    (tmp_path / "stop").write_text("ns1 4026532000\nns2 4026532001\n")
+    (tmp_path / "seen").write_text("")
+    listing = (
+        "4026532000 /proc/99999991/ns/net\n4026531992 /proc/1/ns/net\n"
+        "4026532001 /proc/99999992/ns/net\n4026532001 /proc/99999999/ns/net\n"
+    )
+    variables = {
+        "f": str(tmp_path / "stop"),
+        "seen": str(tmp_path / "seen"),
+        "lab": "l",
+        "dry": "0",
+        "out": str(tmp_path / "pids"),
+        "self": "99999999",
+        "first": "1",
+    }
+    first = run_program(awk, "stop", variables, listing, tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.splitlines() == [
+        "l: ns1: stopping pid 99999991 (?)",
+        "l: ns2: stopping pid 99999992 (?)",
+    ]
+    assert (tmp_path / "pids").read_text() == "99999991 4026532000\n99999992 4026532001\n"
+    dry = run_program(awk, "stop", variables | {"dry": "1", "seen": "/dev/null"}, listing, tmp_path)
+    assert dry.stdout.splitlines()[0] == "l: ns1: would stop pid 99999991 (?)"
 
 
 def test_labs_counts_every_kind_of_host_device(tmp_path: Path) -> None:

@@ -154,44 +154,6 @@ make_namespaces() {
 	[ "$failed" = 0 ] || die "creating the namespaces failed (the ip errors are above); the ones made are recorded"
 }
 
-# A namespace that is deleted while processes run in it lives on without a name, and so do
-# its veth ends: stop them first. They are found by their network namespace's inode (the one
-# its /run/netns file shows), and found again until none is left, since a supervisor restarts
-# what is stopped and a shell forks more: TERM for 2 s, then KILL, for 10 s at most. What is
-# still running then is named, and nothing is removed: the namespaces and the record stay.
-stop_processes() {
-	[ -s "$T/stop" ] || return 0
-	: >"$T/seen"
-	signal=TERM round=0
-	while :; do
-		stat -L -c '%i %n' /proc/[0-9]*/ns/net 2>/dev/null | awk -v f="$T/stop" -v seen="$T/seen" -v lab="$LAB" -v dry="$DRY_RUN" -v out="$T/pids" -v self="$$" -v first="$((round == 0))" '
-			BEGIN {
-				while ((getline l < f) > 0) { split(l, a, " "); ns[a[2]] = a[1] }
-				while ((getline l < seen) > 0) known[l] = 1
-				printf "" > out
-			}
-			$1 in ns {
-				pid = $2; sub(/^\/proc\//, "", pid); sub(/\/.*/, "", pid)
-				if (pid == self) next
-				print pid, $1 > out
-				if (pid in known) next
-				print pid >> seen
-				if (!first) { later++; next }
-				comm = "?"; file = "/proc/" pid "/comm"; getline comm < file; close(file)
-				printf "%s: %s: %s pid %s (%s)\n", lab, ns[$1], dry ? "would stop" : "stopping", pid, comm
-			}
-			END { if (later) printf "%s: stopping %d more processes started meanwhile\n", lab, later }'
-		[ "$DRY_RUN" = 0 ] && [ -s "$T/pids" ] || return 0
-		[ "$round" -lt 200 ] ||
-			die "$(wc -l <"$T/pids") processes still running after 10 s in namespaces to delete (pids $(cut -d' ' -f1 "$T/pids" | head -n 20 | tr '\n' ' ')): the namespaces and the record are kept"
-		[ "$round" -lt 40 ] || signal=KILL
-		# shellcheck disable=SC2046 # pids: digits
-		kill -"$signal" $(cut -d' ' -f1 "$T/pids") 2>/dev/null || :
-		round=$((round + 1))
-		sleep 0.05 2>/dev/null || sleep 1
-	done
-}
-
 # One worker per CPU: each namespace batch spends most of its time entering the namespace, so
 # batches for different namespaces overlap well. They are independent: every device they
 # configure was created by the host batch before. $T/batches holds them as sections: "== NS",

@@ -118,8 +118,8 @@ a1 - 10.51.0.2 reachable b1:eth1, on host b
 EOF
 }
 
-# ==== nsgen 0.1.0 runtime, modules: state observe json decide prune qdisc-prune apply down status labs verify bridge tunnel backlog firewall
-# ==== sha256 f83c20d0f81d36fdc27266fc6be6e30f1f5818a29c916d767960b50363981873 of the lines below (alike in every script of these modules)
+# ==== nsgen 0.1.0 runtime, modules: state observe json decide prune qdisc-prune apply stop down status labs verify bridge tunnel backlog firewall
+# ==== sha256 8d101ec897491ebfb8d0371cbb4e2b0623a439538a8a81f8758637f6fd1bfa67 of the lines below (alike in every script of these modules)
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
 # in the size of the lab), and feeds only what is needed to one `ip -batch` for the host
@@ -864,44 +864,6 @@ make_namespaces() {
 	[ "$failed" = 0 ] || die "creating the namespaces failed (the ip errors are above); the ones made are recorded"
 }
 
-# A namespace that is deleted while processes run in it lives on without a name, and so do
-# its veth ends: stop them first. They are found by their network namespace's inode (the one
-# its /run/netns file shows), and found again until none is left, since a supervisor restarts
-# what is stopped and a shell forks more: TERM for 2 s, then KILL, for 10 s at most. What is
-# still running then is named, and nothing is removed: the namespaces and the record stay.
-stop_processes() {
-	[ -s "$T/stop" ] || return 0
-	: >"$T/seen"
-	signal=TERM round=0
-	while :; do
-		stat -L -c '%i %n' /proc/[0-9]*/ns/net 2>/dev/null | awk -v f="$T/stop" -v seen="$T/seen" -v lab="$LAB" -v dry="$DRY_RUN" -v out="$T/pids" -v self="$$" -v first="$((round == 0))" '
-			BEGIN {
-				while ((getline l < f) > 0) { split(l, a, " "); ns[a[2]] = a[1] }
-				while ((getline l < seen) > 0) known[l] = 1
-				printf "" > out
-			}
-			$1 in ns {
-				pid = $2; sub(/^\/proc\//, "", pid); sub(/\/.*/, "", pid)
-				if (pid == self) next
-				print pid, $1 > out
-				if (pid in known) next
-				print pid >> seen
-				if (!first) { later++; next }
-				comm = "?"; file = "/proc/" pid "/comm"; getline comm < file; close(file)
-				printf "%s: %s: %s pid %s (%s)\n", lab, ns[$1], dry ? "would stop" : "stopping", pid, comm
-			}
-			END { if (later) printf "%s: stopping %d more processes started meanwhile\n", lab, later }'
-		[ "$DRY_RUN" = 0 ] && [ -s "$T/pids" ] || return 0
-		[ "$round" -lt 200 ] ||
-			die "$(wc -l <"$T/pids") processes still running after 10 s in namespaces to delete (pids $(cut -d' ' -f1 "$T/pids" | head -n 20 | tr '\n' ' ')): the namespaces and the record are kept"
-		[ "$round" -lt 40 ] || signal=KILL
-		# shellcheck disable=SC2046 # pids: digits
-		kill -"$signal" $(cut -d' ' -f1 "$T/pids") 2>/dev/null || :
-		round=$((round + 1))
-		sleep 0.05 2>/dev/null || sleep 1
-	done
-}
-
 # One worker per CPU: each namespace batch spends most of its time entering the namespace, so
 # batches for different namespaces overlap well. They are independent: every device they
 # configure was created by the host batch before. $T/batches holds them as sections: "== NS",
@@ -965,6 +927,54 @@ run_tc_batches() {
 	done <"$T/tcbatches"
 }
 
+
+# ---- stop.awk
+# shellcheck disable=SC2016 # an awk program: its $ fields are awk's, not the shell's
+STOP_AWK='
+# The processes in the namespaces to delete, from "INODE /proc/PID/ns/net" lines of stat:
+# "PID INODE" lines into file out; each one not seen before is named (first round) or
+# counted (later rounds, which a supervisor or a forking shell cause).
+BEGIN {
+	while ((getline l < f) > 0) { split(l, a, " "); ns[a[2]] = a[1] }
+	while ((getline l < seen) > 0) known[l] = 1
+	printf "" > out
+}
+$1 in ns {
+	pid = $2; sub(/^\/proc\//, "", pid); sub(/\/.*/, "", pid)
+	if (pid == self) next
+	print pid, $1 > out
+	if (pid in known) next
+	print pid >> seen
+	if (!first) { later++; next }
+	comm = "?"; file = "/proc/" pid "/comm"; getline comm < file; close(file)
+	printf "%s: %s: %s pid %s (%s)\n", lab, ns[$1], dry ? "would stop" : "stopping", pid, comm
+}
+END { if (later) printf "%s: stopping %d more processes started meanwhile\n", lab, later }
+'
+# ---- stop.sh
+# A namespace that is deleted while processes run in it lives on without a name, and so do
+# its veth ends: stop them first. They are found by their network namespace's inode (the one
+# its /run/netns file shows), and found again until none is left, since a supervisor restarts
+# what is stopped and a shell forks more: TERM for 2 s, then KILL, for 10 s at most. What is
+# still running then is named, and nothing is removed: the namespaces and the record stay.
+stop_processes() {
+	[ -s "$T/stop" ] || return 0
+	: >"$T/seen"
+	signal=TERM round=0
+	while :; do
+		stat -L -c '%i %n' /proc/[0-9]*/ns/net 2>/dev/null |
+			awk -v f="$T/stop" -v seen="$T/seen" -v lab="$LAB" -v dry="$DRY_RUN" -v out="$T/pids" \
+				-v self="$$" -v first="$((round == 0))" "$STOP_AWK"
+		[ "$DRY_RUN" = 0 ] && [ -s "$T/pids" ] || return 0
+		[ "$round" -lt 200 ] ||
+			die "$(wc -l <"$T/pids") processes still running after 10 s in namespaces to delete (pids $(cut -d' ' -f1 "$T/pids" | head -n 20 | tr '\n' ' ')): the namespaces and the record are kept"
+		[ "$round" -lt 40 ] || signal=KILL
+		# shellcheck disable=SC2046 # pids: digits
+		kill -"$signal" $(cut -d' ' -f1 "$T/pids") 2>/dev/null || :
+		round=$((round + 1))
+		sleep 0.05 2>/dev/null || sleep 1
+	done
+}
 
 # ---- down.sh
 # Wait until every device in FILE has left the host namespace.
@@ -1030,58 +1040,64 @@ status() {
 }
 
 
+# ---- labs.awk
+# shellcheck disable=SC2016 # an awk program: its $ fields are awk's, not the shell's
+LABS_AWK='
+# The lines of `labs`: one per lab under ROOT (/run/nsgen), from "UID MODE PATH" lines of
+# stat (ROOT, the directory of each lab and its files) and the record of each lab.
+function bad(uid, mode) { return uid != 0 || substr(mode, length(mode) - 1) ~ /[2367]/ }
+# Days since 1970-01-01 to a civil date (H. Hinnant): no strftime in POSIX awk.
+function iso(t,    z, era, doe, yoe, doy, mp, d, m, y) {
+	z = int(t / 86400) + 719468; era = int(z / 146097); doe = z - era * 146097
+	yoe = int((doe - int(doe / 1460) + int(doe / 36524) - int(doe / 146096)) / 365)
+	y = yoe + era * 400; doy = doe - (365 * yoe + int(yoe / 4) - int(yoe / 100))
+	mp = int((5 * doy + 2) / 153); d = doy - int((153 * mp + 2) / 5) + 1
+	m = mp < 10 ? mp + 3 : mp - 9; if (m <= 2) y++
+	t %= 86400
+	return sprintf("%04d-%02d-%02dT%02d:%02d:%02dZ", y, m, d, int(t / 3600), int(t % 3600 / 60), t % 60)
+}
+{
+	path = substr($0, length($1 $2) + 3)
+	if (path == root) { if (bad($1, $2)) { refused = path; exit } ; next }
+	name = substr(path, length(root) + 2); sub(/\/.*/, "", name)
+	if (!(name in seen)) { seen[name] = 1; order[++n] = name }
+	if (bad($1, $2) && !(name in why)) why[name] = path " is " ($1 != 0 ? "not owned by root" : "writable by group or others (mode " $2 ")")
+}
+END {
+	if (refused != "") { print "nsgen: refusing: " refused " is not owned by root or is writable by group or others" > "/dev/stderr"; exit 1 }
+	if (n) printf "%-20s %10s %12s  %-20s  %-64s  %s\n", "LAB", "NAMESPACES", "HOST-DEVICES", "UP", "SHA256", "SOURCE"
+	for (i = 1; i <= n; i++) {
+		lab = order[i]
+		if (lab in why) { print "nsgen: " lab ": not listed: " why[lab] > "/dev/stderr"; status = 1; continue }
+		nns = 0; ndev = 0; sha = "-"; when = "-"; src = "-"; lines = 0
+		file = root "/" lab "/record"
+		while ((getline rec < file) > 0) {
+			lines++
+			split(rec, f, " ")
+			if (f[1] == "source") { sha = f[2]; when = iso(f[3]); src = substr(rec, length(f[1] f[2] f[3]) + 4) }
+			else if (f[1] == "netns") nns++
+			else if ((f[1] == "bridge" || f[1] == "tap" || f[1] == "vxlan") && f[2] == "-") ndev++
+			else if (f[1] == "veth") ndev += (f[2] == "-") + (f[4] == "-")
+		}
+		close(file)
+		if (!lines) {
+			# A lab brought up by a version without the record: its namespaces only.
+			file = root "/" lab "/netns"; ndev = "?"
+			while ((getline rec < file) > 0) nns++
+			close(file)
+		}
+		printf "%-20s %10s %12s  %-20s  %-64s  %s\n", lab, nns, ndev, when, sha, src
+	}
+	exit status
+}
+'
 # ---- labs.sh
 # Every lab with state on this host, one line each, read from the records (docs/script.md, "Labs
 # that change: the record"); a record that others could have written is named and skipped.
 labs() {
 	[ -d "$STATE_ROOT" ] || return 0
 	stat -c '%u %a %n' "$STATE_ROOT" "$STATE_ROOT"/* "$STATE_ROOT"/*/* >"$T/perm" 2>/dev/null || :
-	awk -v root="$STATE_ROOT" '
-		function bad(uid, mode) { return uid != 0 || substr(mode, length(mode) - 1) ~ /[2367]/ }
-		# Days since 1970-01-01 to a civil date (H. Hinnant): no strftime in POSIX awk.
-		function iso(t,    z, era, doe, yoe, doy, mp, d, m, y) {
-			z = int(t / 86400) + 719468; era = int(z / 146097); doe = z - era * 146097
-			yoe = int((doe - int(doe / 1460) + int(doe / 36524) - int(doe / 146096)) / 365)
-			y = yoe + era * 400; doy = doe - (365 * yoe + int(yoe / 4) - int(yoe / 100))
-			mp = int((5 * doy + 2) / 153); d = doy - int((153 * mp + 2) / 5) + 1
-			m = mp < 10 ? mp + 3 : mp - 9; if (m <= 2) y++
-			t %= 86400
-			return sprintf("%04d-%02d-%02dT%02d:%02d:%02dZ", y, m, d, int(t / 3600), int(t % 3600 / 60), t % 60)
-		}
-		{
-			path = substr($0, length($1 $2) + 3)
-			if (path == root) { if (bad($1, $2)) { refused = path; exit } ; next }
-			name = substr(path, length(root) + 2); sub(/\/.*/, "", name)
-			if (!(name in seen)) { seen[name] = 1; order[++n] = name }
-			if (bad($1, $2) && !(name in why)) why[name] = path " is " ($1 != 0 ? "not owned by root" : "writable by group or others (mode " $2 ")")
-		}
-		END {
-			if (refused != "") { print "nsgen: refusing: " refused " is not owned by root or is writable by group or others" > "/dev/stderr"; exit 1 }
-			if (n) printf "%-20s %10s %12s  %-20s  %-64s  %s\n", "LAB", "NAMESPACES", "HOST-DEVICES", "UP", "SHA256", "SOURCE"
-			for (i = 1; i <= n; i++) {
-				lab = order[i]
-				if (lab in why) { print "nsgen: " lab ": not listed: " why[lab] > "/dev/stderr"; status = 1; continue }
-				nns = 0; ndev = 0; sha = "-"; when = "-"; src = "-"; lines = 0
-				file = root "/" lab "/record"
-				while ((getline rec < file) > 0) {
-					lines++
-					split(rec, f, " ")
-					if (f[1] == "source") { sha = f[2]; when = iso(f[3]); src = substr(rec, length(f[1] f[2] f[3]) + 4) }
-					else if (f[1] == "netns") nns++
-					else if ((f[1] == "bridge" || f[1] == "tap" || f[1] == "vxlan") && f[2] == "-") ndev++
-					else if (f[1] == "veth") ndev += (f[2] == "-") + (f[4] == "-")
-				}
-				close(file)
-				if (!lines) {
-					# A lab brought up by a version without the record: its namespaces only.
-					file = root "/" lab "/netns"; ndev = "?"
-					while ((getline rec < file) > 0) nns++
-					close(file)
-				}
-				printf "%-20s %10s %12s  %-20s  %-64s  %s\n", lab, nns, ndev, when, sha, src
-			}
-			exit status
-		}' "$T/perm"
+	awk -v root="$STATE_ROOT" "$LABS_AWK" "$T/perm"
 }
 
 
