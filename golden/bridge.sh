@@ -104,7 +104,7 @@ EOF
 }
 
 # ==== nsgen 0.1.0 runtime, modules: state observe json decide prune qdisc-prune apply stop down status labs verify bridge backlog firewall
-# ==== sha256 beb3fabd62644fb6dc9d6167bb9f3bf1cd80c79d5f6bf1b724d091b3e4f09520 of the lines below (alike in every script of these modules)
+# ==== sha256 239eef8517b50b8ffa46d797bb6d7773611f8f5107b14d49a6b92c18884da1e9 of the lines below (alike in every script of these modules)
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
 # in the size of the lab), and feeds only what is needed to one `ip -batch` for the host
@@ -922,6 +922,8 @@ STOP_AWK='
 BEGIN {
 	while ((getline l < f) > 0) { split(l, a, " "); ns[a[2]] = a[1] }
 	while ((getline l < seen) > 0) known[l] = 1
+	# Or busybox awk keeps the file open for reading, and the appends below go nowhere.
+	close(seen)
 	printf "" > out
 }
 $1 in ns {

@@ -151,7 +151,7 @@ EOF
 }
 
 # ==== nsgen 0.1.0 runtime, modules: state observe json decide prune qdisc-prune apply stop down status labs verify bridge route forwarding backlog firewall
-# ==== sha256 f87490a7d88bd6cf2688f48b0c6b0bc3a604c885b90374489893a16cfeb25f80 of the lines below (alike in every script of these modules)
+# ==== sha256 3ba651ad124c3513567b1267c010d93dbcecbe0896ca57c2f5495de19adc1fae of the lines below (alike in every script of these modules)
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
 # in the size of the lab), and feeds only what is needed to one `ip -batch` for the host
@@ -969,6 +969,8 @@ STOP_AWK='
 BEGIN {
 	while ((getline l < f) > 0) { split(l, a, " "); ns[a[2]] = a[1] }
 	while ((getline l < seen) > 0) known[l] = 1
+	# Or busybox awk keeps the file open for reading, and the appends below go nowhere.
+	close(seen)
 	printf "" > out
 }
 $1 in ns {

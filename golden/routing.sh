@@ -137,7 +137,7 @@ EOF
 }
 
 # ==== nsgen 0.1.0 runtime, modules: state observe json decide prune qdisc-prune apply stop down status labs verify route forwarding
-# ==== sha256 6ca593a0f3abef63cde1b4678523df5e246d832ae546aab1dc1764cc657c06f4 of the lines below (alike in every script of these modules)
+# ==== sha256 1973fdf7338c1cd6dda701e627fce2368a77951de66da2f6571c4eb24f9396ac of the lines below (alike in every script of these modules)
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
 # in the size of the lab), and feeds only what is needed to one `ip -batch` for the host
@@ -955,6 +955,8 @@ STOP_AWK='
 BEGIN {
 	while ((getline l < f) > 0) { split(l, a, " "); ns[a[2]] = a[1] }
 	while ((getline l < seen) > 0) known[l] = 1
+	# Or busybox awk keeps the file open for reading, and the appends below go nowhere.
+	close(seen)
 	printf "" > out
 }
 $1 in ns {

@@ -103,7 +103,7 @@ EOF
 }
 
 # ==== nsgen 0.1.0 runtime, modules: state observe json decide prune qdisc-prune apply stop down status labs verify bridge tap backlog firewall
-# ==== sha256 9354f2e4939ee446adb6586d52c64edf6b9015b5913156595f7dad8707b9a9ff of the lines below (alike in every script of these modules)
+# ==== sha256 4eaab43a5ce6880d7f1aef11f3bcee42eff1360936420286fdacba9879aab453 of the lines below (alike in every script of these modules)
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
 # in the size of the lab), and feeds only what is needed to one `ip -batch` for the host
@@ -921,6 +921,8 @@ STOP_AWK='
 BEGIN {
 	while ((getline l < f) > 0) { split(l, a, " "); ns[a[2]] = a[1] }
 	while ((getline l < seen) > 0) known[l] = 1
+	# Or busybox awk keeps the file open for reading, and the appends below go nowhere.
+	close(seen)
 	printf "" > out
 }
 $1 in ns {

@@ -95,7 +95,7 @@ EOF
 }
 
 # ==== nsgen 0.1.0 runtime, modules: state observe json decide prune qdisc-prune apply stop down status labs verify
-# ==== sha256 f26366dc6739a67b7c6c3bbe59b280e3f2ee5de76c8fe2ebdb985d55abf150b6 of the lines below (alike in every script of these modules)
+# ==== sha256 bd69ea05efcc8a93317a4a961cc54b16a097037ee4f68f584f99a29ef602cb09 of the lines below (alike in every script of these modules)
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
 # in the size of the lab), and feeds only what is needed to one `ip -batch` for the host
@@ -913,6 +913,8 @@ STOP_AWK='
 BEGIN {
 	while ((getline l < f) > 0) { split(l, a, " "); ns[a[2]] = a[1] }
 	while ((getline l < seen) > 0) known[l] = 1
+	# Or busybox awk keeps the file open for reading, and the appends below go nowhere.
+	close(seen)
 	printf "" > out
 }
 $1 in ns {

@@ -607,6 +607,11 @@ def test_stop_finds_the_processes_of_the_namespaces_to_delete(
         "l: ns2: stopping pid 99999992 (?)",
     ]
     assert (tmp_path / "pids").read_text() == "99999991 4026532000\n99999992 4026532001\n"
+    # A later round: one still there, one new (a supervisor restarted it), counted only.
+    listing = "4026532000 /proc/99999991/ns/net\n4026532000 /proc/99999993/ns/net\n"
+    later = run_program(awk, "stop", variables | {"first": "0"}, listing, tmp_path)
+    assert later.stdout == "l: stopping 1 more processes started meanwhile\n"
+    assert (tmp_path / "pids").read_text() == "99999991 4026532000\n99999993 4026532000\n"
     dry = run_program(awk, "stop", variables | {"dry": "1", "seen": "/dev/null"}, listing, tmp_path)
     assert dry.stdout.splitlines()[0] == "l: ns1: would stop pid 99999991 (?)"
 

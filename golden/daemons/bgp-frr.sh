@@ -290,7 +290,7 @@ esac
 }
 
 # ==== nsgen 0.1.0 runtime, modules: state observe json decide prune qdisc-prune apply stop down status labs check-tcp check-command verify route forwarding daemons-prune daemons files processes exec
-# ==== sha256 f1b716b9238edc92222ac021c1e92444a1df4da63dafcee3187bbce2d9478895 of the lines below (alike in every script of these modules)
+# ==== sha256 2a69eee06261dc0f40134f3f80adac1a2cf84d1332884fcb299967748f7a244b of the lines below (alike in every script of these modules)
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
 # in the size of the lab), and feeds only what is needed to one `ip -batch` for the host
@@ -1108,6 +1108,8 @@ STOP_AWK='
 BEGIN {
 	while ((getline l < f) > 0) { split(l, a, " "); ns[a[2]] = a[1] }
 	while ((getline l < seen) > 0) known[l] = 1
+	# Or busybox awk keeps the file open for reading, and the appends below go nowhere.
+	close(seen)
 	printf "" > out
 }
 $1 in ns {

@@ -350,7 +350,7 @@ esac
 }
 
 # ==== nsgen 0.1.0 runtime, modules: state observe json decide prune qdisc-prune apply stop down status labs check-command verify route forwarding daemons-prune daemons files processes exec
-# ==== sha256 cf654223540bcac8c0205b6b3e75d1fee94a7781ef5cd03e0e5e1f4fe58f6ed9 of the lines below (alike in every script of these modules)
+# ==== sha256 eaf78eb7f348ede9bbf3df98de86d3d9f0873dacec7dd98b75b7817df4745ac2 of the lines below (alike in every script of these modules)
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
 # in the size of the lab), and feeds only what is needed to one `ip -batch` for the host
@@ -1168,6 +1168,8 @@ STOP_AWK='
 BEGIN {
 	while ((getline l < f) > 0) { split(l, a, " "); ns[a[2]] = a[1] }
 	while ((getline l < seen) > 0) known[l] = 1
+	# Or busybox awk keeps the file open for reading, and the appends below go nowhere.
+	close(seen)
 	printf "" > out
 }
 $1 in ns {

@@ -103,7 +103,7 @@ EOF
 }
 
 # ==== nsgen 0.1.0 runtime, modules: state observe json decide prune qdisc-prune apply stop down status labs verify qdisc
-# ==== sha256 542665ed45b463c88655d81ed4d481d49ee8b941cf463a032e1755dabff8e218 of the lines below (alike in every script of these modules)
+# ==== sha256 26f8c9acf3ca0b0f6348e8d51566d6cb6c029a5e6656273d5a0187e18e5ad67d of the lines below (alike in every script of these modules)
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
 # in the size of the lab), and feeds only what is needed to one `ip -batch` for the host
@@ -921,6 +921,8 @@ STOP_AWK='
 BEGIN {
 	while ((getline l < f) > 0) { split(l, a, " "); ns[a[2]] = a[1] }
 	while ((getline l < seen) > 0) known[l] = 1
+	# Or busybox awk keeps the file open for reading, and the appends below go nowhere.
+	close(seen)
 	printf "" > out
 }
 $1 in ns {

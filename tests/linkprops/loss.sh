@@ -111,7 +111,7 @@ EOF
 }
 
 # ==== nsgen 0.1.0 runtime, modules: state observe json decide prune qdisc-prune apply stop down status labs verify bridge qdisc backlog firewall
-# ==== sha256 74d06527649334459c70a805d0f0b236b60a4551e45c1a636c1ff66f5d4f3413 of the lines below (alike in every script of these modules)
+# ==== sha256 2b6159af8078d2e0a86331edab3219b8a5bc9ab9272cb04f8ae05e16dc173009 of the lines below (alike in every script of these modules)
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
 # in the size of the lab), and feeds only what is needed to one `ip -batch` for the host
@@ -929,6 +929,8 @@ STOP_AWK='
 BEGIN {
 	while ((getline l < f) > 0) { split(l, a, " "); ns[a[2]] = a[1] }
 	while ((getline l < seen) > 0) known[l] = 1
+	# Or busybox awk keeps the file open for reading, and the appends below go nowhere.
+	close(seen)
 	printf "" > out
 }
 $1 in ns {

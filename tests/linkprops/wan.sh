@@ -116,7 +116,7 @@ EOF
 }
 
 # ==== nsgen 0.1.0 runtime, modules: state observe json decide prune qdisc-prune apply stop down status labs verify bridge qdisc tap backlog firewall
-# ==== sha256 728244a11d8b81fbc4456b17bdcd64b852799def108dcfe1b6b1606c1c84f62e of the lines below (alike in every script of these modules)
+# ==== sha256 88e4efdd84734a405c0b5c0bc36f4b3ef7ce9be7abf85dce5001f56e54e284f6 of the lines below (alike in every script of these modules)
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
 # in the size of the lab), and feeds only what is needed to one `ip -batch` for the host
@@ -934,6 +934,8 @@ STOP_AWK='
 BEGIN {
 	while ((getline l < f) > 0) { split(l, a, " "); ns[a[2]] = a[1] }
 	while ((getline l < seen) > 0) known[l] = 1
+	# Or busybox awk keeps the file open for reading, and the appends below go nowhere.
+	close(seen)
 	printf "" > out
 }
 $1 in ns {

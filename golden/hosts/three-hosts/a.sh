@@ -133,7 +133,7 @@ EOF
 }
 
 # ==== nsgen 0.1.0 runtime, modules: state observe json decide prune qdisc-prune apply stop down status labs verify bridge route tunnel backlog firewall
-# ==== sha256 04a7606cd36d11bfabcc9259f81f722e05d16218e61fa511288f52fc7132e10e of the lines below (alike in every script of these modules)
+# ==== sha256 2823f90a9a5583adcd73086f65dd77af75dec58a8989db366751674e6a0108be of the lines below (alike in every script of these modules)
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
 # in the size of the lab), and feeds only what is needed to one `ip -batch` for the host
@@ -951,6 +951,8 @@ STOP_AWK='
 BEGIN {
 	while ((getline l < f) > 0) { split(l, a, " "); ns[a[2]] = a[1] }
 	while ((getline l < seen) > 0) known[l] = 1
+	# Or busybox awk keeps the file open for reading, and the appends below go nowhere.
+	close(seen)
 	printf "" > out
 }
 $1 in ns {

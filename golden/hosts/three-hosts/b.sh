@@ -120,7 +120,7 @@ EOF
 }
 
 # ==== nsgen 0.1.0 runtime, modules: state observe json decide prune qdisc-prune apply stop down status labs verify bridge forwarding tunnel backlog firewall
-# ==== sha256 07c3a2cdaaf0659118e0c91f37a212b10a2c6a6f161688117144e25122dfef42 of the lines below (alike in every script of these modules)
+# ==== sha256 8784c390faf0d693f350af680983c5aa417b92ef3c9ae134c16fe0a7fbd1c630 of the lines below (alike in every script of these modules)
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
 # in the size of the lab), and feeds only what is needed to one `ip -batch` for the host
@@ -938,6 +938,8 @@ STOP_AWK='
 BEGIN {
 	while ((getline l < f) > 0) { split(l, a, " "); ns[a[2]] = a[1] }
 	while ((getline l < seen) > 0) known[l] = 1
+	# Or busybox awk keeps the file open for reading, and the appends below go nowhere.
+	close(seen)
 	printf "" > out
 }
 $1 in ns {

@@ -119,7 +119,7 @@ EOF
 }
 
 # ==== nsgen 0.1.0 runtime, modules: state observe json decide prune qdisc-prune apply stop down status labs verify bridge tunnel backlog firewall
-# ==== sha256 8d101ec897491ebfb8d0371cbb4e2b0623a439538a8a81f8758637f6fd1bfa67 of the lines below (alike in every script of these modules)
+# ==== sha256 e2d46cf70c290370e6ddf05498908bdc2c87bdd36cfc63405e87cdf252e6a8e6 of the lines below (alike in every script of these modules)
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
 # in the size of the lab), and feeds only what is needed to one `ip -batch` for the host
@@ -937,6 +937,8 @@ STOP_AWK='
 BEGIN {
 	while ((getline l < f) > 0) { split(l, a, " "); ns[a[2]] = a[1] }
 	while ((getline l < seen) > 0) known[l] = 1
+	# Or busybox awk keeps the file open for reading, and the appends below go nowhere.
+	close(seen)
 	printf "" > out
 }
 $1 in ns {
