@@ -179,16 +179,19 @@ def hooks(awk_modules: list[str]) -> str:
 END_OF_REMOVER = "NSGEN_REMOVER"
 
 
-def _program(module: Module) -> str:
-    text = part(module.name, "awk")
-    # It goes into the script in single quotes.
-    assert "'" not in text, f"{module.name}.awk has a single quote"
-    variable = module.name.upper().replace("-", "_") + "_AWK"
+def _awk_variable(variable: str, program: str, what: str) -> str:
+    """An awk program as the script holds it: in single quotes, in a shell variable."""
+    assert "'" not in program, f"{what} has a single quote"
     return (
-        f"# ---- {module.name}.awk\n"
         "# shellcheck disable=SC2016 # an awk program: its $ fields are awk's, not the shell's\n"
-        f"{variable}='\n{text}'\n"
+        f"{variable}='\n{program}'\n"
     )
+
+
+def _program(module: Module) -> str:
+    variable = module.name.upper().replace("-", "_") + "_AWK"
+    awk = _awk_variable(variable, part(module.name, "awk"), f"{module.name}.awk")
+    return f"# ---- {module.name}.awk\n{awk}"
 
 
 def _shell(module: Module) -> str:
@@ -218,12 +221,9 @@ def assemble(plan: Plan) -> Runtime:
     awk_modules = [m.name for m in needed if part(m.name, "awk") and not m.program]
     program = "".join(f"# ---- {name}.awk\n{part(name, 'awk')}" for name in awk_modules)
     program += "# ---- the hooks of the modules above\n" + hooks(awk_modules)
-    # The program goes into the script in single quotes.
-    assert "'" not in program, "an awk module has a single quote"
     body = (
         f"{shell}# ---- The decision program (decide): the awk modules, one program.\n"
-        "# shellcheck disable=SC2016 # an awk program: its $ fields are awk's, not the shell's\n"
-        f"DECIDE='\n{program}'\n\n"
+        f"{_awk_variable('DECIDE', program, 'an awk module')}\n"
         '"$ACTION"\n'
     )
     digest = hashlib.sha256(body.encode()).hexdigest()
