@@ -196,7 +196,7 @@ EOF
 }
 
 # ==== nsgen 0.1.0 runtime, modules: state observe json decide prune qdisc-prune apply stop down status labs verify bridge route forwarding backlog firewall
-# ==== sha256 3ba651ad124c3513567b1267c010d93dbcecbe0896ca57c2f5495de19adc1fae of the lines below (alike in every script of these modules)
+# ==== sha256 46d021e2c02333cadcd0c2206123ae160633716cec5e5312f55592b2e3287655 of the lines below (alike in every script of these modules)
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
 # in the size of the lab), and feeds only what is needed to one `ip -batch` for the host
@@ -2218,8 +2218,7 @@ function status_bridge(r, f) {
 }
 # ---- route.awk
 # Declared routes: rows "route NS KEY VIAS [DEV METRIC]" (see prune.awk, which keys them and
-# removes those the lab no longer declares). One the kernel holds under the same key for
-# someone else is refused, never taken over.
+# removes those the lab no longer declares).
 # The route of someone else (a person, a daemon) that the kernel holds under the key of plan
 # row r, described, or "": one of another protocol, or of the protocol of the lab that its record
 # does not name. `ip route replace` would take it over silently.

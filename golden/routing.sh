@@ -137,7 +137,7 @@ EOF
 }
 
 # ==== nsgen 0.1.0 runtime, modules: state observe json decide prune qdisc-prune apply stop down status labs verify route forwarding
-# ==== sha256 1973fdf7338c1cd6dda701e627fce2368a77951de66da2f6571c4eb24f9396ac of the lines below (alike in every script of these modules)
+# ==== sha256 b93b4a391a2737ea2d4c1a3b8b4ecca54dceb57484bf384d4312afac8cb762e2 of the lines below (alike in every script of these modules)
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
 # in the size of the lab), and feeds only what is needed to one `ip -batch` for the host
@@ -2026,8 +2026,7 @@ function status(    r, f, n, bad, total, cnt, key) {
 }
 # ---- route.awk
 # Declared routes: rows "route NS KEY VIAS [DEV METRIC]" (see prune.awk, which keys them and
-# removes those the lab no longer declares). One the kernel holds under the same key for
-# someone else is refused, never taken over.
+# removes those the lab no longer declares).
 # The route of someone else (a person, a daemon) that the kernel holds under the key of plan
 # row r, described, or "": one of another protocol, or of the protocol of the lab that its record
 # does not name. `ip route replace` would take it over silently.

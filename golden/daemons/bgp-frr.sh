@@ -290,7 +290,7 @@ esac
 }
 
 # ==== nsgen 0.1.0 runtime, modules: state observe json decide prune qdisc-prune apply stop down status labs check-tcp check-command verify route forwarding daemons-prune daemons files processes exec
-# ==== sha256 2a69eee06261dc0f40134f3f80adac1a2cf84d1332884fcb299967748f7a244b of the lines below (alike in every script of these modules)
+# ==== sha256 5f9d13e8413d4af76b91b74f82dae5ee0ea5e23eaa0105dd9ecc67e06d448cce of the lines below (alike in every script of these modules)
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
 # in the size of the lab), and feeds only what is needed to one `ip -batch` for the host
@@ -2763,8 +2763,7 @@ function status(    r, f, n, bad, total, cnt, key) {
 }
 # ---- route.awk
 # Declared routes: rows "route NS KEY VIAS [DEV METRIC]" (see prune.awk, which keys them and
-# removes those the lab no longer declares). One the kernel holds under the same key for
-# someone else is refused, never taken over.
+# removes those the lab no longer declares).
 # The route of someone else (a person, a daemon) that the kernel holds under the key of plan
 # row r, described, or "": one of another protocol, or of the protocol of the lab that its record
 # does not name. `ip route replace` would take it over silently.

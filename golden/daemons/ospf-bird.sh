@@ -350,7 +350,7 @@ esac
 }
 
 # ==== nsgen 0.1.0 runtime, modules: state observe json decide prune qdisc-prune apply stop down status labs check-command verify route forwarding daemons-prune daemons files processes exec
-# ==== sha256 eaf78eb7f348ede9bbf3df98de86d3d9f0873dacec7dd98b75b7817df4745ac2 of the lines below (alike in every script of these modules)
+# ==== sha256 0fc5e1e56e04cb300d586d4a363bd7120a00ce850c0a4b48aa3206aee9e15557 of the lines below (alike in every script of these modules)
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
 # in the size of the lab), and feeds only what is needed to one `ip -batch` for the host
@@ -2789,8 +2789,7 @@ function status(    r, f, n, bad, total, cnt, key) {
 }
 # ---- route.awk
 # Declared routes: rows "route NS KEY VIAS [DEV METRIC]" (see prune.awk, which keys them and
-# removes those the lab no longer declares). One the kernel holds under the same key for
-# someone else is refused, never taken over.
+# removes those the lab no longer declares).
 # The route of someone else (a person, a daemon) that the kernel holds under the key of plan
 # row r, described, or "": one of another protocol, or of the protocol of the lab that its record
 # does not name. `ip route replace` would take it over silently.

@@ -1,6 +1,5 @@
 # Declared routes: rows "route NS KEY VIAS [DEV METRIC]" (see prune.awk, which keys them and
-# removes those the lab no longer declares). One the kernel holds under the same key for
-# someone else is refused, never taken over.
+# removes those the lab no longer declares).
 # The route of someone else (a person, a daemon) that the kernel holds under the key of plan
 # row r, described, or "": one of another protocol, or of the protocol of the lab that its record
 # does not name. `ip route replace` would take it over silently.

@@ -133,7 +133,7 @@ EOF
 }
 
 # ==== nsgen 0.1.0 runtime, modules: state observe json decide prune qdisc-prune apply stop down status labs verify bridge route tunnel backlog firewall
-# ==== sha256 2823f90a9a5583adcd73086f65dd77af75dec58a8989db366751674e6a0108be of the lines below (alike in every script of these modules)
+# ==== sha256 122b168b7c7f7628adb59608e91f39e399c2642f0fbe5e6e9603900ff7626614 of the lines below (alike in every script of these modules)
 # ---- state.sh
 # The runtime reads the host's state once, compares it with the plan in one awk pass (linear
 # in the size of the lab), and feeds only what is needed to one `ip -batch` for the host
@@ -2177,8 +2177,7 @@ function status_bridge(r, f) {
 }
 # ---- route.awk
 # Declared routes: rows "route NS KEY VIAS [DEV METRIC]" (see prune.awk, which keys them and
-# removes those the lab no longer declares). One the kernel holds under the same key for
-# someone else is refused, never taken over.
+# removes those the lab no longer declares).
 # The route of someone else (a person, a daemon) that the kernel holds under the key of plan
 # row r, described, or "": one of another protocol, or of the protocol of the lab that its record
 # does not name. `ip route replace` would take it over silently.
